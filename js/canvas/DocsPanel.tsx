@@ -1,0 +1,66 @@
+/** Docs of the hovered palette block, else of the selected node's block (en/ko). */
+import React, { memo } from 'react';
+
+import { Panel } from '../shared/ui';
+import { useCanvas } from './store';
+import type { Language } from './types';
+
+const LABELS: Record<Language, { docs: string; formula: string; shapes: string; none: string }> = {
+  en: { docs: 'Docs', formula: 'Formula', shapes: 'Shapes', none: 'Hover a block or select a node.' },
+  ko: { docs: '설명', formula: '수식', shapes: '텐서 모양', none: '블록에 마우스를 올리거나 노드를 선택하세요.' }
+};
+
+export const DocsPanel = memo(function DocsPanel({
+  onLanguage
+}: {
+  onLanguage: (lang: Language) => void;
+}) {
+  const language = useCanvas(s => s.language);
+  const type = useCanvas(s => s.docsType ?? null);
+  const selectedType = useCanvas(s => s.selectedType);
+  const block = useCanvas(s => s.blocks[(type ?? selectedType) as string]);
+  const docs = block?.docs?.[language] ?? block?.docs?.en;
+  const L = LABELS[language];
+  return (
+    <Panel
+      title={L.docs}
+      className="sdl-docs"
+      actions={
+        <span className="sdl-lang" role="group" aria-label="language">
+          {(['en', 'ko'] as Language[]).map(l => (
+            <button
+              key={l}
+              type="button"
+              className={`sdl-lang-button${l === language ? ' sdl-active' : ''}`}
+              aria-pressed={l === language}
+              onClick={() => onLanguage(l)}
+            >
+              {l === 'en' ? 'EN' : '한'}
+            </button>
+          ))}
+        </span>
+      }
+    >
+      {!block || !docs ? (
+        <p className="sdl-muted">{L.none}</p>
+      ) : (
+        <div className="sdl-docs-body">
+          <div className="sdl-docs-title">{block.title}</div>
+          {docs.summary && <p>{docs.summary}</p>}
+          {docs.formula && (
+            <>
+              <div className="sdl-docs-label">{L.formula}</div>
+              <pre className="sdl-docs-formula">{docs.formula}</pre>
+            </>
+          )}
+          {docs.shapes && (
+            <>
+              <div className="sdl-docs-label">{L.shapes}</div>
+              <pre className="sdl-docs-formula">{docs.shapes}</pre>
+            </>
+          )}
+        </div>
+      )}
+    </Panel>
+  );
+});

@@ -1,0 +1,4 @@
+declare module '*?text' {
+  const content: string;
+  export default content;
+}

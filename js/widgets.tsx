@@ -1,0 +1,35 @@
+/**
+ * The one ESM bundle of SLaM Dunk Lab's notebook widgets (anywidget `_esm`).
+ *
+ * Every Python widget class sets the `_view` traitlet; `render` dispatches to
+ * that view. Named `render*` exports allow a single view to be used directly.
+ */
+import xyflowCss from '@xyflow/react/dist/style.css?text';
+import './shared/theme.css';
+import './canvas/canvas.css';
+
+import type { RenderProps } from './shared/anywidget';
+import { renderCanvas } from './canvas';
+import { injectStyle } from './shared/style';
+
+injectStyle('sdl-xyflow-css', xyflowCss);
+
+export { renderCanvas };
+
+type AnyRender = (props: RenderProps<any>) => (() => void) | void; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export const views: Record<string, AnyRender> = {
+  canvas: renderCanvas
+};
+
+export function render(props: RenderProps<{ _view: string }>): (() => void) | void {
+  const name = props.model.get('_view');
+  const view = views[name];
+  if (!view) {
+    props.el.textContent = `SLaM Dunk Lab: unknown view "${name}" (widget bundle out of date? run npm run build)`;
+    return;
+  }
+  return view(props);
+}
+
+export default { render };

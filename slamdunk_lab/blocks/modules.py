@@ -1,0 +1,261 @@
+"""The torch modules behind the blocks.
+
+Every class here depends on torch alone, so :func:`slamdunk_lab.to_code` copies their source verbatim into the
+exported file: the code a student reads is the code that ran. Modules that need to know where in the sequence
+they are (positions, the KV cache) take a second argument, ``ctx`` (a :class:`ForwardContext`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+Identity = nn.Identity
+Dropout = nn.Dropout
+Linear = nn.Linear
+
+
+class ForwardContext:
+    """What one forward pass shares between blocks: the first position, the KV cache and a scratch memo."""
+
+    def __init__(self, start_pos: int = 0, cache=None, capture_attention: bool = False):
+        self.start_pos = start_pos  # position of the first token of this call (> 0 when a cache holds a prefix)
+        self.cache = cache
+        self.slot = 0  # index of the next attention call, i.e. which KV-cache entry it uses
+        self.repeat_index = 0  # which repeat of the enclosing transformer block is running
+        self.memo: dict = {}  # RoPE tables and masks computed once per forward and shared by all layers
+        self.attention_maps: list | None = [] if capture_attention else None
+
+
+class KVCache:
+    """Keys and values of every attention call, preallocated for ``max_len`` positions.
+
+    ``model(idx, cache=cache)`` appends the new keys/values and advances ``cache.pos``; the logits equal those
+    of the uncached forward pass over the whole sequence.
+    """
+
+    def __init__(self, shapes: list[tuple[int, int]], batch_size: int, max_len: int, device=None, dtype=None):
+        self.max_len = max_len
+        self.pos = 0
+        self.k = [torch.zeros(batch_size, kv, max_len, hd, device=device, dtype=dtype) for kv, hd in shapes]
+        self.v = [torch.zeros(batch_size, kv, max_len, hd, device=device, dtype=dtype) for kv, hd in shapes]
+
+    def update(self, slot: int, start: int, k: torch.Tensor, v: torch.Tensor):
+        end = start + k.shape[2]
+        self.k[slot][:, :, start:end] = k
+        self.v[slot][:, :, start:end] = v
+        return self.k[slot][:, :, :end], self.v[slot][:, :, :end]
+
+    def reset(self) -> None:
+        self.pos = 0
+
+
+class TokenEmbedding(nn.Embedding):
+    """One learned vector per token id."""
+
+    def __init__(self, vocab_size: int, d_model: int):
+        super().__init__(vocab_size, d_model)
+
+
+class LearnedPositionalEmbedding(nn.Module):
+    """Adds a learned vector per position (GPT-2's ``wpe``)."""
+
+    takes_context = True
+
+    def __init__(self, context: int, d_model: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(context, d_model))
+
+    def forward(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
+        T = x.shape[1]
+        return x + self.weight[ctx.start_pos:ctx.start_pos + T]  # (B, T, D) + (T, D)
+
+
+class SinusoidalPositionalEmbedding(nn.Module):
+    """Adds fixed sine/cosine waves of the position ("Attention Is All You Need", section 3.5)."""
+
+    takes_context = True
+
+    def __init__(self, context: int, d_model: int):
+        super().__init__()
+        pos = torch.arange(context, dtype=torch.float32)[:, None]  # (context, 1)
+        freq = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+        table = torch.zeros(context, d_model)
+        table[:, 0::2] = torch.sin(pos * freq)
+        table[:, 1::2] = torch.cos(pos * freq)
+        self.register_buffer("table", table, persistent=False)  # not learned, so not saved
+
+    def forward(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
+        T = x.shape[1]
+        return x + self.table[ctx.start_pos:ctx.start_pos + T].to(x.dtype)
+
+
+class LayerNorm(nn.LayerNorm):
+    """LayerNorm over the last dimension, with an optional bias."""
+
+    def __init__(self, d_model: int, eps: float = 1e-5, bias: bool = True):
+        super().__init__(d_model, eps=eps, bias=bias)
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square norm, computed in float32 like the Llama and Qwen reference code."""
+
+    def __init__(self, d_model: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        x = x.float()
+        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * x.to(dtype)
+
+
+ACTIVATIONS = {
+    "relu": nn.ReLU, "gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"), "silu": nn.SiLU,
+    "mish": nn.Mish, "swiglu": nn.SiLU, "geglu": nn.GELU,
+}
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: widen, non-linearity, narrow."""
+
+    def __init__(self, d_model: int, hidden_dim: int, activation: str = "gelu", bias: bool = True):
+        super().__init__()
+        self.fc_in = nn.Linear(d_model, hidden_dim, bias=bias)
+        self.act = ACTIVATIONS[activation]()
+        self.fc_out = nn.Linear(hidden_dim, d_model, bias=bias)
+        self.fc_out.residual_projection = True  # scaled at init: it writes into the residual stream
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc_out(self.act(self.fc_in(x)))  # (B, T, D) -> (B, T, hidden) -> (B, T, D)
+
+
+class GatedMLP(nn.Module):
+    """Gated feed-forward (SwiGLU with SiLU, GeGLU with GELU): down(act(gate(x)) * up(x))."""
+
+    def __init__(self, d_model: int, hidden_dim: int, activation: str = "swiglu", bias: bool = False):
+        super().__init__()
+        self.gate_proj = nn.Linear(d_model, hidden_dim, bias=bias)
+        self.up_proj = nn.Linear(d_model, hidden_dim, bias=bias)
+        self.act = ACTIVATIONS[activation]()
+        self.down_proj = nn.Linear(hidden_dim, d_model, bias=bias)
+        self.down_proj.residual_projection = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))  # (B, T, D)
+
+
+def rope_inv_freq(head_dim: int, base: float, scaling: dict | None = None) -> torch.Tensor:
+    """Rotation speed of each channel pair; Llama 3 scaling slows the low frequencies for long context."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    if scaling is None:
+        return inv_freq
+    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+    old_context = scaling["original_context"]
+    wavelen = 2 * math.pi / inv_freq
+    # Long wavelengths (low frequencies) are divided by `factor`, short ones kept, the middle band blended.
+    scaled = torch.where(wavelen > old_context / low, inv_freq / factor, inv_freq)
+    smooth = (old_context / wavelen - low) / (high - low)
+    blended = (1 - smooth) * scaled / factor + smooth * scaled
+    medium = (wavelen >= old_context / high) & (wavelen <= old_context / low)
+    return torch.where(medium, blended, scaled)
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention with grouped-query heads, optional QK-norm, RoPE and a sliding window."""
+
+    takes_context = True
+
+    def __init__(self, d_model: int, n_heads: int, n_kv_heads: int, head_dim: int, qkv_bias: bool = False,
+                 out_bias: bool = False, qk_norm: bool = False, qk_norm_eps: float = 1e-6, rope: bool = False,
+                 rope_base: float = 10000.0, rope_scaling: dict | None = None, no_rope_every: int = 0,
+                 sliding_window: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, head_dim
+        self.rope, self.no_rope_every, self.sliding_window, self.dropout = rope, no_rope_every, sliding_window, dropout
+        # One matmul for queries, keys and values together: (H + 2·H_kv) · head_dim outputs.
+        self.qkv_proj = nn.Linear(d_model, (n_heads + 2 * n_kv_heads) * head_dim, bias=qkv_bias)
+        self.out_proj = nn.Linear(n_heads * head_dim, d_model, bias=out_bias)
+        self.out_proj.residual_projection = True
+        self.q_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
+        self.rope_base, self.rope_scaling = rope_base, rope_scaling
+        self.rope_key = (head_dim, rope_base, tuple(sorted(rope_scaling.items())) if rope_scaling else None)
+
+    def uses_rope(self, ctx: ForwardContext) -> bool:
+        if not self.rope:
+            return False
+        return not (self.no_rope_every and (ctx.repeat_index + 1) % self.no_rope_every == 0)
+
+    def rope_tables(self, ctx: ForwardContext, T: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        key = ("rope", self.rope_key, ctx.start_pos, T)
+        if key not in ctx.memo:  # once per forward pass, shared by every layer with the same settings
+            # Computed in float32 whatever the model's dtype (a plain tensor, not a buffer .to() could round).
+            inv_freq = rope_inv_freq(self.head_dim, self.rope_base, self.rope_scaling).to(x.device)
+            pos = torch.arange(ctx.start_pos, ctx.start_pos + T, device=x.device, dtype=torch.float32)
+            freqs = torch.outer(pos, inv_freq)  # (T, head_dim / 2)
+            emb = torch.cat((freqs, freqs), dim=-1)  # (T, head_dim)
+            ctx.memo[key] = (emb.cos().to(x.dtype), emb.sin().to(x.dtype))
+        return ctx.memo[key]
+
+    def mask(self, ctx: ForwardContext, T: int, S: int, device) -> torch.Tensor | None:
+        """Boolean (T, S) mask of allowed key positions, or None when plain causal attention is enough."""
+        if ctx.start_pos == 0 and self.sliding_window is None:
+            return None
+        key = ("mask", ctx.start_pos, T, S, self.sliding_window)
+        if key not in ctx.memo:
+            q_pos = torch.arange(ctx.start_pos, ctx.start_pos + T, device=device)[:, None]  # (T, 1)
+            k_pos = torch.arange(S, device=device)[None, :]  # (1, S)
+            allowed = k_pos <= q_pos
+            if self.sliding_window is not None:
+                allowed &= k_pos > q_pos - self.sliding_window
+            ctx.memo[key] = allowed
+        return ctx.memo[key]
+
+    def forward(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
+        B, T, _ = x.shape
+        H, KV, hd = self.n_heads, self.n_kv_heads, self.head_dim
+        q, k, v = self.qkv_proj(x).split([H * hd, KV * hd, KV * hd], dim=-1)
+        q = self.q_norm(q.view(B, T, H, hd)).transpose(1, 2)  # (B, H, T, hd)
+        k = self.k_norm(k.view(B, T, KV, hd)).transpose(1, 2)  # (B, KV, T, hd)
+        v = v.view(B, T, KV, hd).transpose(1, 2)  # (B, KV, T, hd)
+        if self.uses_rope(ctx):
+            cos, sin = self.rope_tables(ctx, T, x)  # (T, hd) each
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+        if ctx.cache is not None:
+            k, v = ctx.cache.update(ctx.slot, ctx.start_pos, k, v)  # (B, KV, S, hd), S = start_pos + T
+        ctx.slot += 1
+        mask = self.mask(ctx, T, k.shape[2], x.device)
+        if ctx.attention_maps is not None:
+            ctx.attention_maps.append(self.attention_weights(q, k, mask))
+        y = F.scaled_dot_product_attention(  # (B, H, T, hd)
+            q, k, v, attn_mask=mask, is_causal=mask is None and T > 1,
+            dropout_p=self.dropout if self.training else 0.0, enable_gqa=KV != H)
+        return self.out_proj(y.transpose(1, 2).reshape(B, T, H * hd))  # (B, T, D)
+
+    def attention_weights(self, q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The softmax weights (B, H, T, S) that the fused kernel never materialises, for look-inside views."""
+        k = k.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, H, T, S)
+        T, S = scores.shape[-2:]
+        if mask is None:
+            mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(S - T)
+        return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).detach()
+
+
+class LMHead(nn.Linear):
+    """Scores every vocabulary entry: (B, T, D) -> (B, T, V). Its weight may be tied to the token embedding."""
+
+    def __init__(self, d_model: int, vocab_size: int, bias: bool = False):
+        super().__init__(d_model, vocab_size, bias=bias)

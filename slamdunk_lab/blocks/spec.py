@@ -1,0 +1,207 @@
+"""How a block is described: typed parameters, handles, shape/parameter/FLOP rules and documentation.
+
+This module is pure data and arithmetic (no torch): the analysis, the catalogue sent to the canvas and the
+docs all read it. The torch side (``slamdunk_lab.blocks.modules``) is looked up by the class *name* each
+spec carries, the way LitGPT resolves its norm and MLP classes, so a graph stays plain JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+Shape = tuple  # ("B", "T") for token ids, ("B", "T", D) for activations
+
+ParamKind = Literal["int", "float", "bool", "choice"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed setting of a block (one key of the node's ``data``)."""
+
+    name: str
+    kind: ParamKind
+    default: Any
+    help: str
+    help_ko: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    choices: tuple[str, ...] | None = None
+    nullable: bool = False  # ``None`` means "automatic" or "off", as the help says
+
+    def annotation(self) -> Any:
+        base: Any = {"int": int, "float": float, "bool": bool}.get(self.kind)
+        if self.kind == "choice":
+            base = Literal[self.choices]  # type: ignore[valid-type]
+        return Optional[base] if self.nullable else base
+
+    def field_info(self) -> Any:
+        kwargs: dict[str, Any] = {"default": self.default, "description": self.help}
+        if self.minimum is not None:
+            kwargs["gt" if self.exclusive_minimum else "ge"] = self.minimum
+        if self.maximum is not None:
+            kwargs["lt" if self.exclusive_maximum else "le"] = self.maximum
+        if self.kind == "float":
+            kwargs["allow_inf_nan"] = False
+        return Field(**kwargs)
+
+    def describe_range(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices or ())
+        parts = []
+        if self.minimum is not None:
+            parts.append(f"{'above' if self.exclusive_minimum else 'at least'} {_num(self.minimum)}")
+        if self.maximum is not None:
+            parts.append(f"{'below' if self.exclusive_maximum else 'at most'} {_num(self.maximum)}")
+        return " and ".join(parts)
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+class BlockProblem(Exception):
+    """Raised by a shape rule: ``field`` is the data key at fault (or None), ``message`` a full sentence."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class GraphContext:
+    """Graph-wide facts a block's rules may need (filled in by the analysis before any rule runs)."""
+
+    context: int = 256  # maximum positions (the tokens node's ``context``)
+    seq_len: int = 256  # the sequence length the FLOP estimate is made for
+    n_residual_layers: int = 1  # number of attention (and so transformer) layers, repeats counted
+    token_embedding: Optional[dict] = None  # data of the (single) token embedding, for weight tying
+
+
+@dataclass(frozen=True)
+class Docs:
+    summary: str
+    formula: str
+    shapes: str
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """Everything the library knows about one block type."""
+
+    type: str
+    title: str
+    category: str
+    params: tuple[Param, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    docs_en: Docs
+    docs_ko: Docs
+    # Rules: each gets (data, input shapes, GraphContext).
+    infer: Callable[[dict, list, GraphContext], Shape]
+    count_params: Callable[[dict, list, GraphContext], int] = lambda d, s, g: 0
+    flops: Callable[[dict, list, GraphContext], int] = lambda d, s, g: 0  # forward FLOPs per token
+    activations: Callable[[dict, list, GraphContext], int] = lambda d, s, g: 0  # saved elements per token
+    # Class name in slamdunk_lab.blocks.modules (or a function of the data giving it); None: no module.
+    module: Any = None
+    module_kwargs: Callable[[dict, list, GraphContext], dict] | None = None
+    is_group: bool = False
+    color: str = "#6b7280"
+    _model: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def data_model(self) -> type[BaseModel]:
+        """The pydantic model of this block's ``data`` (strict types, ranges, no unknown fields)."""
+        if self._model is None:
+            fields = {p.name: (p.annotation(), p.field_info()) for p in self.params}
+            model = create_model(  # type: ignore[call-overload]
+                f"{self.type[0].upper()}{self.type[1:]}Data",
+                __config__=ConfigDict(extra="forbid", strict=True, title=self.title),
+                **fields,
+            )
+            object.__setattr__(self, "_model", model)
+        return self._model
+
+    def module_name(self, data: dict) -> str | None:
+        return self.module(data) if callable(self.module) else self.module
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def validate_data(self, data: Any) -> tuple[dict | None, list[tuple[str | None, str]]]:
+        """Check a node's ``data``: returns (data with defaults filled in, [(field, message), ...])."""
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            return None, [(None, f"'data' must be an object of settings, got {_short(data)}")]
+        try:
+            model = self.data_model.model_validate(data)
+        except ValidationError as exc:
+            return None, [self._explain(err) for err in exc.errors()]
+        return model.model_dump(), []
+
+    def _explain(self, err: dict) -> tuple[str | None, str]:
+        loc = err.get("loc") or ()
+        name = str(loc[0]) if loc else None
+        value = err.get("input")
+        kind = err.get("type", "")
+        param = self.param(name) if name else None
+        if kind == "extra_forbidden":
+            known = ", ".join(p.name for p in self.params) or "none"
+            return name, f"'{name}' is not a setting of a {self.title} block (its settings are: {known})"
+        if param is None:
+            return name, str(err.get("msg"))
+        if kind == "missing":
+            return name, f"{name} is required"
+        if param.kind == "choice":
+            return name, f"{name} must be {param.describe_range()}, got {_short(value)}"
+        if kind in ("finite_number",) or (isinstance(value, float) and not math.isfinite(value)):
+            return name, f"{name} must be a finite number, got {_short(value)}"
+        if kind.startswith(("greater_than", "less_than")):
+            return name, f"{name} must be {param.describe_range()}, got {_short(value)}"
+        expected = {"int": "a whole number", "float": "a number", "bool": "true or false"}[param.kind]
+        if param.nullable:
+            expected += " or null"
+        return name, f"{name} must be {expected}, got {_short(value)}"
+
+    def json_schema(self) -> dict:
+        schema = self.data_model.model_json_schema()
+        for p in self.params:
+            prop = schema.get("properties", {}).get(p.name)
+            if prop is not None:
+                prop["x-help-ko"] = p.help_ko
+        return schema
+
+    def to_catalog(self) -> dict:
+        return {
+            "type": self.type,
+            "title": self.title,
+            "category": self.category,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "is_group": self.is_group,
+            "color": self.color,
+            "defaults": self.defaults(),
+            "schema": self.json_schema(),
+            "docs": {
+                "en": {"summary": self.docs_en.summary, "formula": self.docs_en.formula,
+                       "shapes": self.docs_en.shapes},
+                "ko": {"summary": self.docs_ko.summary, "formula": self.docs_ko.formula,
+                       "shapes": self.docs_ko.shapes},
+            },
+        }
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value as a user typed it, cut short so a 10 MB string does not flood the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,6 @@
+"""Notebook widgets of SLaM Dunk Lab (anywidget + React, one shared bundle)."""
+
+from ._base import BundleMissingError, SlamDunkWidget, bundle_available
+from .canvas import Canvas, clean_graph, empty_graph
+
+__all__ = ["BundleMissingError", "Canvas", "SlamDunkWidget", "bundle_available", "clean_graph", "empty_graph"]

@@ -1,0 +1,111 @@
+"""Base class of every SLaM Dunk Lab notebook widget.
+
+All widgets share ONE front-end bundle built by ``npm run build`` into
+``slamdunk_lab/static/widgets.js`` and ``widgets.css`` (anywidget ``_esm`` /
+``_css``); the ``_view`` traitlet tells the bundle which React view to render.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+ESM_PATH = STATIC_DIR / "widgets.js"
+CSS_PATH = STATIC_DIR / "widgets.css"
+
+_cache: dict[Path, tuple[float, str]] = {}
+_nonce = itertools.count(1)
+
+
+class BundleMissingError(RuntimeError):
+    """The widget front-end bundle was not built or not installed."""
+
+
+def _read_bundle(path: Path) -> str:
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        raise BundleMissingError(
+            f"The SLaM Dunk Lab widget bundle is missing ({path}).\n"
+            "From a source checkout, build it with Node.js 20+:\n"
+            "    npm ci && npm run build\n"
+            "or reinstall the package (`pip install -e .` runs the same build when Node.js is present;"
+            " a wheel from PyPI ships it prebuilt)."
+        ) from None
+    cached = _cache.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, path.read_text(encoding="utf-8"))
+        _cache[path] = cached
+    return cached[1]
+
+
+def bundle_available() -> bool:
+    """True when the built front-end bundle is present."""
+    return ESM_PATH.is_file() and CSS_PATH.is_file()
+
+
+class SlamDunkWidget(anywidget.AnyWidget):
+    """anywidget base: loads the shared bundle lazily and selects a React view.
+
+    Subclasses set ``_view`` (a key of the bundle's view table, e.g. ``"canvas"``).
+    One-shot events travel as custom messages ``{"type": ..., ...}``; durable
+    state lives in synced traitlets.
+    """
+
+    _view = traitlets.Unicode("").tag(sync=True)
+    #: The widget's model id, put on the view's root element (``data-slamdunk-model-id``) so the
+    #: JupyterLab extension can find the cell that displays it.
+    _anchor = traitlets.Unicode("").tag(sync=True)
+
+    # anywidget reads ``_esm``/``_css`` with getattr in ``__init__``; properties
+    # defer reading the files until a widget is created, so importing this module
+    # never fails, and a missing bundle gives a clear error at creation time.
+    @property
+    def _esm(self) -> str:  # type: ignore[override]
+        return _read_bundle(ESM_PATH)
+
+    @property
+    def _css(self) -> str:  # type: ignore[override]
+        return _read_bundle(CSS_PATH)
+
+    def __init__(self, **kwargs: Any) -> None:
+        if not self._view:
+            raise TypeError(f"{type(self).__name__} must set the `_view` traitlet")
+        super().__init__(**kwargs)
+        self._anchor = self.model_id or ""
+        self.on_msg(self._dispatch_msg)
+
+    # -- custom messages --------------------------------------------------
+    def _send_event(self, type_: str, **payload: Any) -> int:
+        """Send a one-shot event to the front end; returns its nonce."""
+        nonce = next(_nonce)
+        self.send({"type": type_, "nonce": nonce, **payload})
+        return nonce
+
+    def _dispatch_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        handler = getattr(self, f"_on_msg_{content.get('type', '')}", None)
+        if handler is not None:
+            handler(content)
+
+    # -- notebook helpers -------------------------------------------------
+    last_insert = traitlets.Dict(allow_none=True, default_value=None, read_only=True)
+
+    def insert_cell_below(self, code: str, *, run: bool = False) -> None:
+        """Insert a code cell directly below the cell that displays this widget.
+
+        Needs the SLaM Dunk Lab JupyterLab extension (installed with the package);
+        the result arrives asynchronously in :attr:`last_insert`.
+        """
+        if not isinstance(code, str):
+            raise TypeError("code must be a string")
+        self._send_event("insert_cell", code=code, run=bool(run))
+
+    def _on_msg_insert_cell_result(self, content: dict) -> None:
+        self.set_trait("last_insert", {k: v for k, v in content.items() if k != "type"})

