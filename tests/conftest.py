@@ -1,0 +1,21 @@
+"""Shared test set-up: offline hub, a quiet MLflow, and the optional Tiny Shakespeare corpus."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # an online lookup otherwise hangs ~25 s here
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def shakespeare_path() -> Path:
+    """The real 1.1 MB corpus beside the checkout; tests that need it skip where it is absent."""
+    path = Path(os.environ.get("SLAMDUNK_DATA_DIR", SHARED_DATA)) / "tinyshakespeare.txt"
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path

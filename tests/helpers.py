@@ -1,0 +1,39 @@
+"""Small graph builders shared by the core tests."""
+
+from __future__ import annotations
+
+import copy
+
+import slamdunk_lab as sd
+
+TEMPLATE_NAMES = ["gpt2", "llama2", "llama3", "qwen3", "smollm3"]
+
+
+def node(graph: dict, node_id: str) -> dict:
+    return next(n for n in graph["nodes"] if n["id"] == node_id)
+
+
+def edited(graph: dict, node_id: str, **data) -> dict:
+    g = copy.deepcopy(graph)
+    node(g, node_id)["data"].update(data)
+    return g
+
+
+def chain(*blocks: tuple[str, dict], vocab: int = 50, context: int = 16, d_model: int = 16,
+          tie: bool = False) -> dict:
+    """tokens → token embedding → blocks… → LM head → logits, as a v1 graph."""
+    nodes = [{"id": "tokens", "type": "tokens", "position": {"x": 0, "y": 0}, "data": {"context": context}},
+             {"id": "emb", "type": "tokenEmbedding", "position": {"x": 0, "y": 100},
+              "data": {"vocab_size": vocab, "d_model": d_model}}]
+    for i, (type_, data) in enumerate(blocks):
+        nodes.append({"id": f"b{i}", "type": type_, "position": {"x": 0, "y": 200 + 100 * i}, "data": data})
+    nodes += [{"id": "head", "type": "lmHead", "position": {"x": 0, "y": 900},
+               "data": {"vocab_size": vocab, "tie_weights": tie}},
+              {"id": "logits", "type": "logits", "position": {"x": 0, "y": 1000}, "data": {}}]
+    ids = [n["id"] for n in nodes]
+    edges = [{"id": f"e{i}", "source": a, "target": b} for i, (a, b) in enumerate(zip(ids, ids[1:]))]
+    return {"version": 1, "nodes": nodes, "edges": edges}
+
+
+def errors_of(graph, **kwargs) -> list:
+    return sd.analyze(graph, **kwargs).errors
