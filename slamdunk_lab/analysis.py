@@ -172,6 +172,7 @@ class _Analyzer:
         self.broken: set[str] = _unparsed_ids(self.raw, graph)
         self.specs: dict[str, BlockSpec] = {}
         self.data: dict[str, dict] = {}
+        self.n_settings_errors = 0  # bad settings don't stop the shape checks of the rest of the graph
         self._check_nodes()
         self._check_parents()
         inputs = self._check_edges()
@@ -213,11 +214,13 @@ class _Analyzer:
                     self.err(node.id, "type", f"unknown block type '{node.type}'; known types: "
                                               f"{', '.join(BLOCKS)}")
                 self.broken.add(node.id)
+                self.n_settings_errors += 1
                 continue
             self.specs[node.id] = spec
             data, problems = spec.validate_data(node.data)
             for field_, message in problems:
                 self.err(node.id, field_, message)
+            self.n_settings_errors += len(problems)
             if data is not None:
                 self.data[node.id] = data
         for kind in ("tokens", "logits"):
@@ -375,7 +378,7 @@ class _Analyzer:
             if nid not in has_out:
                 self.err(nid, "edges", "this block's output is not used; connect it towards the logits output "
                                        "or delete it")
-        if self.errors:
+        if len(self.errors) > self.n_settings_errors:
             return None
 
         def step(nid: str) -> Step:
@@ -481,7 +484,9 @@ class _Analyzer:
         """Infer one step's shape into ``shapes``; record its NodeInfo; return saved activations per token."""
         spec = self.specs[step.node_id]
         in_shapes = [shapes.get(v) for v in step.inputs]
-        shapes[step.node_id] = None
+        # If this block is at fault, blocks after it are still checked when its output shape is certain.
+        fallback = in_shapes[0] if spec.keeps_shape and in_shapes and in_shapes[0] and len(in_shapes[0]) == 3 else None
+        shapes[step.node_id] = fallback
         if step.node_id not in self.data or any(s is None for s in in_shapes):
             return 0  # its settings or an upstream block are already reported
         data = self.data[step.node_id]

@@ -112,6 +112,7 @@ class BlockSpec:
     module: Any = None
     module_kwargs: Callable[[dict, list, GraphContext], dict] | None = None
     is_group: bool = False
+    keeps_shape: bool = False  # output shape = input shape whatever the settings (lets checks go on past errors)
     color: str = "#6b7280"
     _model: Any = field(default=None, repr=False, compare=False)
 
