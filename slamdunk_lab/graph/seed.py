@@ -1,0 +1,631 @@
+"""Import designs saved by the original student web project (the "seed" format) as v1 graphs.
+
+The original project sent one JSON request body: a ``config`` of family/training settings and a ``model`` list
+of LayerNodes in forward order (``shared/seed-format.md``). :func:`from_seed` turns it into our graph:
+
+* a ``tokens`` node (its context is ``config.context_length``, else the largest ``ctxLength``), then one node per
+  LayerNode, ids taken from ``data.id`` (sanitised, made unique), then a ``logits`` node;
+* a ``transformerBlock`` becomes a group with ``repeat = numOfBlocks`` and ``share_weights = False``: each repeat
+  is a distinct layer (the original looped one layer's weights — a bug we do not copy);
+* a ``residual`` becomes an ``add`` node: input ``a`` is the value that *entered* its ``source`` node, input ``b``
+  the current stream, so ``ln1 → attn → residual(source=ln1)`` is ``x + attn(ln1(x))``;
+* a Rotary positional node becomes ``positionalEmbedding(kind="none")`` and turns RoPE on in every attention that
+  follows it, whatever that attention's own ``isRoPE`` says (that is what such a node means);
+* the last top-level ``linear``, whose ``outDim`` must be the vocabulary size, becomes an ``lmHead`` (tied when
+  ``weightTying``) followed by the ``logits`` node.
+
+Values a node leaves out come from ``config``, then from the family defaults in :data:`FAMILIES` (facts the
+format never states, such as whether the attention output projection has a bias), then from the block
+catalogue. Widths our blocks infer (``inDim``, ``outDim``, ``embDim``) are checked against the stream instead of
+being dropped. Anything we cannot represent faithfully (relative positions, a gated ReLU, a gated Mish) is an
+error naming the node, never a silent change of meaning. Every problem is collected and raised together as a
+:class:`~slamdunk_lab.errors.GraphError`.
+
+This module is pure Python: no torch (the block catalogue is read lazily for its defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from ..errors import GraphError, GraphIssue
+
+#: Defaults per ``config.model`` for facts the seed format does not carry, as the original project's family
+#: code had them (GPT-2: biased attention output, LayerNorm ε 1e-5, GELU MLP; the RoPE families: no biases,
+#: RoPE in every attention, SwiGLU). With no ``config.model``, each attention type's own default applies.
+FAMILIES: dict[str, dict[str, Any]] = {
+    "gpt-2": {"rope": False, "out_bias": True, "norm_eps": 1e-5, "act": "GELU"},
+    "llama2": {"rope": True, "out_bias": False, "norm_eps": 1e-5, "act": "SwiGLU"},
+    "llama3": {"rope": True, "out_bias": False, "norm_eps": 1e-5, "act": "SwiGLU"},
+    "qwen3": {"rope": True, "out_bias": False, "norm_eps": 1e-6, "act": "SwiGLU"},
+    "smollm3": {"rope": True, "out_bias": False, "norm_eps": 1e-6, "act": "SwiGLU"},
+}
+_FAMILY_ALIASES = {"gpt2": "gpt-2", "gpt-2": "gpt-2", "llama-2": "llama2", "llama-3": "llama3", "qwen-3": "qwen3",
+                   "smollm-3": "smollm3"}
+
+#: Attention defaults by seed type when the family does not say: multi-head attention is GPT-2's (biased output,
+#: no RoPE), grouped-query attention is Llama 3's (no bias, RoPE).
+ATTENTION_DEFAULTS = {"mhAttention": {"rope": False, "out_bias": True},
+                      "gqAttention": {"rope": True, "out_bias": False}}
+
+#: Seed positional names (``posType`` with " Positional Embedding" dropped, or the older ``mode``) → our kind.
+#: ``"rope"`` means: no additive positions, RoPE in the attention that follows. ``None``: we have no such block.
+POSITIONAL_KINDS = {"learned": "learned", "absolute": "learned", "sinusoidal": "sinusoidal", "sinusoid": "sinusoidal",
+                    "rotary": "rope", "rope": "rope", "none": "none", "relative": None}
+
+NORM_TYPES = {"layer": "layerNorm", "rms": "rmsNorm"}
+
+#: (feedForwardType, actFunc) → our feed-forward ``activation``. SwiGLU is by definition a gated unit
+#: (Swish(x W) ⊙ x V), so "Standard + SwiGLU" can only mean the same gated block as "Gated + SwiGLU"; the
+#: original form let students pick the pair, and both map to ``swiglu``. Gated ReLU (ReGLU) and gated Mish have
+#: no block in our catalogue, so they are refused rather than quietly turned into something else. The original
+#: project's GELU (from "LLMs from scratch") is the tanh approximation GPT-2 uses, hence `gelu_tanh`.
+ACTIVATIONS = {("standard", "relu"): "relu", ("standard", "gelu"): "gelu_tanh", ("standard", "mish"): "mish",
+               ("standard", "swiglu"): "swiglu", ("gated", "swiglu"): "swiglu", ("gated", "gelu"): "geglu"}
+
+#: Fields of the original canvas that mean nothing to the model (ignored, like any other unknown field).
+UI_FIELDS = frozenset({"label", "isCollapsed", "isLocked", "hideHandles", "isTarget"})
+
+LAYER_TYPES = ("tokenEmbedding", "positionalEmbedding", "normalization", "mhAttention", "gqAttention", "feedForward",
+               "residual", "dropout", "linear", "transformerBlock")
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+MAX_LAYERS = 50_000
+MAX_REPEAT = 1000
+STEP = 110.0
+_MISSING = object()
+
+
+def from_seed(payload: Any) -> dict:
+    """Convert the original web project's request body (a dict or its JSON text) to a v1 graph dict.
+
+    >>> import slamdunk_lab as sd
+    >>> g = sd.graph.from_seed({"config": {"vocab_size": 96, "context_length": 32, "emb_dim": 32, "n_heads": 2},
+    ...     "model": [{"type": "tokenEmbedding", "data": {"id": "emb"}},
+    ...               {"type": "normalization", "data": {"id": "ln", "normType": "RMS Normalization"}},
+    ...               {"type": "linear", "data": {"id": "head", "outDim": 96, "bias": False}}]})
+    >>> [n["type"] for n in g["nodes"]]
+    ['tokens', 'tokenEmbedding', 'rmsNorm', 'lmHead', 'logits']
+
+    Raises :class:`~slamdunk_lab.errors.GraphError` listing every problem found (each naming the seed node's id
+    and field) when the design cannot be imported faithfully.
+    """
+    return _Converter(payload).run()
+
+
+# --------------------------------------------------------------------------------------------- reading values
+def _is_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Fields:
+    """Typed reads of one LayerNode's ``data`` (or of ``config``); each bad value becomes one GraphIssue."""
+
+    def __init__(self, errors: list[GraphIssue], node_id: str | None, data: dict, prefix: str = ""):
+        self.errors, self.node_id, self.data, self.prefix = errors, node_id, data, prefix
+
+    def fail(self, key: str | None, message: str) -> None:
+        field = None if key is None else self.prefix + key
+        self.errors.append(GraphIssue(self.node_id, field, message))
+
+    def _get(self, key: str, default: Any, hint: str) -> Any:
+        value = self.data.get(key, _MISSING)
+        if value is None or value is _MISSING:
+            if default is _MISSING:
+                self.fail(key, f"'{key}' is missing{hint}")
+            return None if default is _MISSING else default
+        return value
+
+    def int(self, key: str, default: Any = _MISSING, minimum: int = 1, maximum: int = 10_000_000,
+            hint: str = "") -> int | None:
+        value = self._get(key, default, hint)
+        if value is None:
+            return None
+        if not _is_int(value):
+            self.fail(key, f"'{key}' must be a whole number, got {_show(value)}")
+            return None
+        if not minimum <= value <= maximum:
+            self.fail(key, f"'{key}' must be between {minimum} and {maximum}, got {_show(value)}")
+            return None
+        return int(value)
+
+    def float(self, key: str, default: Any = _MISSING, low: float = 0.0, high: float = math.inf,
+              low_open: bool = False, high_open: bool = False) -> float | None:
+        value = self._get(key, default, "")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(key, f"'{key}' must be a finite number, got {_show(value)}")
+            return None
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if too_low or too_high:
+            lo = f"{'above' if low_open else 'at least'} {low:g}"
+            hi = "" if high == math.inf else f" and {'below' if high_open else 'at most'} {high:g}"
+            self.fail(key, f"'{key}' must be {lo}{hi}, got {_show(value)}")
+            return None
+        return float(value)
+
+    def bool(self, key: str, default: Any = _MISSING) -> bool | None:
+        value = self._get(key, default, "")
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            self.fail(key, f"'{key}' must be true or false, got {_show(value)}")
+            return None
+        return value
+
+    def text(self, key: str, default: Any = _MISSING) -> str | None:
+        value = self._get(key, default, "")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail(key, f"'{key}' must be a string, got {_show(value)}")
+            return None
+        return value
+
+
+def _words(text: str, drop: tuple[str, ...] = ()) -> str:
+    """'Rotary Positional Embedding' → 'rotary'; 'RMS Normalization' → 'rms' (case and filler words ignored)."""
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    return " ".join(w for w in words if w not in drop)
+
+
+# --------------------------------------------------------------------------------------------- the converter
+class _Converter:
+    def __init__(self, payload: Any):
+        self.payload = payload
+        self.errors: list[GraphIssue] = []
+        self.nodes: list[dict] = []
+        self.edges: list[dict] = []
+        self.taken: set[str] = set()
+        # The stream: the value (our node id) flowing on, its width, and whether it is still token ids.
+        self.stream = ""
+        self.width: int | None = None  # None: unknown (an earlier error), so width checks are skipped
+        self.width_from = ""
+        self.is_ids = True
+        self.rope_from: str | None = None  # seed id of the Rotary node that turned RoPE on, if any
+        self.embedding: dict | None = None  # {"vocab_size", "d_model"} of the token embedding, when valid
+        self.saw_embedding = False
+        self.head: str | None = None
+        self.y = 0.0
+
+    def fail(self, node_id: str | None, field: str | None, message: str) -> None:
+        self.errors.append(GraphIssue(node_id, field, message))
+
+    # ------------------------------------------------------------------ entry
+    def run(self) -> dict:
+        payload = self.payload
+        if isinstance(payload, (str, bytes)):
+            try:
+                payload = json.loads(payload)
+            except (ValueError, RecursionError) as exc:
+                raise GraphError(f"the seed design is not valid JSON: {exc}") from None
+        if not isinstance(payload, dict):
+            raise GraphError(f"a seed design must be an object with 'config' and 'model', got "
+                             f"{type(payload).__name__}")
+        layers = payload.get("model")
+        if not isinstance(layers, list) or not layers:
+            raise GraphError(GraphIssue(None, "model", "'model' must be a non-empty list of layers in forward order"))
+        config = payload.get("config", {})
+        if not isinstance(config, dict):
+            self.fail(None, "config", f"'config' must be an object, got {type(config).__name__}")
+            config = {}
+        self.all_ids = self._scan(layers)
+        self._read_config(config)
+        name = payload.get("modelName")
+
+        self.stream = self._node("tokens", "tokens", {"context": self.context or 1})
+        self._walk(layers, parent=None)
+        if not self.saw_embedding:
+            self.fail(None, "model", "the design has no tokenEmbedding layer; the model must start with one")
+        if self.head is not None:
+            logits = self._node("logits", "logits", {})
+            self._edge(self.head, logits)
+        if self.errors:
+            raise GraphError(self.errors)
+        graph: dict[str, Any] = {"version": 1}
+        if isinstance(name, str) and name.strip():
+            graph["name"] = name.strip()[:200]
+        graph.update(nodes=self.nodes, edges=self.edges, viewport={"x": 0.0, "y": 0.0, "zoom": 1.0})
+        return graph
+
+    def _scan(self, layers: list) -> set[str]:
+        """Every seed id (for residual messages) and the largest ctxLength (the context when config has none)."""
+        ids: set[str] = set()
+        self.largest_ctx = 0
+        stack, count = list(layers), 0
+        while stack:
+            item = stack.pop()
+            count += 1
+            if count > MAX_LAYERS:
+                raise GraphError(GraphIssue(None, "model", f"the design has more than {MAX_LAYERS} layers"))
+            if not isinstance(item, dict):
+                continue
+            data = item.get("data")
+            if isinstance(data, dict):
+                if isinstance(data.get("id"), (str, int)) and not isinstance(data.get("id"), bool):
+                    ids.add(str(data["id"]))
+                ctx = data.get("ctxLength")
+                if _is_int(ctx) and ctx > 0:
+                    self.largest_ctx = max(self.largest_ctx, int(ctx))
+            if isinstance(item.get("children"), list):
+                stack.extend(item["children"])
+        return ids
+
+    def _read_config(self, config: dict) -> None:
+        c = _Fields(self.errors, None, config, prefix="config.")
+        family = c.text("model", None)
+        self.family: dict[str, Any] = {}
+        if family is not None:
+            key = _FAMILY_ALIASES.get(family.strip().lower(), family.strip().lower())
+            if key not in FAMILIES:
+                c.fail("model", f"'model' must be one of {', '.join(FAMILIES)}, got {_show(family)}")
+            else:
+                self.family = FAMILIES[key]
+        self.cfg = {
+            "vocab_size": c.int("vocab_size", None),
+            "context_length": c.int("context_length", None, maximum=1_048_576),
+            "emb_dim": c.int("emb_dim", None, maximum=65_536),
+            "n_heads": c.int("n_heads", None, maximum=1024),
+            "n_blocks": c.int("n_blocks", config.get("n_layers"), maximum=MAX_REPEAT),
+            "drop_rate": c.float("drop_rate", None, 0.0, 1.0, high_open=True),
+            "qkv_bias": c.bool("qkv_bias", None),
+            "hidden_dim": c.int("hidden_dim", None, maximum=1_048_576),
+            "n_kv_groups": c.int("n_kv_groups", None, maximum=1024),
+            "rope_base": c.float("rope_base", None, 1.0, 1e12),
+            "qk_norm": c.bool("qk_norm", None),
+            "qk_norm_eps": c.float("qk_norm_eps", None, 0.0, 1.0, low_open=True),
+            "head_dim": c.int("head_dim", None, maximum=4096),
+        }
+        scaling_key = "rope_config" if config.get("rope_config") is not None else "rope_freq"
+        self.cfg["rope_scaling"] = self._rope_scaling(c, scaling_key)
+        dtype = c.text("dtype", None)
+        if dtype is not None and dtype.lower() not in DTYPES:
+            c.fail("dtype", f"'dtype' must be one of {', '.join(DTYPES)}, got {_show(dtype)}")
+        self.context = self.cfg["context_length"] or self.largest_ctx
+        if not self.context:
+            self.fail(None, "config.context_length", "the context length is unknown: set config.context_length "
+                                                     "or ctxLength on a layer")
+
+    def _rope_scaling(self, f: _Fields, key: str) -> dict | None:
+        """The Llama 3 RoPE scaling numbers in ``f.data[key]`` as our attention fields, or None if absent."""
+        raw = f.data.get(key)
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            f.fail(key, f"'{key}' must be an object with factor, low_freq_factor, high_freq_factor and "
+                        f"original_context_length, got {_show(raw)}")
+            return None
+        r = _Fields(self.errors, f.node_id, raw, prefix=f"{f.prefix}{key}.")
+        out = {"rope_scaling": "llama3",
+               "rope_factor": r.float("factor", 8.0, 1.0, 1024.0),
+               "rope_low_freq_factor": r.float("low_freq_factor", 1.0, 0.0, 1024.0, low_open=True),
+               "rope_high_freq_factor": r.float("high_freq_factor", 4.0, 0.0, 1024.0, low_open=True),
+               "rope_original_context": r.int("original_context_length", 8192)}
+        return None if None in out.values() else out
+
+    # ------------------------------------------------------------------ graph writing
+    def _new_id(self, wanted: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_.-]", "_", wanted)[:100] or "node"
+        node_id, n = base, 2
+        while node_id in self.taken:
+            node_id, n = f"{base}_{n}", n + 1
+        self.taken.add(node_id)
+        return node_id
+
+    def _node(self, wanted: str, type_: str, data: dict, parent: str | None = None) -> str:
+        from ..blocks.catalog import BLOCKS
+
+        node_id = self._new_id(wanted)
+        if parent is None:
+            x, y = 0.0, self.y
+            self.y += STEP
+        else:
+            x, y = 40.0, self.cy
+            self.cy += STEP
+        node = {"id": node_id, "type": type_, "position": {"x": x, "y": y},
+                "data": {**BLOCKS[type_].defaults(), **data}}
+        if parent is not None:
+            node["parentId"] = parent
+        self.nodes.append(node)
+        return node_id
+
+    def _edge(self, source: str, target: str, handle: str = "in") -> None:
+        self.edges.append({"id": f"e-{source}-{target}" + ("" if handle == "in" else f"-{handle}"),
+                           "source": source, "target": target, "sourceHandle": "out", "targetHandle": handle})
+
+    def _then(self, node_id: str, new_width: tuple[int | None, str] | None = None) -> None:
+        """Connect the stream into ``node_id`` and make its output the stream (``new_width``: (width, set by))."""
+        self._edge(self.stream, node_id)
+        self.stream = node_id
+        if new_width is not None:
+            (self.width, self.width_from), self.is_ids = new_width, False
+
+    # ------------------------------------------------------------------ walking the layer list
+    def _walk(self, layers: list, parent: str | None) -> None:
+        """Convert one container's LayerNodes (the top level or a block's children), in forward order."""
+        here = {str(item["data"]["id"]) for item in layers
+                if isinstance(item, dict) and isinstance(item.get("data"), dict) and "id" in item["data"]}
+        entered: dict[str, tuple[str, int | None, bool]] = {}  # seed id -> the stream that flowed into it
+        seed_id = None
+        for index, item in enumerate(layers):
+            where = f"model[{index}]" if parent is None else f"{parent}.children[{index}]"
+            if not isinstance(item, dict):
+                self.fail(None, where, f"layer {where} must be an object with 'type' and 'data', got "
+                                       f"{type(item).__name__}")
+                continue
+            type_, data = item.get("type"), item.get("data", {})
+            raw_id = data.get("id") if isinstance(data, dict) else None
+            seed_id = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) \
+                and str(raw_id) else f"{type_ if isinstance(type_, str) else 'layer'}_{index}"
+            if not isinstance(data, dict):
+                self.fail(seed_id, "data", f"layer {where}: 'data' must be an object, got {type(data).__name__}")
+                continue
+            if type_ not in LAYER_TYPES:
+                self.fail(seed_id, "type", f"unknown layer type {_show(type_)}; known types: "
+                                           f"{', '.join(LAYER_TYPES)}")
+                continue
+            if "children" in item and item["children"] is not None and type_ != "transformerBlock":
+                self.fail(seed_id, "children", f"only a transformerBlock can contain layers, not a {type_}")
+            before = (self.stream, self.width, self.is_ids)
+            fields = _Fields(self.errors, seed_id, data)
+            last = parent is None and index == len(layers) - 1
+            if type_ == "residual":
+                self._residual(seed_id, fields, parent, entered, here)
+            elif type_ == "transformerBlock":
+                self._block(seed_id, item, fields, parent)
+            elif type_ == "linear":
+                self._linear(seed_id, fields, parent, last)
+            else:
+                getattr(self, "_" + type_)(seed_id, fields, parent)
+            entered[seed_id] = before
+        if parent is None and self.head is None and self.saw_embedding:
+            self.fail(seed_id, None, "the design must end with a linear layer whose outDim is the vocabulary size "
+                                     "(the LM head); the last top-level layer is not one")
+
+    def _needs_activations(self, f: _Fields) -> bool:
+        if self.is_ids:
+            f.fail(None, "it receives token ids; put a tokenEmbedding before it")
+            return False
+        return True
+
+    def _check_width(self, f: _Fields, key: str, what: str = "the stream entering it") -> None:
+        """``data[key]`` (if given) must equal the stream width our block infers."""
+        value = f.int(key, None, maximum=1_048_576)
+        if value is not None and self.width is not None and value != self.width:
+            source = f" (set by '{self.width_from}')" if self.width_from else ""
+            f.fail(key, f"{key} is {value}, but {what} is {self.width} wide{source}; the widths must agree")
+
+    def _check_context(self, f: _Fields) -> None:
+        ctx = f.int("ctxLength", None, maximum=1_048_576)
+        if ctx is not None and self.context and ctx < self.context:
+            f.fail("ctxLength", f"ctxLength is {ctx}, but the model's context length is {self.context}; the "
+                                f"layer could not handle the longest sequences (make them equal)")
+
+    # ------------------------------------------------------------------ layer types
+    def _tokenEmbedding(self, seed_id: str, f: _Fields, parent: str | None) -> None:
+        vocab = f.int("vocabSize", self.cfg["vocab_size"] or _MISSING, hint=" (and config.vocab_size is not set)")
+        width = f.int("embDim", self.cfg["emb_dim"] or _MISSING, maximum=65_536,
+                      hint=" (and config.emb_dim is not set)")
+        if not self.is_ids:
+            f.fail(None, "a token embedding reads token ids, so it must come first, straight after the input")
+        node = self._node(seed_id, "tokenEmbedding", {"vocab_size": vocab or 1, "d_model": width or 1}, parent)
+        self.saw_embedding = True
+        if self.embedding is None and vocab is not None and width is not None:
+            self.embedding = {"vocab_size": vocab, "d_model": width}
+        self._then(node, (width, seed_id))
+
+    def _positionalEmbedding(self, seed_id: str, f: _Fields, parent: str | None) -> None:
+        kind = self._positional_kind(f)
+        if self._needs_activations(f):
+            self._check_width(f, "embDim")
+        self._check_context(f)
+        if kind == "rope":
+            self.rope_from, kind = seed_id, "none"
+        self._then(self._node(seed_id, "positionalEmbedding", {"kind": kind or "learned"}, parent))
+
+    def _positional_kind(self, f: _Fields) -> str | None:
+        chosen: dict[str, str] = {}
+        for key in ("posType", "mode"):
+            text = f.text(key, None)
+            if text is not None:
+                chosen[key] = _words(text, ("positional", "position", "embedding", "embeddings", "encoding"))
+        if not chosen:
+            f.fail("posType", "'posType' is missing; say which positional embedding this is")
+            return None
+        if len(set(chosen.values())) > 1:
+            f.fail("mode", f"posType {_show(f.data['posType'])} and mode {_show(f.data['mode'])} disagree")
+            return None
+        key, name = next(iter(chosen.items()))
+        if name not in POSITIONAL_KINDS:
+            f.fail(key, f"unknown positional embedding {_show(f.data[key])}; expected Learned, Sinusoidal or "
+                        f"Rotary Positional Embedding")
+            return None
+        kind = POSITIONAL_KINDS[name]
+        if kind is None:
+            f.fail(key, f"{_show(f.data[key])} has no block in SLaM Dunk Lab (relative position biases are not "
+                        "supported); use Learned, Sinusoidal or Rotary Positional Embedding instead")
+        return kind
+
+    def _normalization(self, seed_id: str, f: _Fields, parent: str | None) -> None:
+        text = f.text("normType", _MISSING)
+        type_ = None
+        if text is not None:
+            type_ = NORM_TYPES.get(_words(text, ("normalization", "normalisation", "norm")).replace(" ", ""))
+            if type_ is None:
+                f.fail("normType", f"unknown normType {_show(text)}; expected 'Layer Normalization' or "
+                                   "'RMS Normalization'")
+        type_ = type_ or "layerNorm"
+        default_eps = self.family.get("norm_eps", 1e-5 if type_ == "layerNorm" else 1e-6)
+        eps = f.float("eps", default_eps, 0.0, 1.0, low_open=True) or default_eps
+        if self._needs_activations(f):
+            self._check_width(f, "inDim")
+            self._check_width(f, "embDim")
+        data = {"eps": eps, "bias": True} if type_ == "layerNorm" else {"eps": eps}
+        self._then(self._node(seed_id, type_, data, parent))
+
+    def _mhAttention(self, seed_id: str, f: _Fields, parent: str | None) -> None:
+        self._attention(seed_id, f, parent, grouped=False)
+
+    def _gqAttention(self, seed_id: str, f: _Fields, parent: str | None) -> None:
+        self._attention(seed_id, f, parent, grouped=True)
+
+    def _attention(self, seed_id: str, f: _Fields, parent: str | None, grouped: bool) -> None:
+        cfg = self.cfg
+        defaults = {**ATTENTION_DEFAULTS["gqAttention" if grouped else "mhAttention"],
+                    **{k: v for k, v in self.family.items() if k in ("rope", "out_bias")}}
+        heads = f.int("numHeads", cfg["n_heads"] or _MISSING, maximum=1024, hint=" (and config.n_heads is not set)")
+        data: dict[str, Any] = {
+            "n_heads": heads or 1,
+            "qkv_bias": bool(f.bool("qkvBias", _fallback(cfg["qkv_bias"], False))),
+            "out_bias": defaults["out_bias"],
+            "dropout": f.float("dropoutRate", _fallback(cfg["drop_rate"], 0.0), 0.0, 1.0, high_open=True) or 0.0,
+            "rope": bool(f.bool("isRoPE", defaults["rope"])) or self.rope_from is not None,
+            "rope_base": f.float("ropeBase", _fallback(cfg["rope_base"], 10000.0), 1.0, 1e12) or 10000.0,
+        }
+        head_dim = None
+        if grouped:
+            data["n_kv_heads"] = f.int("numKvGroups", cfg["n_kv_groups"], maximum=1024)
+            head_dim = data["head_dim"] = f.int("headDim", cfg["head_dim"], maximum=4096)
+            data["qk_norm"] = bool(f.bool("qkNorm", _fallback(cfg["qk_norm"], False)))
+            data["qk_norm_eps"] = f.float("qkNormEps", _fallback(cfg["qk_norm_eps"], 1e-6), 0.0, 1.0,
+                                          low_open=True) or 1e-6
+            scaling = self._rope_scaling(f, "ropeConfig") if f.data.get("ropeConfig") is not None \
+                else cfg["rope_scaling"]
+            data.update(scaling or {})
+        if self._needs_activations(f):
+            self._check_width(f, "inDim")
+            self._check_attention_out(f, heads, head_dim)
+        self._check_context(f)
+        self._then(self._node(seed_id, "attention", data, parent))
+
+    def _check_attention_out(self, f: _Fields, heads: int | None, head_dim: int | None) -> None:
+        """Our attention hands on the stream width; ``outDim`` may say that, or (with headDim) n_heads·head_dim."""
+        out = f.int("outDim", None, maximum=1_048_576)
+        if out is None or self.width is None or out == self.width:
+            return
+        if head_dim is not None and heads is not None and out == heads * head_dim:
+            return  # the inner width, as grouped-query attention with an explicit head size names it
+        f.fail("outDim", f"outDim is {out}, but the attention's input is {self.width} wide; an attention layer "
+                         f"here returns the width it receives, so outDim must be {self.width}")
+
+    def _feedForward(self, seed_id: str, f: _Fields, parent: str | None) -> None:
+        kind = f.text("feedForwardType", "Standard")
+        act = f.text("actFunc", self.family.get("act", _MISSING))
+        activation = None
+        if kind is not None and act is not None:
+            k, a = _words(kind).replace(" ", ""), _words(act).replace(" ", "")
+            activation = ACTIVATIONS.get((k, a))
+            if activation is None and k in ("standard", "gated") and a in ("relu", "gelu", "swiglu", "mish"):
+                f.fail("actFunc", f"a Gated feed-forward with {act} has no block in SLaM Dunk Lab; use Gated with "
+                                  "SwiGLU or GELU (GeGLU), or a Standard feed-forward with ReLU, GELU or Mish")
+            elif activation is None and k not in ("standard", "gated"):
+                f.fail("feedForwardType", f"feedForwardType must be 'Standard' or 'Gated', got {_show(kind)}")
+            elif activation is None:
+                f.fail("actFunc", f"actFunc must be ReLU, GELU, SwiGLU or Mish, got {_show(act)}")
+        width = self.width if self._needs_activations(f) else None
+        self._check_width(f, "inDim")
+        self._check_width(f, "outDim", "the stream it must hand back")
+        hidden = f.int("hiddenDim", self.cfg["hidden_dim"] or (4 * width if width else _MISSING),
+                       maximum=1_048_576, hint=" (and config.hidden_dim is not set)")
+        gated = activation in ("swiglu", "geglu")
+        bias = f.bool("bias", not gated)
+        data = {"activation": activation or "gelu", "hidden_dim": hidden or 1, "bias": bool(bias)}
+        self._then(self._node(seed_id, "feedForward", data, parent))
+
+    def _dropout(self, seed_id: str, f: _Fields, parent: str | None) -> None:
+        p = f.float("dropoutRate", _fallback(self.cfg["drop_rate"], 0.1), 0.0, 1.0, high_open=True)
+        self._needs_activations(f)
+        self._then(self._node(seed_id, "dropout", {"p": p or 0.0}, parent))
+
+    def _linear(self, seed_id: str, f: _Fields, parent: str | None, last: bool) -> None:
+        vocab = (self.embedding or {}).get("vocab_size", self.cfg["vocab_size"])
+        out = f.int("outDim", vocab if last and vocab else _MISSING, maximum=10_000_000)
+        tie = f.bool("weightTying", False)
+        bias = f.bool("bias", not last)
+        if self._needs_activations(f):
+            self._check_width(f, "inDim")
+        if not last:
+            if tie:
+                f.fail("weightTying", "only the final linear layer (the LM head) can share the token embedding's "
+                                      "weight")
+            self._then(self._node(seed_id, "linear", {"out_features": out or 1, "bias": bool(bias)}, parent),
+                       (out, seed_id))
+            return
+        if out is not None and vocab is not None and out != vocab:
+            f.fail("outDim", f"the final linear layer outputs {out} scores per position, but the vocabulary has "
+                             f"{vocab} tokens; set outDim to {vocab}")
+        emb = self.embedding
+        if tie and emb is not None and self.width is not None and emb["d_model"] != self.width:
+            f.fail("weightTying", f"cannot tie weights: this layer reads a {self.width}-wide stream but the token "
+                                  f"embedding is {emb['d_model']} wide")
+        data = {"vocab_size": out or 1, "bias": bool(bias), "tie_weights": bool(tie)}
+        self.head = self._node(seed_id, "lmHead", data, parent)
+        self._then(self.head, (out, seed_id))
+
+    def _residual(self, seed_id: str, f: _Fields, parent: str | None,
+                  entered: dict[str, tuple[str, int | None, bool]], here: set[str]) -> None:
+        source = f.data.get("source")
+        scope = "block" if parent is not None else "top level of the model"
+        skip = None
+        if source is None:
+            f.fail("source", "'source' is missing; name the earlier layer whose input this residual adds back")
+        elif not isinstance(source, (str, int)) or isinstance(source, bool):
+            f.fail("source", f"'source' must be a layer id, got {_show(source)}")
+        elif str(source) == seed_id:
+            f.fail("source", "a residual's source must be an earlier layer, not the residual itself")
+        elif str(source) in entered:
+            skip = entered[str(source)]
+        elif str(source) in here:
+            f.fail("source", f"source '{source}' comes after this residual; it must name an earlier layer in the "
+                             f"same {scope}")
+        elif str(source) in self.all_ids:
+            f.fail("source", f"source '{source}' is not in the same {scope}; a residual can only skip over layers "
+                             "of its own block")
+        else:
+            f.fail("source", f"source '{source}' does not name any layer in the design")
+        self._needs_activations(f)
+        node = self._node(seed_id, "add", {}, parent)
+        if skip is not None:
+            value, width, is_ids = skip
+            if is_ids:
+                f.fail("source", f"the input of '{source}' is token ids, which cannot be added to activations")
+            elif width is not None and self.width is not None and width != self.width:
+                f.fail("source", f"the input of '{source}' is {width} wide but the stream here is {self.width} "
+                                 "wide; a residual adds values of the same width")
+            self._edge(value, node, "a")
+        self._edge(self.stream, node, "b")
+        self.stream = node
+
+    def _block(self, seed_id: str, item: dict, f: _Fields, parent: str | None) -> None:
+        if parent is not None:
+            f.fail(None, "transformer blocks cannot be nested inside each other")
+            return
+        repeat = f.int("numOfBlocks", self.cfg["n_blocks"] or 1, maximum=MAX_REPEAT)
+        children = item.get("children")
+        if not isinstance(children, list) or not children:
+            f.fail("children", "a transformerBlock needs a non-empty list of children (its layers in order)")
+            return
+        group = self._node(seed_id, "transformerBlock", {"repeat": repeat or 1, "share_weights": False})
+        self.nodes[-1]["position"]["x"] = -40.0
+        self.cy = 50.0
+        width_in, ids_in = self.width, self.is_ids
+        self._walk(children, parent=group)
+        self.y += self.cy - STEP + 40.0
+        if (repeat or 1) > 1 and not ids_in and None not in (width_in, self.width) and width_in != self.width:
+            f.fail("numOfBlocks", f"a block repeated {repeat} times must keep its width, but it turns a "
+                                  f"{width_in}-wide stream into a {self.width}-wide one")
+
+
+def _fallback(value: Any, default: Any) -> Any:
+    return default if value is None else value
