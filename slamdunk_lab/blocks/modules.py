@@ -210,8 +210,8 @@ class CausalSelfAttention(nn.Module):
 
     def mask(self, ctx: ForwardContext, T: int, S: int, device) -> torch.Tensor | None:
         """Boolean (T, S) mask of allowed key positions, or None when plain causal attention is enough."""
-        if ctx.start_pos == 0 and self.sliding_window is None:
-            return None
+        if self.sliding_window is None and (ctx.start_pos == 0 or T == 1):
+            return None  # plain causal (is_causal) or one new token that may see every cached key
         key = ("mask", ctx.start_pos, T, S, self.sliding_window)
         if key not in ctx.memo:
             q_pos = torch.arange(ctx.start_pos, ctx.start_pos + T, device=device)[:, None]  # (T, 1)
