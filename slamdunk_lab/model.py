@@ -13,13 +13,14 @@ import re
 from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from .analysis import DEFAULT_MAX_PARAMS, Analysis, GroupPlan, Plan, Step, analyze, machine_memory_bytes
 from .blocks import modules as M
 from .errors import GraphError, GraphIssue
 
-_RESERVED = set(dir(nn.Module)) | {"graph", "plan", "analysis", "context", "vocab_size", "new_cache"}
+_RESERVED = set(dir(nn.Module)) | {"graph", "plan", "analysis", "context", "vocab_size", "new_cache", "tie_weights",
+                                    "reset_parameters", "last_attention", "tokenizer"}
 
 
 def module_name(node_id: str, taken: set[str]) -> str:

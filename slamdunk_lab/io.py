@@ -1,0 +1,405 @@
+"""Save a model to a folder and load it back, without ever unpickling anything.
+
+``sd.save(model, "runs/shakespeare")`` writes::
+
+    runs/shakespeare/
+        model.safetensors   the weights (tied duplicates stored once), safetensors format
+        graph.json          the normalised design the model was built from
+        slamdunk.json       library version, parameter count, dtype, SHA-256 of the weights, creation time
+        tokenizer/          the tokenizer, when there is one (``tokenizer.save``)
+
+``sd.load("runs/shakespeare")`` rebuilds the model from ``graph.json`` and checks the weights file before
+trusting it: the header's length and layout, that it is complete, that every tensor the design needs is there
+with the right shape and dtype (and nothing else), and its checksum. Every file is written to a temporary name,
+flushed to disk and renamed into place, so a crash mid-save never leaves a half-written file under the real name.
+
+>>> import tempfile, torch, slamdunk_lab as sd
+>>> model = sd.build(sd.template("gpt2", size="tiny", n_layer=1))
+>>> folder = sd.save(model, tempfile.mkdtemp() + "/tiny")
+>>> again = sd.load(folder)
+>>> idx = torch.zeros(1, 4, dtype=torch.long)
+>>> torch.equal(again(idx), model.eval()(idx))
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .analysis import analyze
+from .errors import GraphError, ModelFileError
+from .model import DTYPES, GraphModel, build
+
+FORMAT = "slamdunk-lab"
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+GRAPH = "graph.json"
+META = "slamdunk.json"
+TOKENIZER = "tokenizer"
+
+#: A safetensors header is a few KB per hundred tensors; the reference reader refuses more than 100 MB.
+MAX_HEADER_BYTES = 100 * 2**20
+MAX_JSON_BYTES = 64 * 2**20  # graph.json / slamdunk.json: a 50,000-node graph is a few MB
+
+#: safetensors dtype names and their sizes in bytes.
+_ST_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64"}
+_ST_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+             "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+
+
+# --------------------------------------------------------------------------------------------- paths
+def _folder(path: Any) -> Path:
+    """``path`` as an absolute folder path: no NUL bytes, ``..`` and symlinks resolved."""
+    if isinstance(path, bytes):
+        raise ModelFileError(f"give the folder as a string or pathlib.Path, not bytes ({path!r})")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelFileError(f"the folder must be a string or pathlib.Path, got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise ModelFileError(f"give the folder as a string or pathlib.Path, not bytes ({text!r})")
+    if "\x00" in text:
+        raise ModelFileError(f"the folder name {text!r} contains a NUL byte, which no file system allows")
+    if not text.strip():
+        raise ModelFileError("the folder name is empty; give a folder such as 'runs/my-model'")
+    try:
+        return Path(text).expanduser().resolve(strict=False)
+    except (OSError, RuntimeError) as exc:  # a symlink loop, or a name the OS refuses
+        raise ModelFileError(f"cannot use {text!r} as a folder: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------- atomic writes
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temp_name(folder: Path, name: str) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    return Path(tmp)
+
+
+def _commit(tmp: Path, final: Path) -> None:
+    """Flush ``tmp`` to disk and rename it over ``final`` (atomic on POSIX and Windows)."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+
+
+def _write_bytes(folder: Path, name: str, content: bytes) -> None:
+    tmp = _temp_name(folder, name)
+    try:
+        tmp.write_bytes(content)
+        _commit(tmp, folder / name)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- state dicts
+def _stored_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with tied duplicates dropped: each parameter is stored under its first name."""
+    seen: set[int] = set()
+    out = {}
+    for key, tensor in model.state_dict(keep_vars=True).items():
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        out[key] = tensor
+    return out
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+# --------------------------------------------------------------------------------------------- save
+def save(model: GraphModel, path: str | os.PathLike, tokenizer: Any = None) -> Path:
+    """Write ``model`` (and its tokenizer) to the folder ``path``, created if needed; returns the folder.
+
+    The tokenizer is ``tokenizer`` or else ``model.tokenizer`` when set. Files already in the folder from an
+    earlier save are replaced; a path that is an existing file is refused.
+    """
+    if not isinstance(model, GraphModel):
+        raise TypeError(f"save() takes a model built with slamdunk_lab.build, got {type(model).__name__}")
+    folder = _folder(path)
+    if folder.exists() and not folder.is_dir():
+        raise ModelFileError(f"cannot save into '{folder}': it is an existing file, not a folder; choose "
+                             "another name")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelFileError(f"cannot create the folder '{folder}': {exc.strerror or exc}") from None
+    for name in (WEIGHTS, GRAPH, META):
+        if (folder / name).is_dir() or (folder / name).is_symlink():
+            raise ModelFileError(f"cannot save into '{folder}': '{name}' there is a folder or a link; remove it")
+    tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in _stored_tensors(model).items()}
+    dtypes = {v.dtype for v in tensors.values()}
+    dtype = _dtype_name(next(iter(tensors.values())).dtype) if len(dtypes) == 1 else "mixed"
+
+    from safetensors.torch import save_file
+
+    tmp = _temp_name(folder, WEIGHTS)
+    try:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
+        digest, size = _sha256(tmp), tmp.stat().st_size
+        _commit(tmp, folder / WEIGHTS)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _write_bytes(folder, GRAPH, (json.dumps(model.graph, indent=2, ensure_ascii=False) + "\n").encode())
+    _save_tokenizer(folder, tokenizer)
+
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library_version": _library_version(),
+        "params": model.analysis.params,
+        "dtype": dtype,
+        "weights": {"file": WEIGHTS, "sha256": digest, "bytes": size, "tensors": len(tensors)},
+        "tokenizer": TOKENIZER if tokenizer is not None else None,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    # Written last: it names the weights' checksum, so a save interrupted before here is detected on load.
+    _write_bytes(folder, META, (json.dumps(meta, indent=2) + "\n").encode())
+    _fsync_dir(folder)
+    return folder
+
+
+def _save_tokenizer(folder: Path, tokenizer: Any) -> None:
+    """Save into a fresh temporary folder, then swap it in for ``tokenizer/``; drop a stale one if none."""
+    final = folder / TOKENIZER
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise ModelFileError(f"cannot save into '{folder}': '{TOKENIZER}' there is a file or a link; remove it")
+    if tokenizer is None:
+        if final.is_dir() and (folder / META).is_file():  # left by an earlier save into this folder
+            shutil.rmtree(final)
+        return
+    if not callable(getattr(tokenizer, "save", None)):
+        raise TypeError(f"the tokenizer must have a save(folder) method, got {type(tokenizer).__name__}")
+    staging = Path(tempfile.mkdtemp(prefix=f".{TOKENIZER}.", dir=folder))
+    old = None
+    try:
+        tokenizer.save(staging)
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{TOKENIZER}.old.", dir=folder))
+            os.replace(final, old / TOKENIZER)
+        os.replace(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _library_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------------------------- load
+def load(path: str | os.PathLike, device: Any = None) -> GraphModel:
+    """Load a model saved with :func:`save`, in eval mode, with ``model.tokenizer`` set (``None`` if none).
+
+    Raises :class:`slamdunk_lab.ModelFileError` when a file is missing, truncated, altered or does not match
+    the design, and :class:`slamdunk_lab.GraphError` when ``graph.json`` is not a valid design. Nothing is
+    unpickled: the weights are read as safetensors and everything else as JSON.
+    """
+    folder = _folder(path)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise ModelFileError(f"no saved model at '{folder}': the path {what}")
+    for name in (META, GRAPH, WEIGHTS):
+        if not (folder / name).is_file():
+            raise ModelFileError(f"'{folder}' is not a complete saved model: {name} is missing (sd.save writes "
+                                 f"{WEIGHTS}, {GRAPH} and {META})")
+    meta = _read_json(folder / META)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{folder / META} was not written by slamdunk_lab.save (its 'format' is not "
+                             f"{FORMAT!r})")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(f"{folder / META} has format_version {version!r}; this slamdunk_lab reads up to "
+                             f"{FORMAT_VERSION}; upgrade slamdunk_lab")
+    dtype_name = meta.get("dtype")
+    if dtype_name not in DTYPES:
+        raise ModelFileError(f"{folder / META} gives the dtype {dtype_name!r}; expected one of "
+                             f"{', '.join(DTYPES)}")
+    weights = meta.get("weights")
+    digest = weights.get("sha256") if isinstance(weights, dict) else None
+    if not isinstance(digest, str):
+        raise ModelFileError(f"{folder / META} has no checksum of {WEIGHTS} ('weights': {{'sha256': ...}})")
+
+    analysis = analyze(_read_json(folder / GRAPH))
+    if analysis.errors:
+        raise GraphError(analysis.errors)
+    dtype = DTYPES[dtype_name]
+    expected = {k: (tuple(t.shape), t.dtype) for k, t in
+                _stored_tensors(build(analysis, device="meta", dtype=dtype)).items()}
+
+    header = read_safetensors_header(folder / WEIGHTS)
+    _check_tensors(folder, header, expected)
+    if _sha256(folder / WEIGHTS) != digest:
+        raise ModelFileError(f"{folder / WEIGHTS} does not match the SHA-256 checksum recorded in {META}: the "
+                             "file was changed or damaged after it was saved")
+
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    model = build(analysis, device=device, dtype=dtype)  # refuses designs too big for this machine
+    try:
+        tensors = load_file(str(folder / WEIGHTS), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"cannot read {folder / WEIGHTS}: {exc}") from None
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    stored = set(expected)
+    assert not unexpected and set(missing).isdisjoint(stored), (missing, unexpected)  # checked above
+    model.tie_weights()
+    model.eval()
+    model.tokenizer = _load_tokenizer(folder, meta)
+    return model
+
+
+def _read_json(path: Path) -> Any:
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise ModelFileError(f"{path} is {size / 2**20:.0f} MB, more than the {MAX_JSON_BYTES // 2**20} MB a "
+                             "saved design's JSON may take")
+    try:
+        return json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path} is not valid JSON: {exc}") from None
+
+
+def read_safetensors_header(path: str | os.PathLike) -> dict[str, dict]:
+    """The tensor table of a safetensors file, checked for sense before anything else is read.
+
+    Returns ``{name: {"dtype", "shape", "data_offsets"}}`` (plus ``"__metadata__"`` when present). Raises
+    :class:`ModelFileError` if the header is too long, is not JSON, or if its tensors do not exactly tile the
+    data that follows it (a truncated or padded file, overlapping or oversized tensors).
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        prefix = f.read(8)
+        if len(prefix) < 8:
+            raise ModelFileError(f"{path} is truncated: it has {size} bytes, fewer than the 8 that give the "
+                                 "length of a safetensors header")
+        n = int.from_bytes(prefix, "little")
+        if n > MAX_HEADER_BYTES:
+            raise ModelFileError(f"{path} claims a {n:,}-byte header, more than the {MAX_HEADER_BYTES:,} allowed; "
+                                 "the file is damaged or not a safetensors file")
+        if 8 + n > size:
+            raise ModelFileError(f"{path} is truncated: its header should be {n:,} bytes but the file has only "
+                                 f"{size - 8:,} bytes after the length")
+        raw = f.read(n)
+    try:
+        header = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ModelFileError(f"{path} has a damaged header (not valid JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path} has a damaged header (not a JSON object)")
+
+    data_len = size - 8 - n
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        ok = (isinstance(info, dict) and info.get("dtype") in _ST_SIZES and isinstance(info.get("shape"), list)
+              and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in info["shape"])
+              and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2
+              and all(isinstance(o, int) and not isinstance(o, bool) for o in info["data_offsets"]))
+        if not ok:
+            raise ModelFileError(f"{path} has a damaged header: the entry for tensor {name!r} is malformed")
+        begin, end = info["data_offsets"]
+        nbytes = math.prod(info["shape"]) * _ST_SIZES[info["dtype"]]
+        if not 0 <= begin <= end or end - begin != nbytes:
+            raise ModelFileError(f"{path} has a damaged header: tensor {name!r} of shape {tuple(info['shape'])} "
+                                 f"needs {nbytes:,} bytes but its offsets [{begin}, {end}] give {end - begin:,}")
+        spans.append((begin, end, name))
+    spans.sort()
+    pos = 0
+    for begin, end, name in spans:
+        if begin != pos:
+            raise ModelFileError(f"{path} has a damaged header: tensor {name!r} starts at byte {begin:,} of the "
+                                 f"data, but the previous tensor ends at {pos:,}")
+        pos = end
+    if pos > data_len:
+        raise ModelFileError(f"{path} is truncated: its header describes {pos:,} bytes of tensor data but only "
+                             f"{data_len:,} follow it (was the save or a copy interrupted?)")
+    if pos < data_len:
+        raise ModelFileError(f"{path} has {data_len - pos:,} bytes after its last tensor that its header does "
+                             "not describe; the file is damaged")
+    return header
+
+
+def _check_tensors(folder: Path, header: dict, expected: dict[str, tuple[tuple, torch.dtype]]) -> None:
+    """Every tensor the design needs is in the file with its shape and dtype, and nothing else is."""
+    problems = []
+    stored = {k: v for k, v in header.items() if k != "__metadata__"}
+    missing = [k for k in expected if k not in stored]
+    unexpected = [k for k in stored if k not in expected]
+    if missing:
+        problems.append(f"missing tensor(s) {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
+    if unexpected:
+        problems.append(f"unexpected tensor(s) {', '.join(unexpected[:5])}"
+                        + (" ..." if len(unexpected) > 5 else ""))
+    for key, (shape, dtype) in expected.items():
+        info = stored.get(key)
+        if info is None:
+            continue
+        if tuple(info["shape"]) != shape:
+            problems.append(f"tensor {key} has shape {tuple(info['shape'])} but the design needs {shape}")
+        elif info["dtype"] != _ST_DTYPES.get(dtype):
+            problems.append(f"tensor {key} is {info['dtype']} but the design needs {_ST_DTYPES.get(dtype)}")
+    if problems:
+        shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
+        raise ModelFileError(f"{folder / WEIGHTS} does not match {GRAPH}: {shown}. The two files do not belong "
+                             "to the same model (was one of them edited or replaced?)")
+
+
+def _load_tokenizer(folder: Path, meta: dict):
+    name = meta.get("tokenizer")
+    if name is None:
+        return None
+    if name != TOKENIZER or not (folder / TOKENIZER).is_dir():
+        raise ModelFileError(f"{folder / META} says the model was saved with a tokenizer, but the "
+                             f"'{TOKENIZER}' folder is missing")
+    try:
+        from . import tokenizers
+    except ImportError as exc:
+        raise ModelFileError(f"'{folder}' holds a tokenizer, but slamdunk_lab.tokenizers cannot be imported "
+                             f"({exc})") from None
+    try:
+        return tokenizers.load(folder / TOKENIZER)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"cannot load the tokenizer in {folder / TOKENIZER}: {exc}") from None
+
+
+__all__ = ["MAX_HEADER_BYTES", "load", "read_safetensors_header", "save"]
