@@ -512,3 +512,11 @@ def test_floats_with_whole_values_count_as_whole_numbers():
     graph = sd.graph.from_seed(with_data("gpt2", "attn", numHeads=2.0))
     assert node(graph, "attn")["data"]["n_heads"] == 2 and isinstance(node(graph, "attn")["data"]["n_heads"], int)
     assert math.isclose(node(graph, "ln1")["data"]["eps"], 1e-5)
+
+
+def test_smollm3_family_drops_rope_in_every_fourth_layer():
+    payload = seed("llama3")
+    payload["config"]["model"] = "smollm3"
+    graph = sd.graph.from_seed(payload)
+    assert {n["data"]["no_rope_every"] for n in graph["nodes"] if n["type"] == "attention"} == {4}
+    assert sd.analyze(graph).ok

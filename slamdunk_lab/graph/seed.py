@@ -41,7 +41,7 @@ FAMILIES: dict[str, dict[str, Any]] = {
     "llama2": {"rope": True, "out_bias": False, "norm_eps": 1e-5, "act": "SwiGLU"},
     "llama3": {"rope": True, "out_bias": False, "norm_eps": 1e-5, "act": "SwiGLU"},
     "qwen3": {"rope": True, "out_bias": False, "norm_eps": 1e-6, "act": "SwiGLU"},
-    "smollm3": {"rope": True, "out_bias": False, "norm_eps": 1e-6, "act": "SwiGLU"},
+    "smollm3": {"rope": True, "out_bias": False, "norm_eps": 1e-6, "act": "SwiGLU", "no_rope_every": 4},
 }
 _FAMILY_ALIASES = {"gpt2": "gpt-2", "gpt-2": "gpt-2", "llama-2": "llama2", "llama-3": "llama3", "qwen-3": "qwen3",
                    "smollm-3": "smollm3"}
@@ -492,6 +492,8 @@ class _Converter:
             "dropout": f.float("dropoutRate", _fallback(cfg["drop_rate"], 0.0), 0.0, 1.0, high_open=True) or 0.0,
             "rope": bool(f.bool("isRoPE", defaults["rope"])) or self.rope_from is not None,
             "rope_base": f.float("ropeBase", _fallback(cfg["rope_base"], 10000.0), 1.0, 1e12) or 10000.0,
+            # SmolLM3 drops RoPE in every fourth layer; the seed format has no field for it, the family does.
+            "no_rope_every": self.family.get("no_rope_every", 0),
         }
         head_dim = None
         if grouped:
