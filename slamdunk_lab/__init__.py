@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from . import graph
+from . import data, graph, tokenizers
 from .analysis import Analysis, GraphIssue, NodeInfo, analyze
 from .blocks import catalog
 from .errors import GraphError, ModelFileError
@@ -16,26 +16,22 @@ from .templates import template, templates
 
 __version__ = "0.1.0"
 
-__all__ = ["Analysis", "GraphError", "GraphIssue", "ModelFileError", "NodeInfo", "analyze", "build", "catalog",
-           "graph", "template", "templates", "to_code", "export_hf", "import_hf", "save", "load"]
+__all__ = ["Analysis", "GraphError", "GraphIssue", "ModelFileError", "NodeInfo", "analyze", "attention", "build",
+           "catalog", "data", "export_hf", "generate", "graph", "import_hf", "load", "load_run", "next_token_probs",
+           "resume", "runs", "save", "template", "templates", "to_code", "tokenizers", "train"]
+
+# Public names that need torch (or MLflow), by the module that defines them: loaded on first use, so that
+# `import slamdunk_lab` stays fast for graph work.
+_LAZY = {
+    "build": "model", "save": "io", "load": "io", "to_code": "codegen", "export_hf": "hf", "import_hf": "hf",
+    "generate": "generation", "next_token_probs": "generation", "attention": "generation",
+    "train": "training", "resume": "training", "runs": "training", "load_run": "training",
+}
 
 
 def __getattr__(name: str):
-    # torch-backed parts load on first use, so `import slamdunk_lab` stays fast for graph work.
-    if name == "build":
-        from .model import build
+    if name in _LAZY:
+        import importlib
 
-        return build
-    if name in ("save", "load"):
-        from . import io
-
-        return getattr(io, name)
-    if name == "to_code":
-        from .codegen import to_code
-
-        return to_code
-    if name in ("export_hf", "import_hf"):
-        from . import hf
-
-        return getattr(hf, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'slamdunk_lab' has no attribute {name!r}")

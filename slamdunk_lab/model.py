@@ -54,18 +54,25 @@ class _Program:
     def __init__(self):
         self.ops: list[tuple[int, str, tuple[int, ...]]] = []  # (kind, attribute name, input slots)
         self.slot_of: dict[str, int] = {}
+        self._bound: tuple[nn.Module, list] | None = None
+
+    def calls(self, owner: nn.Module) -> list:
+        """The ops with their modules looked up once (not through nn.Module.__getattr__ on every call)."""
+        if self._bound is None or self._bound[0] is not owner:
+            self._bound = (owner, [(k, getattr(owner, n) if n else None, ins) for k, n, ins in self.ops])
+        return self._bound[1]
 
     def run(self, owner: nn.Module, values: list, ctx: M.ForwardContext) -> list:
-        for kind, name, ins in self.ops:
+        for kind, module, ins in self.calls(owner):
             if kind == self.ADD:
                 values.append(values[ins[0]] + values[ins[1]])  # residual connection
             elif kind == self.CALL:
-                values.append(getattr(owner, name)(values[ins[0]]))
+                values.append(module(values[ins[0]]))
             elif kind == self.CALL_CTX:
-                values.append(getattr(owner, name)(values[ins[0]], ctx))
+                values.append(module(values[ins[0]], ctx))
             else:  # a repeated transformer block
                 h = values[ins[0]]
-                for i, layer in enumerate(getattr(owner, name)):
+                for i, layer in enumerate(module):
                     ctx.repeat_index = i
                     h = layer(h, ctx)
                 values.append(h)

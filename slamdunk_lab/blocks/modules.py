@@ -109,10 +109,9 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dtype = x.dtype
-        x = x.float()
-        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
-        return self.weight * x.to(dtype)
+        # x / sqrt(mean(x²) + eps) in float32, scaled by the learned weight in the input's dtype.
+        normed = F.rms_norm(x.float(), self.weight.shape, eps=self.eps)
+        return self.weight * normed.to(x.dtype)
 
 
 ACTIVATIONS = {
@@ -152,7 +151,7 @@ class GatedMLP(nn.Module):
 
 def rope_inv_freq(head_dim: int, base: float, scaling: dict | None = None) -> torch.Tensor:
     """Rotation speed of each channel pair; Llama 3 scaling slows the low frequencies for long context."""
-    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64, device="cpu").float() / head_dim))
     if scaling is None:
         return inv_freq
     factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
@@ -189,8 +188,10 @@ class CausalSelfAttention(nn.Module):
         self.out_proj.residual_projection = True
         self.q_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
         self.k_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
-        self.rope_base, self.rope_scaling = rope_base, rope_scaling
         self.rope_key = (head_dim, rope_base, tuple(sorted(rope_scaling.items())) if rope_scaling else None)
+        # Rotation speeds, kept in float32 on the CPU and copied once per device (not a buffer, so .to(bf16)
+        # cannot round them).
+        self.inv_freq = {"cpu": rope_inv_freq(head_dim, rope_base, rope_scaling).cpu()} if rope else {}
 
     def uses_rope(self, ctx: ForwardContext) -> bool:
         if not self.rope:
@@ -200,8 +201,10 @@ class CausalSelfAttention(nn.Module):
     def rope_tables(self, ctx: ForwardContext, T: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         key = ("rope", self.rope_key, ctx.start_pos, T)
         if key not in ctx.memo:  # once per forward pass, shared by every layer with the same settings
-            # Computed in float32 whatever the model's dtype (a plain tensor, not a buffer .to() could round).
-            inv_freq = rope_inv_freq(self.head_dim, self.rope_base, self.rope_scaling).to(x.device)
+            device = str(x.device)
+            if device not in self.inv_freq:
+                self.inv_freq[device] = self.inv_freq["cpu"].to(x.device)
+            inv_freq = self.inv_freq[device]
             pos = torch.arange(ctx.start_pos, ctx.start_pos + T, device=x.device, dtype=torch.float32)
             freqs = torch.outer(pos, inv_freq)  # (T, head_dim / 2)
             emb = torch.cat((freqs, freqs), dim=-1)  # (T, head_dim)
