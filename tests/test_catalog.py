@@ -99,3 +99,14 @@ def test_every_parameter_rejects_a_wrong_type_naming_node_and_field(type_):
         data, problems = spec.validate_data({p.name: bad})
         assert data is None
         assert problems and problems[0][0] == p.name and repr(bad) in problems[0][1]
+
+
+@pytest.mark.parametrize("lang,name", [("en", "blocks.md"), ("ko", "blocks.ko.md")])
+def test_block_reference_docs_are_generated_from_the_catalogue(lang, name):
+    from pathlib import Path
+
+    from slamdunk_lab.blocks.docs import render_markdown
+
+    path = Path(__file__).resolve().parents[1] / "docs" / name
+    assert path.read_text(encoding="utf-8") == render_markdown(lang), \
+        "docs are stale: run python -m slamdunk_lab.blocks.docs"
