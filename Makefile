@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make lab   - install, build the JS, open JupyterLab on examples/
-#   make test  - install and run every test (pytest incl. browser tests, Vitest, example notebooks)
+#   make test  - install and run every test (Vitest, pytest incl. browser tests and the example notebooks)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,9 +9,23 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: install lab test test-python bench clean
+JS_SOURCES := $(shell find js -type f -not -name '*.test.ts') package.json package-lock.json tsconfig.json
+JS_BUILT := slamdunk_lab/static/widgets.js
 
-$(VENV)/.installed: pyproject.toml
+.PHONY: install js lab test test-js test-python bench clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(JS_BUILT): node_modules/.installed $(JS_SOURCES)
+	npm run build
+	touch $@
+
+js: $(JS_BUILT)
+
+# The editable install copies the built JupyterLab extension into the venv, so it comes after the JS build.
+$(VENV)/.installed: pyproject.toml $(JS_BUILT)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e ".[test]"
@@ -22,11 +36,17 @@ install: $(VENV)/.installed
 lab: install
 	$(VENV)/bin/jupyter lab --notebook-dir=examples
 
-test: install
+test-js: node_modules/.installed
+	npm run typecheck
+	npm test
+
+test-python: install
 	$(PY) -m pytest
+
+test: install test-js test-python
 
 bench: install
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules slamdunk_lab/static slamdunk_lab/labextension .pytest_cache
+	rm -rf $(VENV) node_modules slamdunk_lab/static slamdunk_lab/labextension build .pytest_cache

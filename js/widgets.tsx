@@ -7,22 +7,28 @@
 import xyflowCss from '@xyflow/react/dist/style.css?text';
 import './shared/theme.css';
 import './canvas/canvas.css';
+import './monitor/monitor.css';
+import './playground/playground.css';
 
 import type { RenderProps } from './shared/anywidget';
 import { renderCanvas } from './canvas';
+import { renderMonitor } from './monitor';
+import { renderPlayground } from './playground';
 import { injectStyle } from './shared/style';
 
 injectStyle('sdl-xyflow-css', xyflowCss);
 
-export { renderCanvas };
+export { renderCanvas, renderMonitor, renderPlayground };
 
 type AnyRender = (props: RenderProps<any>) => (() => void) | void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const views: Record<string, AnyRender> = {
-  canvas: renderCanvas
+  canvas: renderCanvas,
+  monitor: renderMonitor,
+  playground: renderPlayground
 };
 
-export function render(props: RenderProps<{ _view: string }>): (() => void) | void {
+function render(props: RenderProps<{ _view: string }>): (() => void) | void {
   const name = props.model.get('_view');
   const view = views[name];
   if (!view) {

@@ -38,24 +38,33 @@ import { Button } from '../shared/ui';
 import { AnalysisBar } from './AnalysisBar';
 import { DocsPanel } from './DocsPanel';
 import {
+  absolutePosition,
   addBlock,
   connect,
   connectionProblem,
+  DEFAULT_NODE_SIZE,
   fitGroups,
+  freeSpot,
   Graph,
   GROUP_TYPE,
+  groupAt,
   moveNodes,
   normalizeGraph,
   removeElements,
+  reparent,
   toFlowEdges,
   toFlowNodes,
-  updateNodeData
+  updateNodeData,
+  Viewport,
+  withViewport
 } from './graph';
 import { Inspector } from './Inspector';
 import { nodeTypes, nodeTypesFor } from './nodes';
 import { DRAG_MIME, Palette } from './Palette';
 import { CanvasState, CanvasStoreContext, createCanvasStore, indexBlocks } from './store';
 import type { Analysis, Catalog, Language } from './types';
+
+const DELETE_KEYS = ['Backspace', 'Delete'];
 
 export interface CanvasModel {
   _view: string;
@@ -165,15 +174,30 @@ function Editor({ model, store }: { model: AnyModel<CanvasModel>; store: Store<C
   );
   const onNodeDragStop: OnNodeDrag = useCallback(
     (_event, _node, dragged) => {
-      commit(
-        moveNodes(
-          graphRef.current,
-          dragged.map(n => ({ id: n.id, position: n.position }))
-        ),
-        false
+      let g = moveNodes(
+        graphRef.current,
+        dragged.map(n => ({ id: n.id, position: n.position }))
       );
+      // dropping a block inside a transformer block makes it a child; dragging it out, top level
+      let reparented = false;
+      for (const n of dragged) {
+        if (n.type === GROUP_TYPE || store.getState().blocks[n.type ?? '']?.is_group) {
+          continue;
+        }
+        const abs = absolutePosition(g, n.id);
+        const center = {
+          x: abs.x + (n.measured?.width ?? DEFAULT_NODE_SIZE.width) / 2,
+          y: abs.y + (n.measured?.height ?? DEFAULT_NODE_SIZE.height) / 2
+        };
+        const target = groupAt(g, center, n.id);
+        if (target !== (n.parentId ?? null)) {
+          g = reparent(g, n.id, target);
+          reparented = true;
+        }
+      }
+      commit(g, reparented);
     },
-    [commit]
+    [commit, store]
   );
   const isValidConnection: IsValidConnection = useCallback(
     c => connectionProblem(graphRef.current, c as Connection) === null,
@@ -194,6 +218,11 @@ function Editor({ model, store }: { model: AnyModel<CanvasModel>; store: Store<C
       ),
     [commit]
   );
+  // the viewport is part of the graph (reopening shows the same view); written on move end only
+  const onMoveEnd = useCallback(
+    (_event: unknown, vp: Viewport) => commit(withViewport(graphRef.current, vp), false),
+    [commit]
+  );
   const onSelectionChange: OnSelectionChangeFunc = useCallback(
     ({ nodes: sel }) => {
       const one = sel.length === 1 ? sel[0] : null;
@@ -210,10 +239,10 @@ function Editor({ model, store }: { model: AnyModel<CanvasModel>; store: Store<C
       let parentId: string | undefined;
       if (!position) {
         const r = wrapper.current?.querySelector('.react-flow')?.getBoundingClientRect();
-        const jitter = (graphRef.current.nodes.length % 5) * 16;
-        position = r
-          ? rf.screenToFlowPosition({ x: r.left + r.width / 2 - 80 + jitter, y: r.top + r.height / 2 - 30 + jitter })
-          : { x: jitter, y: jitter };
+        const center = r
+          ? rf.screenToFlowPosition({ x: r.left + r.width / 2 - 80, y: r.top + r.height / 2 - 30 })
+          : { x: 0, y: 0 };
+        position = freeSpot(graphRef.current, center);
       } else if (!block?.is_group) {
         // dropped inside a group → becomes its child
         const group = rf
@@ -327,12 +356,14 @@ function Editor({ model, store }: { model: AnyModel<CanvasModel>; store: Store<C
           isValidConnection={isValidConnection}
           onDelete={onDelete}
           onSelectionChange={onSelectionChange}
+          onMoveEnd={onMoveEnd}
           defaultViewport={vp ?? { x: 0, y: 0, zoom: 1 }}
           fitView={initialFit}
           fitViewOptions={{ padding: 0.15 }}
           colorMode={colorMode}
           minZoom={0.1}
           maxZoom={2}
+          deleteKeyCode={DELETE_KEYS}
           snapToGrid
           snapGrid={[8, 8]}
           preventScrolling

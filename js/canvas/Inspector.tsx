@@ -23,6 +23,7 @@ export const Inspector = memo(function Inspector({
     () => JSON.parse(errorsKey) as { field: string | null; message: string }[],
     [errorsKey]
   );
+  const language = useCanvas(s => s.language);
   const fields = useMemo(() => schemaFields(block?.schema), [block]);
   if (!node) {
     return (
@@ -53,6 +54,7 @@ export const Inspector = memo(function Inspector({
           value={node.data[f.name] !== undefined ? node.data[f.name] : f.default}
           errors={errors.filter(e => e.field === f.name).map(e => e.message)}
           onCommit={commit}
+          language={language}
         />
       ))}
     </Panel>

@@ -125,17 +125,26 @@ export function sortParentsFirst<T extends { id: string; parentId?: string }>(no
 export const GROUP_PADDING = { x: 24, top: 44, bottom: 24 };
 export const DEFAULT_NODE_SIZE = { width: 176, height: 64 };
 
-type Sized = { id: string; parentId?: string; position: XYPosition; measured?: { width?: number; height?: number } };
+type Sized = {
+  id: string;
+  parentId?: string;
+  position: XYPosition;
+  measured?: { width?: number; height?: number };
+  dragging?: boolean;
+};
 
-/** Size of a group box that holds its children (relative positions). */
+/**
+ * Size of a group box that holds its children (relative positions). Children
+ * being dragged do not count, so the box stays put while one is dragged out.
+ */
 export function groupSize(
   groupId: string,
   nodes: readonly Sized[]
 ): { width: number; height: number } {
-  let w = 240;
+  let w = 280;
   let h = 120;
   for (const n of nodes) {
-    if (n.parentId !== groupId) {
+    if (n.parentId !== groupId || n.dragging) {
       continue;
     }
     const nw = n.measured?.width ?? DEFAULT_NODE_SIZE.width;
@@ -363,4 +372,112 @@ export function absolutePosition(graph: Graph, id: string): XYPosition {
     cur = cur.parentId ? byId.get(cur.parentId) : undefined;
   }
   return { x, y };
+}
+
+/**
+ * A position near `preferred` (absolute coordinates) where a new block does not
+ * overlap any existing block: tries the spot, then steps right, then down.
+ */
+export function freeSpot(
+  graph: Graph,
+  preferred: XYPosition,
+  size: { width: number; height: number } = DEFAULT_NODE_SIZE
+): XYPosition {
+  const boxes = graph.nodes
+    .filter(n => n.type !== GROUP_TYPE)
+    .map(n => ({ ...absolutePosition(graph, n.id), ...DEFAULT_NODE_SIZE }));
+  const groups = graph.nodes
+    .filter(n => n.type === GROUP_TYPE)
+    .map(n => ({
+      ...absolutePosition(graph, n.id),
+      ...groupSize(n.id, graph.nodes)
+    }));
+  const all = [...boxes, ...groups];
+  const gap = 16;
+  const hits = (p: XYPosition) =>
+    all.some(
+      b =>
+        p.x < b.x + b.width + gap &&
+        p.x + size.width + gap > b.x &&
+        p.y < b.y + b.height + gap &&
+        p.y + size.height + gap > b.y
+    );
+  for (let row = 0; row < 20; row++) {
+    for (let col = 0; col < 20; col++) {
+      const p = { x: preferred.x + col * (size.width / 2), y: preferred.y + row * (size.height + gap) };
+      if (!hits(p)) {
+        return p;
+      }
+    }
+  }
+  return preferred;
+}
+
+/** The graph with `viewport` (rounded); the same object when the change is negligible. */
+export function withViewport(graph: Graph, vp: Viewport): Graph {
+  const next = { x: Math.round(vp.x), y: Math.round(vp.y), zoom: Math.round(vp.zoom * 1000) / 1000 };
+  const cur = graph.viewport;
+  if (cur && cur.x === next.x && cur.y === next.y && cur.zoom === next.zoom) {
+    return graph;
+  }
+  return { ...graph, viewport: next };
+}
+
+/**
+ * Move node `id` under `parentId` (or to the top level with null), keeping its
+ * absolute position: children's positions are relative to their parent.
+ * Groups are never nested; a node cannot become its own ancestor.
+ */
+export function reparent(graph: Graph, id: string, parentId: string | null): Graph {
+  const node = graph.nodes.find(n => n.id === id);
+  if (!node || (node.parentId ?? null) === parentId || id === parentId) {
+    return graph;
+  }
+  if (parentId) {
+    const parent = graph.nodes.find(n => n.id === parentId);
+    if (!parent || node.type === GROUP_TYPE) {
+      return graph;
+    }
+    // no cycles: the new parent must not descend from the node
+    for (let p: GraphNode | undefined = parent; p; p = graph.nodes.find(n => n.id === p!.parentId)) {
+      if (p.id === id) {
+        return graph;
+      }
+      if (!p.parentId) {
+        break;
+      }
+    }
+  }
+  const abs = absolutePosition(graph, id);
+  const base = parentId ? absolutePosition(graph, parentId) : { x: 0, y: 0 };
+  const moved: GraphNode = { ...stripRF(node), position: { x: round(abs.x - base.x), y: round(abs.y - base.y) } };
+  if (parentId) {
+    moved.parentId = parentId;
+  } else {
+    delete moved.parentId;
+  }
+  // React Flow needs parents before children: put the node after its new parent
+  const rest = graph.nodes.filter(n => n.id !== id);
+  const at = parentId ? rest.findIndex(n => n.id === parentId) + 1 : rest.length;
+  return { ...graph, nodes: [...rest.slice(0, at), moved, ...rest.slice(at)] };
+}
+
+/**
+ * The group (if any) whose box contains the absolute point `p`; the last wins.
+ * `exclude` (the node being dropped) neither counts as a group nor sizes one.
+ */
+export function groupAt(graph: Graph, p: XYPosition, exclude?: string): string | null {
+  let found: string | null = null;
+  const others = exclude ? graph.nodes.filter(n => n.id !== exclude) : graph.nodes;
+  for (const n of graph.nodes) {
+    if (n.type !== GROUP_TYPE || n.id === exclude) {
+      continue;
+    }
+    const a = absolutePosition(graph, n.id);
+    const s = groupSize(n.id, others);
+    if (p.x >= a.x && p.x <= a.x + s.width && p.y >= a.y && p.y <= a.y + s.height) {
+      found = n.id;
+    }
+  }
+  return found;
 }

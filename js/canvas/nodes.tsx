@@ -41,6 +41,7 @@ const BlockNodeImpl = ({ id, type, data, selected }: NodeProps) => {
       }`}
       data-node-id={id}
       title={errors || undefined}
+      style={block?.color && !errors ? { borderLeftColor: block.color } : undefined}
     >
       {inputs.map((h, i) => (
         <Handle
@@ -154,8 +155,7 @@ export const nodeTypes: NodeTypes = {
 /** Node types for a catalogue that may add block types beyond format v1's list. */
 export function nodeTypesFor(types: readonly string[], groupTypes: readonly string[]): NodeTypes {
   const extra = types.filter(t => !(t in nodeTypes));
-  const extraGroups = groupTypes.filter(t => !(t in nodeTypes));
-  if (extra.length === 0 && extraGroups.length === 0) {
+  if (extra.length === 0) {
     return nodeTypes;
   }
   return {

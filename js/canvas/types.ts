@@ -17,6 +17,8 @@ export interface CatalogBlock {
   inputs: string[];
   outputs: string[];
   is_group: boolean;
+  color?: string;
+  defaults?: Record<string, unknown>;
   schema: JSONSchema;
   docs: Partial<Record<Language, BlockDocs>>;
 }

@@ -206,10 +206,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (launcher) {
+      // "Notebook" is a kernel category: its cards show `kernelIconUrl`
       launcher.add({
         command: CommandIDs.newNotebook,
         category: 'Notebook',
-        rank: 100
+        rank: 100,
+        args: { isLauncher: true },
+        kernelIconUrl: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(LOGO_SVG)}`
       });
     }
     if (palette) {

@@ -36,9 +36,13 @@ export function starterNotebook(): Record<string, unknown> {
         '# SLaM Dunk Lab\n\nDesign a small decoder-only language model on the canvas, train it, and generate text.'
       ),
       code('import slamdunk_lab as sd'),
+      code('corpus = sd.data.load("tiny_shakespeare")\ntok = sd.tokenizers.char(corpus)'),
+      markdown('## Design\n\nDrag blocks from the palette, edit settings in the inspector; shapes and parameter counts update live.'),
       code('canvas = sd.Canvas(template="gpt2", size="tiny")\ncanvas'),
-      code('model = sd.build(canvas.graph)\nrun = sd.train(model, data="tiny-shakespeare", steps=200)\nrun'),
-      code('sd.generate(model, "To be, or not to be", max_new_tokens=64)')
+      markdown('## Train'),
+      code('run = sd.train(canvas, corpus, tok, steps=2000)\nsd.widgets.Monitor().follow(run)'),
+      markdown('## Generate'),
+      code('sd.widgets.Playground.for_run(run, prompt="ROMEO:")')
     ]
   };
 }

@@ -43,6 +43,9 @@ export function mount(
 ): () => void {
   const root = document.createElement('div');
   root.className = `sdl-root ${className}`;
+  // focusable, so a click anywhere in the widget moves keyboard focus into it
+  // (keys then come from inside the data-lm-suppress-shortcuts element)
+  root.tabIndex = -1;
   if (modelId) {
     root.setAttribute(ANCHOR_ATTRIBUTE, modelId);
   }

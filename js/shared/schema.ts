@@ -30,6 +30,8 @@ export interface FieldSpec {
   kind: FieldKind;
   nullable: boolean;
   description?: string;
+  /** Korean help (`x-help-ko`), when the schema has it. */
+  descriptionKo?: string;
   default?: unknown;
   minimum?: number;
   maximum?: number;
@@ -87,6 +89,7 @@ export function fieldSpec(name: string, prop: JSONSchema, root: JSONSchema = {})
     kind,
     nullable,
     description: s.description ?? prop.description,
+    descriptionKo: (prop['x-help-ko'] ?? s['x-help-ko']) as string | undefined,
     default: prop.default !== undefined ? prop.default : s.default,
     minimum: s.minimum,
     maximum: s.maximum,

@@ -46,13 +46,15 @@ export const SchemaField = memo(function SchemaField({
   value,
   errors,
   onCommit,
-  idPrefix
+  idPrefix,
+  language = 'en'
 }: {
   field: FieldSpec;
   value: unknown;
   errors: string[];
   onCommit: (name: string, value: unknown) => void;
   idPrefix: string;
+  language?: string;
 }) {
   const [text, setText] = useState(display(value));
   const [problem, setProblem] = useState<string | null>(null);
@@ -127,7 +129,7 @@ export const SchemaField = memo(function SchemaField({
   const messages = problem ? [problem, ...errors] : errors;
   return (
     <div className={`sdl-field${messages.length ? ' sdl-field-invalid' : ''}`} data-field={field.name}>
-      <label htmlFor={id} title={field.description}>
+      <label htmlFor={id} title={(language === 'ko' && field.descriptionKo) || field.description}>
         {field.title}
       </label>
       {input}

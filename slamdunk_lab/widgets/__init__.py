@@ -2,5 +2,16 @@
 
 from ._base import BundleMissingError, SlamDunkWidget, bundle_available
 from .canvas import Canvas, clean_graph, empty_graph
+from .monitor import Monitor
+from .playground import Playground
 
-__all__ = ["BundleMissingError", "Canvas", "SlamDunkWidget", "bundle_available", "clean_graph", "empty_graph"]
+__all__ = [
+    "BundleMissingError",
+    "Canvas",
+    "Monitor",
+    "Playground",
+    "SlamDunkWidget",
+    "bundle_available",
+    "clean_graph",
+    "empty_graph",
+]

@@ -7,7 +7,9 @@ All widgets share ONE front-end bundle built by ``npm run build`` into
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ ESM_PATH = STATIC_DIR / "widgets.js"
 CSS_PATH = STATIC_DIR / "widgets.css"
 
 _cache: dict[Path, tuple[float, str]] = {}
+_hot: dict[Path, Any] = {}
 _nonce = itertools.count(1)
 
 
@@ -26,7 +29,28 @@ class BundleMissingError(RuntimeError):
     """The widget front-end bundle was not built or not installed."""
 
 
-def _read_bundle(path: Path) -> str:
+def _hot_bundle(path: Path) -> Any:
+    """With ``ANYWIDGET_HMR=1`` (and watchfiles installed): anywidget's watched file, so rebuilds
+    by ``npm run watch`` reach widgets already shown."""
+    if (
+        not os.environ.get("ANYWIDGET_HMR")
+        or not path.is_file()
+        or not importlib.util.find_spec("watchfiles")
+    ):
+        return None
+    try:
+        from anywidget._file_contents import FileContents  # private API: degrade to plain reads
+    except ImportError:
+        return None
+    if path not in _hot:
+        _hot[path] = FileContents(path, start_thread=True)
+    return _hot[path]
+
+
+def _read_bundle(path: Path) -> Any:
+    hot = _hot_bundle(path)
+    if hot is not None:
+        return hot
     try:
         mtime = path.stat().st_mtime
     except FileNotFoundError:
@@ -66,11 +90,11 @@ class SlamDunkWidget(anywidget.AnyWidget):
     # defer reading the files until a widget is created, so importing this module
     # never fails, and a missing bundle gives a clear error at creation time.
     @property
-    def _esm(self) -> str:  # type: ignore[override]
+    def _esm(self) -> Any:  # type: ignore[override]
         return _read_bundle(ESM_PATH)
 
     @property
-    def _css(self) -> str:  # type: ignore[override]
+    def _css(self) -> Any:  # type: ignore[override]
         return _read_bundle(CSS_PATH)
 
     def __init__(self, **kwargs: Any) -> None:

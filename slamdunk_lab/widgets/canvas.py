@@ -11,7 +11,8 @@ computed here in Python and pushed to the page as traitlets.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import traitlets
 
@@ -62,7 +63,7 @@ def _library_function(name: str) -> Callable[..., Any]:
 
     fn = getattr(slamdunk_lab, name, None)
     if not callable(fn):
-        raise RuntimeError(
+        raise RuntimeError(  # noqa: TRY004 - a missing library feature, not a bad argument
             f"slamdunk_lab.{name}() is not available in this version of slamdunk_lab; "
             "the canvas needs it (reinstall slamdunk-lab or update it)."
         )
@@ -127,6 +128,9 @@ class Canvas(SlamDunkWidget):
 
     @traitlets.observe("graph")
     def _graph_changed(self, change: Any) -> None:
+        old, new = change["old"] or {}, change["new"] or {}
+        if old.get("nodes") == new.get("nodes") and old.get("edges") == new.get("edges"):
+            return  # only the viewport (or metadata) moved: the analysis is unchanged
         self._reanalyze()
 
     # -- catalogue and analysis ----------------------------------------------
@@ -141,7 +145,7 @@ class Canvas(SlamDunkWidget):
         try:
             self.catalog = _to_jsonable(_library_function("catalog")())
             self._set_notice("catalog", None)
-        except Exception as exc:  # shown in the widget: the palette stays empty
+        except Exception as exc:  # noqa: BLE001 - shown in the widget; the palette stays empty
             self.catalog = {}
             self._set_notice("catalog", f"block catalogue unavailable: {exc}")
 
@@ -151,7 +155,7 @@ class Canvas(SlamDunkWidget):
         try:
             result = _to_jsonable(_library_function("analyze")(self.graph))
             self._set_notice("analysis", None)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in the widget's status bar
             result = {}
             self._set_notice("analysis", f"analysis unavailable: {exc}")
         self.analysis = result if isinstance(result, dict) else {}
