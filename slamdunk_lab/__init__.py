@@ -17,7 +17,7 @@ from .templates import template, templates
 __version__ = "0.1.0"
 
 __all__ = ["Analysis", "GraphError", "GraphIssue", "ModelFileError", "NodeInfo", "analyze", "attention", "build",
-           "catalog", "data", "export_hf", "generate", "graph", "import_hf", "load", "load_run", "next_token_probs",
+           "catalog", "Canvas", "data", "export_hf", "generate", "graph", "import_hf", "load", "load_run", "Monitor", "next_token_probs", "Playground",
            "resume", "runs", "save", "template", "templates", "to_code", "tokenizers", "train"]
 
 # Public names that need torch (or MLflow), by the module that defines them: loaded on first use, so that
@@ -26,12 +26,15 @@ _LAZY = {
     "build": "model", "save": "io", "load": "io", "to_code": "codegen", "export_hf": "hf", "import_hf": "hf",
     "generate": "generation", "next_token_probs": "generation", "attention": "generation",
     "train": "training", "resume": "training", "runs": "training", "load_run": "training",
+    "Canvas": "widgets", "Playground": "widgets", "Monitor": "widgets",
 }
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in ("widgets", "training", "generation", "hf", "io", "codegen", "model"):
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'slamdunk_lab' has no attribute {name!r}")
