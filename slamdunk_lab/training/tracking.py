@@ -1,0 +1,220 @@
+"""MLflow tracking for training runs, through ``MlflowClient`` only (the fluent API keeps its active run in
+thread-local state, which a training thread must not rely on).
+
+* Store: ``$MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db``.
+* One experiment per design name; one MLflow run per training job, tagged with its owner (host, pid and the
+  process start time) so a later run can mark runs of a dead kernel as KILLED.
+* Metrics are buffered and written with ``log_batch`` every few seconds and at the end (a single synchronous
+  ``log_metric`` costs ~20 ms against sqlite; a batch of 1000 about 0.1 s).
+
+MLflow is on by default (``mlflow=None``); ``mlflow=False`` or ``mlflow.autolog(disable=True)`` turn it off,
+and ``mlflow=True`` turns it on even after ``autolog(disable=True)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import sys
+import time
+from pathlib import Path
+
+logger = logging.getLogger("slamdunk_lab.training")
+
+OWNER_HOST = "slamdunk.owner_host"
+OWNER_PID = "slamdunk.owner_pid"
+OWNER_START = "slamdunk.owner_start"
+LIBRARY_TAG = "slamdunk.lab"
+CHECKPOINT_TAG = "slamdunk.checkpoint_dir"
+FLUSH_SECONDS = 5.0
+BATCH_LIMIT = 1000  # MLflow's maximum metrics per log_batch call
+
+
+def tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, or a sqlite file ``mlflow.db`` in the current directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(Path.cwd() / 'mlflow.db').as_posix()}"
+
+
+def autolog_disabled() -> bool:
+    """True after ``mlflow.autolog(disable=True)`` (or ``mlflow.pytorch.autolog(disable=True)``).
+
+    MLflow records autolog settings per integration in ``AUTOLOGGING_INTEGRATIONS``; ``mlflow.autolog`` is
+    itself the integration ``"mlflow"``. Before any autolog call the entries are absent or empty, which means on.
+    """
+    if "mlflow" not in sys.modules:  # nobody called mlflow.autolog in this process
+        return False
+    try:
+        from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS
+    except ImportError:
+        return False
+    return any(bool(AUTOLOGGING_INTEGRATIONS.get(name, {}).get("disable")) for name in ("mlflow", "pytorch"))
+
+
+def wanted(mlflow_arg: bool | None) -> bool:
+    """Whether to track a run: ``True``/``False`` decide; ``None`` means on unless MLflow autolog is disabled."""
+    if mlflow_arg is not None:
+        return bool(mlflow_arg)
+    return not autolog_disabled()
+
+
+def available() -> bool:
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _process_start(pid: int) -> str:
+    """The start time of process ``pid`` (Linux: jiffies since boot from /proc), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _pid_alive(pid: int, start: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        pass
+    except OSError:
+        return False
+    return not start or _process_start(pid) in ("", start)
+
+
+def owner_tags() -> dict[str, str]:
+    pid = os.getpid()
+    return {OWNER_HOST: socket.gethostname(), OWNER_PID: str(pid), OWNER_START: _process_start(pid)}
+
+
+def client(uri: str | None = None):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri or tracking_uri())
+
+
+def _library_filter() -> str:
+    return f"tags.`{LIBRARY_TAG}` LIKE '%'"
+
+
+def kill_stale_runs(mlflow_client, active_ids: set[str] = frozenset()) -> list[str]:
+    """Mark RUNNING runs of this library whose process is gone (a dead kernel) as KILLED; returns their ids.
+
+    Only runs started on this host are judged; a run of this very process that is not active any more is
+    stale too (its thread cannot come back).
+    """
+    from mlflow.entities import ViewType
+
+    host, me = socket.gethostname(), os.getpid()
+    experiments = [e.experiment_id for e in mlflow_client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    if not experiments:
+        return []
+    runs = mlflow_client.search_runs(experiments, filter_string=f"attributes.status = 'RUNNING' and "
+                                                                 f"{_library_filter()}", max_results=1000)
+    killed = []
+    for r in runs:
+        tags = r.data.tags
+        if tags.get(OWNER_HOST) != host or r.info.run_id in active_ids:
+            continue
+        try:
+            pid = int(tags.get(OWNER_PID, ""))
+        except ValueError:
+            continue
+        if pid == me or not _pid_alive(pid, tags.get(OWNER_START, "")):
+            mlflow_client.set_terminated(r.info.run_id, "KILLED")
+            killed.append(r.info.run_id)
+    return killed
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "design"
+
+
+class Tracker:
+    """One MLflow run: params at the start, buffered metrics, artifacts and the final status."""
+
+    def __init__(self, experiment: str, run_name: str, params: dict, tags: dict, active_ids: set[str]):
+        from mlflow.entities import Param
+
+        self.uri = tracking_uri()
+        self.client = client(self.uri)
+        kill_stale_runs(self.client, active_ids)
+        exp = self.client.get_experiment_by_name(experiment)
+        if exp is None:
+            exp_id = self.client.create_experiment(experiment, artifact_location=self._artifact_location(experiment))
+        elif exp.lifecycle_stage == "deleted":
+            self.client.restore_experiment(exp.experiment_id)
+            exp_id = exp.experiment_id
+        else:
+            exp_id = exp.experiment_id
+        run = self.client.create_run(exp_id, run_name=run_name, tags={**tags, **owner_tags()})
+        self.run_id: str = run.info.run_id
+        self.experiment_id = exp_id
+        self._metrics: list = []
+        self._last_flush = time.monotonic()
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, params=items[i:i + 100])
+
+    def _artifact_location(self, experiment: str) -> str | None:
+        # MLflow's default is ./mlruns relative to the *current* directory; keep artifacts next to the database.
+        if self.uri.startswith("sqlite:///"):
+            db = Path(self.uri[len("sqlite:///"):])
+            return (db.parent / "mlartifacts" / _safe_name(experiment)).resolve().as_uri()
+        return None
+
+    def metric(self, key: str, value: float, step: int) -> None:
+        from mlflow.entities import Metric
+
+        self._metrics.append(Metric(key, float(value), int(time.time() * 1000), int(step)))
+
+    def maybe_flush(self) -> None:
+        if len(self._metrics) >= BATCH_LIMIT or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._metrics = self._metrics, []
+        self._last_flush = time.monotonic()
+        for i in range(0, len(pending), BATCH_LIMIT):
+            self.client.log_batch(self.run_id, metrics=pending[i:i + BATCH_LIMIT])
+
+    def set_tag(self, key: str, value: str) -> None:
+        self.client.set_tag(self.run_id, key, value)
+
+    def artifact(self, path: str | os.PathLike, folder: str | None = None) -> None:
+        p = Path(path)
+        if p.is_dir():
+            self.client.log_artifacts(self.run_id, str(p), folder)
+        else:
+            self.client.log_artifact(self.run_id, str(p), folder)
+
+    def end(self, status: str) -> None:
+        """Flush metrics and set the final status (FINISHED, KILLED or FAILED); never raises."""
+        try:
+            self.flush()
+        except Exception:
+            logger.exception("MLflow: could not write the last metrics of run %s", self.run_id)
+        try:
+            self.client.set_terminated(self.run_id, status)
+        except Exception:
+            logger.exception("MLflow: could not set run %s to %s", self.run_id, status)
+
+
+def search(active_ids: set[str] = frozenset(), uri: str | None = None) -> list:
+    """Every MLflow run this library started in the tracking store, newest first (stale RUNNING ones are
+    marked KILLED first)."""
+    from mlflow.entities import ViewType
+
+    c = client(uri)
+    kill_stale_runs(c, active_ids)
+    experiments = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    if not experiments:
+        return []
+    return c.search_runs(experiments, filter_string=_library_filter(), max_results=5000,
+                         order_by=["attributes.start_time DESC"])

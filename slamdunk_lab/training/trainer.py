@@ -1,0 +1,394 @@
+"""The training loop: AdamW, warmup + decay, clipping, accumulation, evaluation, samples and checkpoints.
+
+:class:`TrainConfig` holds every hyperparameter and checks them; :class:`Trainer` runs one job on the calling
+thread and reports through the event callbacks it is given. The hot loop does only the essentials per step:
+sample a batch from the token memmap, forward, backward, clip, step. Losses and gradient norms stay on the
+device and are read in one go when an event is due (about 5 times a second), so a GPU is never synchronised
+every step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import checkpoint as ckpt
+from .events import Checkpoint, Eval, Event, Finished, Sample, Started, Step, Stopped
+from .schedule import SCHEDULES, lr_at
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+STEP_EVENT_INTERVAL = 0.2  # seconds between Step events: ~5 Hz whatever the step rate
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training job (``steps`` counts from step 0, also for a resumed job)."""
+
+    steps: int = 2000
+    batch_size: int = 12
+    context: int = 64
+    lr: float = 1e-3
+    warmup: int = 100
+    schedule: str = "cosine"
+    min_lr: float = 1e-4
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = 1.0
+    grad_accum: int = 1
+    eval_every: int = 250
+    eval_batches: int = 20
+    sample_every: int = 500
+    sample_prompt: str = "\n"
+    sample_tokens: int = 200
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    compile: bool = False
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+
+    def to_json(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in data.items() if k in names}
+        if "betas" in d:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first setting that cannot work (model and data checks are separate)."""
+        def whole(name: str, minimum: int) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+                raise ValueError(f"{name} must be a whole number ≥ {minimum}, got {v!r}")
+
+        for name in ("steps", "batch_size", "context", "grad_accum", "eval_batches", "sample_tokens"):
+            whole(name, 1)
+        for name in ("warmup", "eval_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+            whole(name, 0)
+        for name in ("lr", "min_lr", "weight_decay", "grad_clip"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a finite number ≥ 0, got {v!r}")
+        if self.min_lr > self.lr:
+            raise ValueError(f"min_lr ({self.min_lr}) must not be above lr ({self.lr}); the schedule decays "
+                             f"from lr down to min_lr")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)} (bfloat16 uses "
+                             f"autocast, the weights stay float32)")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a whole number ≥ 0, got {self.seed!r}")
+        if not isinstance(self.sample_prompt, str):
+            raise TypeError(f"sample_prompt must be a string, got {self.sample_prompt!r}")
+        resolve_device(self.device)
+
+
+def resolve_device(device: Any) -> torch.device:
+    """``"auto"`` → cuda if available, else mps, else cpu; otherwise the named device, which must exist here."""
+    if device in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for, but this machine has no CUDA GPU; use device='auto'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} was asked for, but MPS is not available here; use device='auto'")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unsupported device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'")
+    return dev
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW groups: decay the weight matrices; never norms, biases or embeddings (tied heads count as embeddings)."""
+    embedding_ids = {id(p) for m in model.modules() if isinstance(m, nn.Embedding) or "Embedding" in type(m).__name__
+                     for p in m.parameters(recurse=False)}
+    decay, no_decay = [], []
+    for p in model.parameters():  # deduplicated, so a tied weight appears once
+        if not p.requires_grad:
+            continue
+        (decay if p.dim() >= 2 and id(p) not in embedding_ids else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    groups = param_groups(model, cfg.weight_decay)
+    try:  # one fused kernel per step where the build supports it (CUDA, CPU and MPS in recent torch)
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, foreach=device.type != "cpu" or None)
+
+
+@torch.no_grad()
+def sample_text(model: nn.Module, tokenizer: Any, prompt: str, max_new_tokens: int = 200, temperature: float = 1.0,
+                top_k: int | None = None, seed: int = 0) -> str:
+    """Text the model writes after ``prompt``: multinomial sampling with its own seeded generator and the KV cache.
+
+    A deliberately small sampler for progress samples (the playground has the full one). It never touches the
+    global RNG, so sampling during training leaves the run's randomness — and its resumability — unchanged.
+    """
+    device = next(model.parameters()).device
+    try:
+        ids = list(tokenizer.encode(prompt))
+    except (ValueError, KeyError):
+        ids = []
+    ids = ids[-(model.context - 1):] or [0]  # a prompt the tokenizer cannot encode starts from token 0
+    n_new = min(max_new_tokens, model.context - len(ids))
+    gen = torch.Generator(device=device).manual_seed(seed)
+    cache = model.new_cache(batch_size=1, max_len=len(ids) + n_new)
+    logits = model(torch.tensor([ids], device=device), cache=cache)[:, -1]  # (1, V)
+    out = []
+    for i in range(n_new):
+        logits = logits.float() / max(temperature, 1e-6)
+        if top_k is not None:
+            kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        nxt = torch.multinomial(logits.softmax(-1), 1, generator=gen)  # (1, 1)
+        out.append(nxt)
+        if i + 1 < n_new:
+            logits = model(nxt, cache=cache)[:, -1]
+    return tokenizer.decode(torch.cat(out, dim=1)[0].tolist()) if out else ""
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN or infinite; no checkpoint is written from that state."""
+
+
+@dataclass
+class Job:
+    """Everything a training job needs, resolved and checked before it is queued."""
+
+    name: str
+    config: TrainConfig
+    graph: dict
+    tokenized: Any  # slamdunk_lab.tokcache.TokenizedCorpus
+    tokenizer: Any
+    checkpoint_dir: str
+    model: nn.Module | None = None  # a model to train in place; None builds one from the graph
+    resume_from: str | None = None  # a checkpoint folder to continue from
+    start_step: int = 0
+    history: list = dataclasses.field(default_factory=list)
+    extra_state: dict = dataclasses.field(default_factory=dict)
+
+
+class Trainer:
+    """Runs one :class:`Job` on the calling thread. ``emit`` receives every event (already throttled);
+    ``should_stop`` is polled once per step."""
+
+    def __init__(self, job: Job, emit: Callable[[Event], None], should_stop: Callable[[], bool],
+                 tracker: Any = None, hooks: dict | None = None):
+        self.job, self.cfg = job, job.config
+        self.emit, self.should_stop, self.tracker = emit, should_stop, tracker
+        self.hooks = hooks or {}  # test seams: {"loss": fn(step, loss) -> loss}
+        self.device = resolve_device(self.cfg.device)
+        self.step = job.start_step  # optimizer steps completed
+        self.current_step = job.start_step  # the step being worked on, for error messages
+        self.history: list[dict] = list(job.history)
+        self.last_eval: dict | None = None
+        self.last_checkpoint: str = ""
+        self.model: nn.Module | None = None
+        self.pending: list = []
+
+    # ------------------------------------------------------------------ setup
+    def setup(self) -> None:
+        cfg, job = self.cfg, self.job
+        if job.model is not None:
+            model = job.model
+        else:
+            from ..model import build
+
+            with torch.random.fork_rng(devices=[]):  # deterministic init without disturbing the caller's RNG
+                torch.manual_seed(cfg.seed)
+                model = build(job.graph, device="cpu", max_params=None)
+        self.model = model.to(self.device)
+        self.model.train()
+        self.optimizer = make_optimizer(self.model, cfg, self.device)
+        self.batch_rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        if job.resume_from is not None:
+            loaded = ckpt.LoadedCheckpoint(job.resume_from)
+            loaded.load_weights(self.model)
+            self.optimizer.load_state_dict(loaded.optimizer_state(self.device))
+            ckpt.restore_rng_state(loaded.state["rng"], self.batch_rng, self.device)
+        self.fwd = torch.compile(self.model) if cfg.compile else self.model
+        self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        self.n_params = sum(p.numel() for p in self.model.parameters())
+        self.autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if cfg.dtype == "bfloat16"
+                         else contextlib.nullcontext())
+
+    def batch(self, split: str, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.job.tokenized.get_batch(split, self.cfg.batch_size, self.cfg.context, rng)
+        x, y = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
+        if self.device.type == "cuda":
+            return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
+        return x.to(self.device), y.to(self.device)
+
+    def loss_of(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with self.autocast:
+            logits = self.fwd(x)  # (B, T, V)
+            return F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
+
+    # ------------------------------------------------------------------ periodic work
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        """Mean loss of ``eval_batches`` batches per split; the same batches at every evaluation."""
+        self.model.eval()
+        rng = np.random.default_rng([self.cfg.seed, 1])
+        out = {}
+        for split in ("train", "val"):
+            losses = torch.stack([self.loss_of(*self.batch(split, rng)) for _ in range(self.cfg.eval_batches)])
+            out[f"{split}_loss"] = losses.mean().item()
+        self.model.train()
+        bad = {k: v for k, v in out.items() if not math.isfinite(v)}
+        if bad:
+            raise NonFiniteLoss(f"the evaluation {', '.join(f'{k} became {v}' for k, v in bad.items())} at step "
+                                f"{self.step}; no checkpoint was written from this state. Lower lr or check the data")
+        return out
+
+    def sample(self) -> str:
+        self.model.eval()
+        try:
+            return sample_text(self.model, self.job.tokenizer, self.cfg.sample_prompt, self.cfg.sample_tokens,
+                               seed=self.cfg.seed)
+        finally:
+            self.model.train()
+
+    def save_checkpoint(self) -> str:
+        finite = torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all().item()
+        if not finite:
+            raise NonFiniteLoss(f"the weights contain NaN or infinity at step {self.step}; no checkpoint written")
+        state = {"name": self.job.name, "config": self.cfg.to_json(), "graph": self.job.graph,
+                 "rng": ckpt.rng_state(self.batch_rng, self.device), "history": self.history,
+                 **self.job.extra_state}
+        path = ckpt.save(self.job.checkpoint_dir, self.step, self.model, self.optimizer, state,
+                         self.job.tokenizer, keep=self.cfg.keep_checkpoints)
+        self.last_checkpoint = str(path)
+        self.emit(Checkpoint(run=self.job.name, step=self.step, path=str(path)))
+        return str(path)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> Event:
+        """Train until ``steps`` or a stop request; returns the terminal event (Finished or Stopped).
+        Exceptions propagate to the caller, which reports them as a failed run."""
+        cfg, name = self.cfg, self.job.name
+        self.setup()
+        total, start = cfg.steps, self.step
+        self.emit(Started(run=name, step=start, total_steps=total, device=str(self.device), dtype=cfg.dtype,
+                          params=self.n_params, checkpoint_dir=self.job.checkpoint_dir,
+                          mlflow_run_id=self.tracker.run_id if self.tracker else None, config=cfg.to_json()))
+        tokens_per_step = cfg.batch_size * cfg.context * cfg.grad_accum
+        max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")  # inf: measure the norm, clip nothing
+        loss_hook = self.hooks.get("loss")
+        # (step, lr, loss, grad norm) of steps not yet read off the device
+        pending: list[tuple[int, float, torch.Tensor, torch.Tensor]] = self.pending
+        t_start = t_last = time.perf_counter()
+        step_at_last = start
+        stopped = False
+        while self.step < total:
+            if self.should_stop():
+                stopped = True
+                break
+            self.current_step = self.step + 1
+            lr = lr_at(self.step, cfg.lr, cfg.warmup, total, cfg.schedule, cfg.min_lr)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            loss_sum = None
+            for _ in range(cfg.grad_accum):
+                loss = self.loss_of(*self.batch("train", self.batch_rng))
+                if loss_hook is not None:
+                    loss = loss_hook(self.step + 1, loss)
+                (loss / cfg.grad_accum).backward()
+                loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.params, max_norm)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            self.current_step = self.step
+            pending.append((self.step, lr, loss_sum / cfg.grad_accum, grad_norm))
+
+            now = time.perf_counter()
+            eval_due = cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == total)
+            sample_due = cfg.sample_every and (self.step % cfg.sample_every == 0 or self.step == total)
+            ckpt_due = self.step == total or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
+            if now - t_last >= STEP_EVENT_INTERVAL or eval_due or sample_due or ckpt_due or self.step == start + 1:
+                self._flush(pending)
+                elapsed = now - t_start
+                speed = tokens_per_step * (self.step - step_at_last) / max(now - t_last, 1e-9)
+                last = self.history[-1]
+                self.emit(Step(run=name, step=self.step, total_steps=total, loss=last["loss"], lr=lr,
+                               grad_norm=last["grad_norm"], tokens_per_s=speed, elapsed=elapsed,
+                               eta=elapsed / (self.step - start) * (total - self.step)))
+                if self.tracker:
+                    self.tracker.metric("tokens_per_s", speed, self.step)
+                t_last, step_at_last = now, self.step
+                if eval_due:
+                    self.last_eval = self.evaluate()
+                    self.history.append({"kind": "eval", "step": self.step, **self.last_eval})
+                    self.emit(Eval(run=name, step=self.step, **self.last_eval))
+                    if self.tracker:
+                        for k, v in self.last_eval.items():
+                            self.tracker.metric(k, v, self.step)
+                if sample_due:
+                    text = self.sample()
+                    self.history.append({"kind": "sample", "step": self.step, "text": text})
+                    self.emit(Sample(run=name, step=self.step, prompt=cfg.sample_prompt, text=text))
+                if ckpt_due:
+                    self.save_checkpoint()
+                if self.tracker:
+                    self.tracker.maybe_flush()
+                t_last = time.perf_counter()  # periodic work is not training time
+        self._flush(pending)
+        elapsed = time.perf_counter() - t_start
+        if stopped:
+            path = self.save_checkpoint()
+            return Stopped(run=name, step=self.step, checkpoint=path)
+        if not self.last_checkpoint:  # e.g. resumed with nothing left to do
+            self.save_checkpoint()
+        ev = self.last_eval or {}
+        return Finished(run=name, step=self.step, elapsed=elapsed, train_loss=ev.get("train_loss"),
+                        val_loss=ev.get("val_loss"), checkpoint=self.last_checkpoint)
+
+    def _flush(self, pending: list) -> None:
+        """Read the pending per-step values off the device in one go, check them, append them to the history."""
+        if not pending:
+            return
+        values = torch.stack([torch.stack([loss.float(), gn.float()]) for _, _, loss, gn in pending]).tolist()
+        for (step, lr, _, _), (loss, gn) in zip(pending, values):
+            if not (math.isfinite(loss) and math.isfinite(gn)):
+                pending.clear()
+                what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {gn}"
+                raise NonFiniteLoss(f"{what} at step {step} (learning rate {lr:.3g}); training stopped and no "
+                                    f"checkpoint was written from this state. Lower lr, keep grad_clip on, or "
+                                    f"check the data")
+            self.history.append({"kind": "train", "step": step, "loss": loss, "lr": lr, "grad_norm": gn})
+            if self.tracker:
+                self.tracker.metric("loss", loss, step)
+                self.tracker.metric("lr", lr, step)
+                self.tracker.metric("grad_norm", gn, step)
+        pending.clear()
