@@ -35,11 +35,16 @@ describe('cell lookup', () => {
 });
 
 describe('starter notebook', () => {
-  it('is nbformat 4 with the canvas cell', () => {
-    const nb = starterNotebook() as { nbformat: number; cells: { cell_type: string; source: string }[] };
+  it('is the example notebook: canvas, train, generate, without outputs', () => {
+    const nb = starterNotebook() as {
+      nbformat: number;
+      cells: { cell_type: string; source: string; outputs?: unknown[] }[];
+    };
     expect(nb.nbformat).toBe(4);
-    const sources = nb.cells.map(c => c.source);
-    expect(sources).toContain('import slamdunk_lab as sd');
-    expect(sources.some(s => s.includes('sd.Canvas(template="gpt2", size="tiny")'))).toBe(true);
+    const sources = nb.cells.map(c => c.source).join('\n');
+    for (const call of ['import slamdunk_lab as sd', 'sd.Canvas(', 'sd.train(', 'sd.Playground(']) {
+      expect(sources).toContain(call);
+    }
+    expect(nb.cells.filter(c => c.cell_type === 'code').every(c => c.outputs?.length === 0)).toBe(true);
   });
 });
