@@ -378,27 +378,34 @@ class _Analyzer:
             if nid not in has_out:
                 self.err(nid, "edges", "this block's output is not used; connect it towards the logits output "
                                        "or delete it")
-        if len(self.errors) > self.n_settings_errors:
+        if len(start) != 1 or len(end) != 1:
             return None
+        # With other structural problems the plan is still followed as far as it goes, so the canvas shows the
+        # shapes and sizes of the well-formed part while the user is mid-edit; it is never built.
 
         def step(nid: str) -> Step:
             spec = self.specs[nid]
-            return Step(nid, spec.type, self.data.get(nid, {}), [inputs[nid][h] for h in spec.inputs], [],
+            return Step(nid, spec.type, self.data.get(nid, {}), [inputs[nid].get(h) for h in spec.inputs], [],
                         None, {})
+
+        def single(values: list) -> str | None:
+            return values[0] if len(values) == 1 else None
 
         steps: list[Step | GroupPlan] = []
         for uid in order:
             spec = self.specs[uid]
             if spec.is_group:
+                if uid not in groups:
+                    continue  # an empty block, already reported
                 data = self.data.get(uid, {"repeat": 1, "share_weights": False})
                 g = groups[uid]
-                steps.append(GroupPlan(uid, data["repeat"], data["share_weights"], g["entries"][0], g["exits"][0],
-                                       [step(k) for k in inner_orders[uid]]))
+                steps.append(GroupPlan(uid, data["repeat"], data["share_weights"], single(g["entries"]),
+                                       single(g["exits"]), [step(k) for k in inner_orders[uid]]))
             elif spec.type not in ("tokens", "logits"):
                 steps.append(step(uid))
         (logits_id,) = end
         (tokens_id,) = start
-        return Plan(steps=steps, output=inputs[logits_id]["in"], context=self.data.get(tokens_id, {}).get(
+        return Plan(steps=steps, output=inputs[logits_id].get("in"), context=self.data.get(tokens_id, {}).get(
             "context", 0), vocab_size=0, ties=[])
 
     # ------------------------------------------------------------------ shapes, sizes, cost

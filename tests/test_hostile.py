@@ -164,3 +164,15 @@ def test_model_forward_rejects_out_of_range_tokens_clearly():
     model = sd.build(BASE)
     with pytest.raises(IndexError):
         model(torch.full((1, 4), 999))
+
+
+def test_mid_edit_graph_still_reports_shapes_of_its_well_formed_part():
+    """A block dropped on the canvas but not yet connected must not blank every shape and size."""
+    g = mutate(lambda g: g["nodes"].append({"id": "new_ff", "type": "feedForward", "data": {}}))
+    a = sd.analyze(g)
+    assert not a.ok and {e.node_id for e in a.errors} == {"new_ff"}
+    assert a.nodes["attn"].shape == ("B", "T", 128)
+    assert a.params == sd.analyze(BASE).params
+    assert a.nodes["new_ff"].shape is None
+    with pytest.raises(sd.GraphError):
+        sd.build(g)
