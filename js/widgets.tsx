@@ -9,23 +9,31 @@ import './shared/theme.css';
 import './canvas/canvas.css';
 import './monitor/monitor.css';
 import './playground/playground.css';
+import './runs/runs.css';
 
 import type { RenderProps } from './shared/anywidget';
 import { renderCanvas } from './canvas';
-import { renderMonitor } from './monitor';
+import { initializeMonitor, renderMonitor } from './monitor';
 import { renderPlayground } from './playground';
+import { renderRuns } from './runs';
 import { injectStyle } from './shared/style';
 
 injectStyle('sdl-xyflow-css', xyflowCss);
 
-export { renderCanvas, renderMonitor, renderPlayground };
+export { renderCanvas, renderMonitor, renderPlayground, renderRuns };
 
 type AnyRender = (props: RenderProps<any>) => (() => void) | void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const views: Record<string, AnyRender> = {
   canvas: renderCanvas,
   monitor: renderMonitor,
-  playground: renderPlayground
+  playground: renderPlayground,
+  runs: renderRuns
+};
+
+/** Per-model set-up before any view (anywidget `initialize`), for views that need one. */
+export const initializers: Record<string, (props: { model: any }) => (() => void) | void> = { // eslint-disable-line @typescript-eslint/no-explicit-any
+  monitor: initializeMonitor
 };
 
 function render(props: RenderProps<{ _view: string }>): (() => void) | void {
@@ -38,4 +46,8 @@ function render(props: RenderProps<{ _view: string }>): (() => void) | void {
   return view(props);
 }
 
-export default { render };
+function initialize(props: { model: { get(key: string): unknown } }): (() => void) | void {
+  return initializers[String(props.model.get('_view'))]?.(props);
+}
+
+export default { initialize, render };

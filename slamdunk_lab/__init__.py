@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = ["Analysis", "GraphError", "GraphIssue", "ModelFileError", "NodeInfo", "analyze", "attention", "build",
            "catalog", "Canvas", "data", "export_hf", "generate", "graph", "import_hf", "load", "load_run", "Monitor", "next_token_probs", "Playground",
-           "resume", "runs", "save", "template", "templates", "to_code", "tokenizers", "train"]
+           "resume", "runs", "Runs", "save", "template", "templates", "to_code", "tokenizers", "train"]
 
 # Public names that need torch (or MLflow), by the module that defines them: loaded on first use, so that
 # `import slamdunk_lab` stays fast for graph work.
@@ -26,7 +26,7 @@ _LAZY = {
     "build": "model", "save": "io", "load": "io", "to_code": "codegen", "export_hf": "hf", "import_hf": "hf",
     "generate": "generation", "next_token_probs": "generation", "attention": "generation",
     "train": "training", "resume": "training", "runs": "training", "load_run": "training",
-    "Canvas": "widgets", "Playground": "widgets", "Monitor": "widgets",
+    "Canvas": "widgets", "Playground": "widgets", "Monitor": "widgets", "Runs": "widgets",
 }
 
 

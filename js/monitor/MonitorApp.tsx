@@ -1,135 +1,105 @@
-/** Monitor view: live metric curves with legend, progress and status. */
-import React, { memo, useMemo, useState } from 'react';
+/** Monitor view: loss and learning-rate curves, progress, speed, sample, status and Stop. */
+import React, { useMemo, useSyncExternalStore } from 'react';
 
 import type { AnyModel } from '../shared/anywidget';
+import { CHART_COLORS, LineChart, StyledSeries, useWidth } from '../shared/LineChart';
+import { fmtNumber, seriesFrom } from '../shared/chart';
 import { useModelValue } from '../shared/model';
 import { Button } from '../shared/ui';
-import { extentOf, linearScale, logScale, niceTicks, pathFor, seriesFrom, thin } from './chart';
+import { historyStore } from './history';
 
 export interface MonitorModel {
   _view: string;
   title: string;
-  history: Record<string, unknown>[];
   total_steps: number | null;
   status: string;
   running: boolean;
   log_scale: boolean;
   height: number;
   sample: string;
+  sample_step: number;
   can_stop: boolean;
+  count: number;
+  state: string;
+  step: number;
+  tokens_per_s: number;
+  eta: number | null;
+  error: string;
+  mlflow_run_id: string;
+  experiment: string;
+  stop_requested: boolean;
 }
 
-const COLORS = [
-  'var(--jp-brand-color1, #1976d2)',
-  'var(--jp-warn-color1, #f57c00)',
-  'var(--jp-success-color1, #388e3c)',
-  'var(--jp-error-color1, #d32f2f)',
-  'var(--jp-accent-color1, #7b1fa2)'
-];
+/** Series drawn on the small second chart instead of the loss chart. */
+const SECONDARY = ['lr'];
 
-const PAD = { left: 52, right: 12, top: 10, bottom: 26 };
-
-function fmt(v: number | null): string {
-  if (v === null) {
+/** `75` → `1m15s`. */
+export function formatSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined || !Number.isFinite(s)) {
     return '–';
   }
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
+  const t = Math.max(0, Math.round(s));
+  if (t >= 3600) {
+    return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
+  }
+  return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }
 
-const Chart = memo(function Chart({
-  history,
-  logY,
-  width,
-  height
-}: {
-  history: Record<string, unknown>[];
-  logY: boolean;
-  width: number;
-  height: number;
-}) {
-  const series = useMemo(() => seriesFrom(history), [history]);
-  const ext = useMemo(() => extentOf(series, logY), [series, logY]);
-  if (!ext) {
-    return (
-      <svg className="sdl-chart" width={width} height={height}>
-        <text x={width / 2} y={height / 2} textAnchor="middle" className="sdl-chart-empty">
-          waiting for the first logged step…
-        </text>
-      </svg>
-    );
-  }
-  const xr: [number, number] = [PAD.left, width - PAD.right];
-  const yr: [number, number] = [height - PAD.bottom, PAD.top];
-  const sx = linearScale(ext.x, xr);
-  const sy = logY ? logScale(ext.y, yr) : linearScale(ext.y, yr);
-  const yTicks = logY
-    ? niceTicks(Math.floor(Math.log10(ext.y[0])), Math.ceil(Math.log10(ext.y[1])), 4)
-        .map(e => 10 ** e)
-        .filter(v => v >= ext.y[0] * 0.999 && v <= ext.y[1] * 1.001)
-    : niceTicks(ext.y[0], ext.y[1], 4);
-  const xTicks = niceTicks(ext.x[0], ext.x[1], 6).filter(v => Number.isInteger(v));
-  return (
-    <svg className="sdl-chart" width={width} height={height} role="img" aria-label="metrics chart">
-      {yTicks.map(t => (
-        <g key={`y${t}`}>
-          <line className="sdl-grid" x1={xr[0]} x2={xr[1]} y1={sy(t)} y2={sy(t)} />
-          <text className="sdl-tick" x={xr[0] - 6} y={sy(t)} dy="0.32em" textAnchor="end">
-            {fmt(t)}
-          </text>
-        </g>
-      ))}
-      {xTicks.map(t => (
-        <text key={`x${t}`} className="sdl-tick" x={sx(t)} y={height - 8} textAnchor="middle">
-          {t}
-        </text>
-      ))}
-      {series.map((s, i) => (
-        <path
-          key={s.name}
-          data-series={s.name}
-          d={pathFor(thin(s.points), sx, sy, logY)}
-          fill="none"
-          stroke={COLORS[i % COLORS.length]}
-          strokeWidth={1.6}
-        />
-      ))}
-    </svg>
-  );
-});
+function colored(series: ReturnType<typeof seriesFrom>, offset = 0): StyledSeries[] {
+  return series.map((s, i) => ({ ...s, color: CHART_COLORS[(i + offset) % CHART_COLORS.length] }));
+}
 
 export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
+  const store = historyStore(model);
+  const history = useSyncExternalStore(store.subscribe, store.get, store.get);
   const title = useModelValue(model, 'title');
-  const history = useModelValue(model, 'history') ?? [];
   const total = useModelValue(model, 'total_steps');
   const status = useModelValue(model, 'status');
   const running = useModelValue(model, 'running');
   const logY = useModelValue(model, 'log_scale');
   const height = useModelValue(model, 'height') ?? 280;
   const sample = useModelValue(model, 'sample');
+  const sampleStep = useModelValue(model, 'sample_step');
   const canStop = useModelValue(model, 'can_stop');
-  const [width, setWidth] = useState(640);
-  const ref = React.useRef<HTMLDivElement>(null);
-  React.useEffect(() => {
-    const el = ref.current;
-    if (!el || typeof ResizeObserver === 'undefined') {
-      return;
-    }
-    const ro = new ResizeObserver(entries => setWidth(Math.max(240, Math.floor(entries[0].contentRect.width))));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
-  const series = useMemo(() => seriesFrom(history), [history]);
+  const state = useModelValue(model, 'state') ?? '';
+  const stepValue = useModelValue(model, 'step') ?? 0;
+  const speed = useModelValue(model, 'tokens_per_s') ?? 0;
+  const eta = useModelValue(model, 'eta');
+  const error = useModelValue(model, 'error');
+  const mlflowId = useModelValue(model, 'mlflow_run_id');
+  const experiment = useModelValue(model, 'experiment');
+  const stopRequested = useModelValue(model, 'stop_requested');
+  const [ref, width] = useWidth();
+
+  const main = useMemo(() => colored(seriesFrom(history, { skip: SECONDARY })), [history]);
+  const second = useMemo(() => colored(seriesFrom(history, { only: SECONDARY }), 2), [history]);
   const lastStep = history.length ? Number(history[history.length - 1].step) : null;
-  const progress = total && lastStep !== null ? Math.min(1, (lastStep + 1) / total) : null;
+  // a followed run reports 1-based steps done; plain `log(step)` calls count from 0
+  const done = state ? stepValue : lastStep !== null ? lastStep + 1 : 0;
+  const progress = total ? Math.min(1, done / total) : null;
+  const hasLr = second.some(s => s.points.length > 0);
+  const chartHeight = Math.max(100, height - (hasLr ? 150 : 80));
+
   return (
-    <div className="sdl-monitor" data-running={String(running)}>
+    <div className="sdl-monitor" data-running={String(running)} data-state={state} data-points={history.length}>
       <header className="sdl-monitor-header">
         <span className="sdl-monitor-title">{title}</span>
-        <span className="sdl-monitor-status">{status}</span>
-        {canStop && running && (
-          <Button onClick={() => model.send({ type: 'stop' })} data-action="stop" title="Stop after this step">
-            Stop
+        {state && (
+          <span className={`sdl-badge sdl-badge-${state}`} data-monitor-state={state}>
+            {state}
+          </span>
+        )}
+        <span className="sdl-monitor-status">
+          {state === 'running' && !stopRequested && progress !== null ? '' : status}
+        </span>
+        {state && (
+          <Button
+            onClick={() => model.send({ type: 'stop' })}
+            data-action="stop"
+            disabled={!canStop}
+            title={canStop ? 'Stop after this step (a checkpoint is saved)' : 'The run is not running'}
+          >
+            {stopRequested && running ? 'Stopping…' : 'Stop'}
           </Button>
         )}
         <Button
@@ -143,23 +113,65 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
         </Button>
       </header>
       {progress !== null && (
-        <div className="sdl-progress" role="progressbar" aria-valuenow={Math.round(progress * 100)}>
-          <div className="sdl-progress-bar" style={{ width: `${progress * 100}%` }} />
+        <div className="sdl-monitor-progress">
+          <div
+            className="sdl-progress"
+            role="progressbar"
+            aria-valuemin={0}
+            aria-valuemax={total ?? undefined}
+            aria-valuenow={done}
+          >
+            <div className="sdl-progress-bar" style={{ width: `${progress * 100}%` }} />
+          </div>
+          <span className="sdl-monitor-figures">
+            <span data-figure="steps">
+              {done}/{total}
+            </span>
+            {state && (
+              <>
+                <span data-figure="speed">{speed ? `${Math.round(speed).toLocaleString('en-US')} tok/s` : '– tok/s'}</span>
+                <span data-figure="eta">ETA {formatSeconds(eta)}</span>
+              </>
+            )}
+          </span>
+        </div>
+      )}
+      {error && (
+        <div className="sdl-monitor-error" role="alert">
+          {error}
         </div>
       )}
       <div ref={ref} className="sdl-monitor-chart">
-        <Chart history={history} logY={logY} width={width} height={height - 70} />
+        <LineChart series={main} logY={logY} width={width} height={chartHeight} label="loss" />
+        {hasLr && (
+          <LineChart
+            series={second}
+            width={width}
+            height={70}
+            label="learning rate"
+            ticks={2}
+            yFormat={v => v.toExponential(1)}
+          />
+        )}
       </div>
       <footer className="sdl-legend">
-        {series.map((s, i) => (
+        {[...main, ...second].map(s => (
           <span key={s.name} className="sdl-legend-item" data-series={s.name}>
-            <span className="sdl-legend-swatch" style={{ background: COLORS[i % COLORS.length] }} />
-            {s.name} <b>{fmt(s.last)}</b>
+            <span className="sdl-legend-swatch" style={{ background: s.color }} />
+            {s.name} <b>{fmtNumber(s.last)}</b>
           </span>
         ))}
+        {(mlflowId || experiment) && (
+          <span className="sdl-monitor-mlflow" title="MLflow run id (sd.load_run(id) loads it)">
+            MLflow {experiment && <span data-field="experiment">{experiment}</span>}
+            {mlflowId && (
+              <code data-field="mlflow-run-id">{mlflowId}</code>
+            )}
+          </span>
+        )}
       </footer>
       {sample && (
-        <pre className="sdl-monitor-sample" title="latest sample">
+        <pre className="sdl-monitor-sample" title={`sample at step ${sampleStep}`} data-step={sampleStep}>
           {sample}
         </pre>
       )}

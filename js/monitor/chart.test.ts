@@ -40,3 +40,18 @@ describe('chart helpers', () => {
     expect(t[t.length - 1]).toEqual({ x: 4999, y: 4999 });
   });
 });
+
+describe('secondary series', () => {
+  it('splits the learning rate from the losses', () => {
+    const h = [
+      { step: 1, loss: 4, lr: 1e-4 },
+      { step: 2, loss: 3, lr: 2e-4 },
+      { step: 2, val_loss: 3.5 }
+    ];
+    expect(seriesFrom(h, { skip: ['lr'] }).map(s => s.name)).toEqual(['loss', 'val_loss']);
+    const lr = seriesFrom(h, { only: ['lr'] });
+    expect(lr.map(s => s.name)).toEqual(['lr']);
+    expect(lr[0].points).toEqual([{ x: 1, y: 1e-4 }, { x: 2, y: 2e-4 }]);
+    expect(extentOf(lr)).toEqual({ x: [1, 2], y: [1e-4, 2e-4] });
+  });
+});

@@ -149,6 +149,15 @@ class Run:
         step, train_loss, val_loss) and per sample (``kind="sample"``: step, text), oldest first."""
         return list(self._trainer.history if self._trainer is not None else self._job.history)
 
+    def history_tail(self, start: int) -> list[dict]:
+        """``history[start:]`` without copying the whole history (the monitor reads new entries this way)."""
+        return (self._trainer.history if self._trainer is not None else self._job.history)[start:]
+
+    @property
+    def experiment(self) -> str:
+        """The MLflow experiment (design name) this run is logged under."""
+        return str(self._job.extra_state.get("experiment") or "")
+
     @property
     def step(self) -> int:
         return self._trainer.step if self._trainer is not None else self._job.start_step
@@ -178,6 +187,13 @@ class Run:
         if self._done.wait(timeout):
             self._dispatcher.drain(timeout)
         return self
+
+    def monitor(self, **kwargs: Any):
+        """A new monitor widget of this run (its whole history so far, then live); show it by making it a
+        cell's last expression. ``kwargs`` go to :class:`slamdunk_lab.widgets.Monitor` (e.g. ``height``)."""
+        from ..widgets.monitor import Monitor
+
+        return Monitor(**kwargs).follow(self)
 
     def subscribe(self, callback: Callable[[Event], Any], replay: bool = False) -> Subscription:
         """Call ``callback(event)`` for each event from now on (``replay=True``: every earlier one first).
@@ -435,8 +451,26 @@ def _check_max_concurrent(max_concurrent: Any) -> None:
         raise ValueError(f"max_concurrent must be a whole number ≥ 1, got {max_concurrent!r}")
 
 
+def notebook_frontend() -> bool:
+    """True inside a Jupyter kernel (a front end can show widgets)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _show_monitor(run: Run) -> None:
+    """Display a monitor following ``run`` in the current cell; a failure is a warning, never an error."""
+    try:
+        from IPython.display import display
+
+        display(run.monitor())
+    except Exception as exc:  # noqa: BLE001 - the run must go on without its widget
+        logger.warning("run %s: could not show the training monitor (%s: %s); follow it with run.history",
+                       run.name, type(exc).__name__, exc)
+
+
 def _launch(job: Job, mlflow: bool | None, background: bool | None, max_concurrent: int, progress: bool | None,
-            hooks: dict | None) -> Run:
+            hooks: dict | None, monitor: bool | None = None) -> Run:
     use_mlflow = tracking.wanted(mlflow)
     if use_mlflow and not tracking.available():
         if mlflow:
@@ -447,6 +481,8 @@ def _launch(job: Job, mlflow: bool | None, background: bool | None, max_concurre
     if progress if progress is not None else not in_background:
         run.subscribe(ConsoleProgress())
     _SCHEDULER.enqueue(run)
+    if in_background and (monitor or (monitor is None and notebook_frontend())):
+        _show_monitor(run)  # before the thread starts: the widget replays nothing, then follows live
     if in_background:
         run._thread = threading.Thread(target=_execute, args=(run, max_concurrent), name=f"slamdunk-run-{run.name}",
                                        daemon=True)
@@ -487,7 +523,8 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
           eval_batches: int = 20, sample_every: int = 500, sample_prompt: str = "\n", seed: int = 0,
           device: str = "auto", dtype: str = "float32", compile: bool = False, checkpoint_every: int = 500,
           name: str | None = None, mlflow: bool | None = None, background: bool | None = None,
-          max_concurrent: int = 1, progress: bool | None = None, **advanced: Any) -> Run:
+          max_concurrent: int = 1, progress: bool | None = None, monitor: bool | None = None,
+          **advanced: Any) -> Run:
     """Train a design on a corpus and return its :class:`Run`.
 
     ``g_or_model``: a graph dict (``sd.template(...)``), a model from ``sd.build`` (trained in place), or
@@ -498,6 +535,8 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     ``run.history`` or ``run.subscribe(...)``, end it with ``run.stop()``); in scripts, CI and notebooks run by
     nbclient/papermill it blocks and prints a progress bar. ``background=True/False`` decides explicitly.
     ``mlflow=None`` logs to MLflow unless ``mlflow.autolog(disable=True)`` was called; ``False`` never logs.
+    ``monitor=None`` shows the training monitor widget under the cell when the run goes to the background in a
+    Jupyter kernel (``run.monitor()`` shows it again elsewhere); ``False`` never shows it, ``True`` always tries.
     ``advanced``: ``betas`` (default (0.9, 0.99)), ``sample_tokens`` (200), ``keep_checkpoints`` (3).
 
     Runs queue up and start one after another; ``max_concurrent=2`` lets this run start while one other runs
@@ -521,7 +560,7 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     _check_max_concurrent(max_concurrent)
     graph, model = _graph_of(g_or_model)
     job = _prepare(graph, model, corpus, tok, cfg, name)
-    return _launch(job, mlflow, background, max_concurrent, progress, hooks)
+    return _launch(job, mlflow, background, max_concurrent, progress, hooks, monitor)
 
 
 def resume(checkpoint_dir: str | os.PathLike, steps: int = 1000, corpus: Any = None, **overrides: Any) -> Run:
@@ -537,7 +576,7 @@ def resume(checkpoint_dir: str | os.PathLike, steps: int = 1000, corpus: Any = N
     loaded = ckpt.LoadedCheckpoint(checkpoint_dir)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps (how many more steps to train) must be a whole number ≥ 1, got {steps!r}")
-    launch = {k: overrides.pop(k) for k in ("mlflow", "background", "max_concurrent", "progress", "_hooks")
+    launch = {k: overrides.pop(k) for k in ("mlflow", "background", "max_concurrent", "progress", "_hooks", "monitor")
               if k in overrides}
     _check_max_concurrent(launch.get("max_concurrent", 1))
     name = overrides.pop("name", None) or loaded.state.get("experiment")
@@ -559,16 +598,23 @@ def resume(checkpoint_dir: str | os.PathLike, steps: int = 1000, corpus: Any = N
     job = _prepare(loaded.graph, None, corpus, tok, cfg, name,
                    resume_from=str(loaded.path), start_step=loaded.step, history=loaded.state.get("history"))
     return _launch(job, launch.get("mlflow"), launch.get("background"), launch.get("max_concurrent", 1),
-                   launch.get("progress"), launch.get("_hooks"))
+                   launch.get("progress"), launch.get("_hooks"), launch.get("monitor"))
 
 
-def runs():
+def runs(widget: bool = False):
     """A pandas DataFrame of this library's MLflow runs in the tracking store, newest first.
+
+    ``widget=True`` returns the runs browser widget instead (:class:`slamdunk_lab.widgets.Runs`: the table,
+    overlaid loss curves and design/hyperparameter diffs of the selected runs).
 
     Columns: run_id, experiment, name, status, start_time, end_time, steps, train_loss, val_loss, parameters,
     family, layers, heads, width, lr, batch_size, context, checkpoint_dir. Runs left RUNNING by a kernel that
     died are marked KILLED first.
     """
+    if widget:
+        from ..widgets.runs import Runs
+
+        return Runs()
     import pandas as pd
 
     columns = ["run_id", "experiment", "name", "status", "start_time", "end_time", "steps", "train_loss",

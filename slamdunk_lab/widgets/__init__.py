@@ -4,12 +4,14 @@ from ._base import BundleMissingError, SlamDunkWidget, bundle_available
 from .canvas import Canvas, clean_graph, empty_graph
 from .monitor import Monitor
 from .playground import Playground
+from .runs import Runs
 
 __all__ = [
     "BundleMissingError",
     "Canvas",
     "Monitor",
     "Playground",
+    "Runs",
     "SlamDunkWidget",
     "bundle_available",
     "clean_graph",

@@ -1,0 +1,253 @@
+/** Runs browser view: MLflow runs table; overlaid loss curves and diffs of the selected runs. */
+import React, { useMemo, useState } from 'react';
+
+import type { AnyModel } from '../shared/anywidget';
+import { CHART_COLORS, LineChart, useWidth } from '../shared/LineChart';
+import { fmtNumber } from '../shared/chart';
+import { formatCount } from '../shared/format';
+import { useModelValue } from '../shared/model';
+import { Button } from '../shared/ui';
+import { Curves, RunRow, formatTime, formatValue, overlaySeries, toggle } from './compare';
+
+interface DesignDiffRow {
+  node: string;
+  field: string;
+  values: Record<string, unknown>;
+}
+
+interface ParamRow {
+  key: string;
+  group: string;
+  values: Record<string, unknown>;
+  differs: boolean;
+}
+
+export interface RunsModel {
+  _view: string;
+  rows: RunRow[];
+  selected: string[];
+  curves: Curves;
+  design_diff: DesignDiffRow[];
+  params_diff: ParamRow[];
+  error: string;
+  loading: boolean;
+  tracking_uri: string;
+  height: number;
+}
+
+function runColor(i: number): string {
+  return CHART_COLORS[i % CHART_COLORS.length];
+}
+
+export function RunsApp({ model }: { model: AnyModel<RunsModel> }) {
+  const rows = useModelValue(model, 'rows') ?? [];
+  const selected = useModelValue(model, 'selected') ?? [];
+  const curves = useModelValue(model, 'curves') ?? {};
+  const designDiff = useModelValue(model, 'design_diff') ?? [];
+  const paramsDiff = useModelValue(model, 'params_diff') ?? [];
+  const error = useModelValue(model, 'error');
+  const loading = useModelValue(model, 'loading');
+  const uri = useModelValue(model, 'tracking_uri');
+  const height = useModelValue(model, 'height') ?? 260;
+  const [onlyDiff, setOnlyDiff] = useState(true);
+  const [ref, width] = useWidth();
+
+  const names = useMemo(() => Object.fromEntries(rows.map(r => [r.run_id, r.name])), [rows]);
+  const series = useMemo(
+    () =>
+      overlaySeries(selected, curves, names).map(s => ({
+        ...s,
+        color: runColor(s.runIndex),
+        dashed: s.metric !== 'loss'
+      })),
+    [selected, curves, names]
+  );
+  const select = (rid: string) => {
+    model.set('selected', toggle(selected, rid));
+    model.save_changes();
+  };
+  const shownParams = onlyDiff ? paramsDiff.filter(p => p.differs) : paramsDiff;
+  const differing = paramsDiff.filter(p => p.differs).length;
+
+  return (
+    <div ref={ref} className="sdl-runs" data-loading={String(loading)} data-selected={selected.length}>
+      <header className="sdl-runs-header">
+        <span className="sdl-runs-title">Runs</span>
+        <span className="sdl-runs-count">
+          {rows.length} run{rows.length === 1 ? '' : 's'} · {selected.length} selected
+        </span>
+        <span className="sdl-runs-uri" title="MLflow tracking store">
+          {uri}
+        </span>
+        <Button data-action="refresh" onClick={() => model.send({ type: 'refresh' })} disabled={loading}>
+          {loading ? 'Loading…' : 'Refresh'}
+        </Button>
+      </header>
+      {error && (
+        <div className="sdl-runs-error" role="alert">
+          {error}
+        </div>
+      )}
+      <div className="sdl-runs-table-wrap" style={{ maxHeight: height }}>
+        <table className="sdl-runs-table">
+          <thead>
+            <tr>
+              <th />
+              <th>run</th>
+              <th>design</th>
+              <th>status</th>
+              <th>started</th>
+              <th className="num">steps</th>
+              <th className="num">train loss</th>
+              <th className="num">val loss</th>
+              <th className="num">params</th>
+              <th className="num">tok/s</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.length === 0 && (
+              <tr>
+                <td colSpan={10} className="sdl-runs-empty">
+                  No runs yet: train with sd.train(...), then Refresh.
+                </td>
+              </tr>
+            )}
+            {rows.map(r => {
+              const idx = selected.indexOf(r.run_id);
+              return (
+                <tr
+                  key={r.run_id}
+                  data-run-id={r.run_id}
+                  className={idx >= 0 ? 'sdl-runs-selected' : ''}
+                  onClick={() => select(r.run_id)}
+                >
+                  <td>
+                    <input
+                      type="checkbox"
+                      checked={idx >= 0}
+                      onChange={() => select(r.run_id)}
+                      onClick={e => e.stopPropagation()}
+                      aria-label={`compare ${r.name}`}
+                    />
+                    {idx >= 0 && <span className="sdl-legend-swatch" style={{ background: runColor(idx) }} />}
+                  </td>
+                  <td className="sdl-runs-name" title={r.run_id}>
+                    {r.name}
+                  </td>
+                  <td>{r.design}</td>
+                  <td>
+                    <span className={`sdl-badge sdl-badge-${r.status.toLowerCase()}`}>{r.status.toLowerCase()}</span>
+                  </td>
+                  <td>{formatTime(r.start_time)}</td>
+                  <td className="num">{r.steps ?? '–'}</td>
+                  <td className="num">{fmtNumber(r.train_loss)}</td>
+                  <td className="num">{fmtNumber(r.val_loss)}</td>
+                  <td className="num">{formatCount(r.parameters)}</td>
+                  <td className="num">{r.tokens_per_s ? Math.round(r.tokens_per_s).toLocaleString('en-US') : '–'}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {selected.length > 0 && (
+        <div className="sdl-runs-compare">
+          <div className="sdl-runs-chart">
+            <LineChart
+              series={series}
+              width={Math.max(240, width - 18)}
+              height={220}
+              label="loss of the selected runs"
+              empty="no loss logged for the selected runs"
+            />
+            <div className="sdl-legend">
+              {series.map(s => (
+                <span key={s.id} className="sdl-legend-item" data-series={s.id}>
+                  <span
+                    className={`sdl-legend-swatch${s.dashed ? ' sdl-dashed' : ''}`}
+                    style={{ background: s.color }}
+                  />
+                  {s.name} <b>{fmtNumber(s.last)}</b>
+                </span>
+              ))}
+            </div>
+          </div>
+          {selected.length >= 2 && (
+            <div className="sdl-runs-diffs">
+              <section className="sdl-runs-diff" data-diff="design">
+                <h4>Design differences</h4>
+                {designDiff.length === 0 ? (
+                  <p className="sdl-runs-same">The designs are the same (same blocks and settings).</p>
+                ) : (
+                  <table>
+                    <thead>
+                      <tr>
+                        <th>block</th>
+                        <th>setting</th>
+                        {selected.map((rid, i) => (
+                          <th key={rid} style={{ color: runColor(i) }}>
+                            {names[rid] ?? rid}
+                          </th>
+                        ))}
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {designDiff.map(d => (
+                        <tr key={`${d.node}/${d.field}`} data-node={d.node} data-field={d.field}>
+                          <td>{d.node}</td>
+                          <td>{d.field}</td>
+                          {selected.map(rid => (
+                            <td key={rid}>{formatValue(d.values[rid])}</td>
+                          ))}
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                )}
+              </section>
+              <section className="sdl-runs-diff" data-diff="params">
+                <h4>
+                  Parameters <span className="sdl-runs-count">({differing} differ)</span>
+                  <label className="sdl-runs-toggle">
+                    <input
+                      type="checkbox"
+                      checked={onlyDiff}
+                      onChange={e => setOnlyDiff(e.target.checked)}
+                      data-control="only-differences"
+                    />{' '}
+                    differences only
+                  </label>
+                </h4>
+                <table>
+                  <thead>
+                    <tr>
+                      <th>parameter</th>
+                      {selected.map((rid, i) => (
+                        <th key={rid} style={{ color: runColor(i) }}>
+                          {names[rid] ?? rid}
+                        </th>
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {shownParams.map(p => (
+                      <tr key={p.key} data-param={p.key} className={p.differs ? 'sdl-differs' : ''}>
+                        <td>
+                          {p.key}
+                          {p.group === 'design' && <span className="sdl-runs-group"> design</span>}
+                        </td>
+                        {selected.map(rid => (
+                          <td key={rid}>{formatValue(p.values[rid])}</td>
+                        ))}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </section>
+            </div>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

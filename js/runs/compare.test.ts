@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+
+import { formatValue, overlaySeries, toggle } from './compare';
+
+describe('runs browser helpers', () => {
+  const curves = {
+    a: { loss: [[1, 4], [2, 3]] as [number, number][], val_loss: [[2, 3.5]] as [number, number][] },
+    b: { loss: [[1, 5]] as [number, number][], val_loss: [] as [number, number][] }
+  };
+
+  it('overlays one series per selected run and metric, in selection order', () => {
+    const s = overlaySeries(['b', 'a', 'missing'], curves, { a: 'run-a', b: 'run-b' });
+    expect(s.map(x => x.id)).toEqual(['b:loss', 'a:loss', 'a:val_loss']);
+    expect(s.map(x => x.runIndex)).toEqual([0, 1, 1]);
+    expect(s[1].name).toBe('run-a loss');
+    expect(s[1].points).toEqual([{ x: 1, y: 4 }, { x: 2, y: 3 }]);
+    expect(s[2].last).toBe(3.5);
+  });
+
+  it('toggles the selection in click order and formats values', () => {
+    expect(toggle(['a'], 'b')).toEqual(['a', 'b']);
+    expect(toggle(['a', 'b'], 'a')).toEqual(['b']);
+    expect(formatValue(null)).toBe('—');
+    expect(formatValue({ n: 1 })).toBe('{"n":1}');
+    expect(formatValue(0.001)).toBe('0.001');
+  });
+});

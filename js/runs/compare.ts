@@ -1,0 +1,73 @@
+/** Pure helpers of the runs browser: overlay series, table formatting, selection. */
+import { Series, seriesOfPairs } from '../shared/chart';
+
+export interface RunRow {
+  run_id: string;
+  name: string;
+  experiment: string;
+  design: string;
+  status: string;
+  start_time: number | null;
+  end_time: number | null;
+  steps: number | null;
+  train_loss: number | null;
+  val_loss: number | null;
+  parameters: number | null;
+  tokens_per_s: number | null;
+}
+
+export type Curves = Record<string, Record<string, [number, number][]>>;
+
+export interface OverlaySeries extends Series {
+  id: string;
+  run: string;
+  metric: string;
+  runIndex: number;
+}
+
+/** One series per (selected run, metric), runs in selection order, `loss` before `val_loss`. */
+export function overlaySeries(
+  selected: readonly string[],
+  curves: Curves,
+  names: Record<string, string>,
+  metrics: readonly string[] = ['loss', 'val_loss']
+): OverlaySeries[] {
+  const out: OverlaySeries[] = [];
+  selected.forEach((rid, runIndex) => {
+    const c = curves[rid];
+    if (!c) {
+      return;
+    }
+    for (const metric of metrics) {
+      const pairs = c[metric];
+      if (pairs && pairs.length) {
+        const s = seriesOfPairs(`${names[rid] ?? rid} ${metric}`, pairs);
+        out.push({ ...s, id: `${rid}:${metric}`, run: rid, metric, runIndex });
+      }
+    }
+  });
+  return out;
+}
+
+/** Toggle `rid` in the selection (kept in click order). */
+export function toggle(selected: readonly string[], rid: string): string[] {
+  return selected.includes(rid) ? selected.filter(r => r !== rid) : [...selected, rid];
+}
+
+/** `2026-11-28 22:31` in local time ('' for none). */
+export function formatTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) {
+    return '';
+  }
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** A parameter value for a diff cell (JSON for structures, '—' when absent). */
+export function formatValue(v: unknown): string {
+  if (v === null || v === undefined) {
+    return '—';
+  }
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}

@@ -1,0 +1,10 @@
+/** anywidget entry point of the runs browser view. */
+import React from 'react';
+
+import type { RenderProps } from '../shared/anywidget';
+import { anchorId, mount } from '../shared/mount';
+import { RunsApp, RunsModel } from './RunsApp';
+
+export function renderRuns({ model, el }: RenderProps<RunsModel>): () => void {
+  return mount(el, anchorId(model), 'sdl-runs-root', <RunsApp model={model} />);
+}

@@ -1,0 +1,276 @@
+"""Runs browser: this library's MLflow runs as a table; overlay the loss curves of selected runs and diff their
+designs and hyperparameters.
+
+``sd.runs(widget=True)`` returns one. The table comes from the tracking store (``$MLFLOW_TRACKING_URI``, else
+``./mlflow.db``); selecting runs on the page sets :attr:`Runs.selected`, and Python then fetches their metric
+histories (``MlflowClient.get_metric_history``) and designs (``graph.json`` from the run's checkpoint folder or
+its MLflow artifacts) and sends the curves and the differences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import traitlets
+
+from ._base import SlamDunkWidget
+
+logger = logging.getLogger("slamdunk_lab.widgets")
+
+#: Logged parameters that describe the design (the rest are training hyperparameters).
+DESIGN_PARAMS = (
+    "design",
+    "family",
+    "layers",
+    "heads",
+    "width",
+    "parameters",
+    "model_context",
+    "vocab_size",
+    "graph_hash",
+)
+#: Parameters that differ between any two runs by construction (not worth highlighting).
+IGNORED_PARAMS = ("run_name",)
+CURVE_METRICS = ("loss", "val_loss")
+MAX_CURVE_POINTS = 2000
+
+
+class Runs(SlamDunkWidget):
+    """The MLflow runs of SLaM Dunk Lab in a table; select two or more to compare them.
+
+    >>> table = sd.runs(widget=True); table          # doctest: +SKIP
+    >>> table.selected = [run_a_id, run_b_id]         # or tick rows on the page
+    >>> table.params_diff                             # [{"key", "group", "values", "differs"}, ...]
+    """
+
+    _view = traitlets.Unicode("runs").tag(sync=True)
+
+    #: One dict per run, newest first: run_id, name, experiment, design, status, start_time (ms), end_time,
+    #: steps, train_loss, val_loss, parameters, tokens_per_s.
+    rows = traitlets.List(traitlets.Dict(), default_value=[]).tag(sync=True)
+    #: The run ids ticked on the page (in the order they were ticked).
+    selected = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
+    #: run_id → {"loss": [[step, value], ...], "val_loss": [...]} for the selected runs.
+    curves = traitlets.Dict(default_value={}).tag(sync=True)
+    #: Differences between the selected runs' designs: {"node", "field", "values": {run_id: value}}.
+    design_diff = traitlets.List(traitlets.Dict(), default_value=[]).tag(sync=True)
+    #: Every logged parameter of the selected runs: {"key", "group", "values": {run_id: value}, "differs"}.
+    params_diff = traitlets.List(traitlets.Dict(), default_value=[]).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    loading = traitlets.Bool(False).tag(sync=True)
+    tracking_uri = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(260, min=120).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._params: dict[str, dict] = {}
+        self._curve_cache: dict[str, dict] = {}
+        self._graph_cache: dict[str, dict | None] = {}
+        self.refresh()
+
+    # -- the table ------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the runs from the tracking store again (and recompute the comparison)."""
+        from ..training import tracking
+        from ..training.runs import _SCHEDULER
+
+        self.loading = True
+        try:
+            self.tracking_uri = tracking.tracking_uri()
+            uri = self.tracking_uri
+            if not tracking.available():
+                raise RuntimeError("MLflow is not installed (pip install mlflow)")
+            if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+                rows, params = [], {}
+            else:
+                rows, params = _read_runs(tracking, _SCHEDULER.active_mlflow_ids())
+            self._params = params
+            live = {r["run_id"] for r in rows if r["status"] == "RUNNING"}
+            for rid in live:  # a running run's curves grow
+                self._curve_cache.pop(rid, None)
+            ids = {r["run_id"] for r in rows}
+            with self.hold_sync():
+                self.rows = rows
+                self.error = ""
+                kept = [rid for rid in self.selected if rid in ids]
+                if kept != list(self.selected):
+                    self.selected = kept
+            self._compare()
+        except Exception as exc:
+            logger.exception("could not read the MLflow runs")
+            self.error = (
+                f"Could not read the MLflow runs from {self.tracking_uri}: {type(exc).__name__}: {exc}"
+            )
+        finally:
+            self.loading = False
+
+    def _on_msg_refresh(self, content: dict) -> None:
+        self.refresh()
+
+    @traitlets.observe("selected")
+    def _on_selected(self, change: dict) -> None:
+        try:
+            self._compare()
+        except Exception as exc:
+            logger.exception("could not compare the selected runs")
+            self.error = f"Could not compare the selected runs: {type(exc).__name__}: {exc}"
+
+    # -- the comparison -------------------------------------------------------
+    def _compare(self) -> None:
+        from ..training import tracking
+
+        ids = [rid for rid in self.selected if rid in self._params]
+        client = tracking.client(self.tracking_uri) if ids else None
+        curves = {rid: self._curves(client, rid) for rid in ids}
+        params = _params_diff({rid: self._params[rid] for rid in ids}) if len(ids) >= 2 else []
+        design = _design_diff({rid: self._graph(client, rid) for rid in ids}) if len(ids) >= 2 else []
+        with self.hold_sync():
+            self.curves = curves
+            self.params_diff = params
+            self.design_diff = design
+
+    def _curves(self, client: Any, run_id: str) -> dict:
+        if run_id not in self._curve_cache:
+            out = {}
+            for key in CURVE_METRICS:
+                hist = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+                out[key] = _thin([[int(m.step), float(m.value)] for m in hist if math.isfinite(m.value)])
+            self._curve_cache[run_id] = out
+        return self._curve_cache[run_id]
+
+    def _graph(self, client: Any, run_id: str) -> dict | None:
+        if run_id not in self._graph_cache:
+            self._graph_cache[run_id] = _read_graph(
+                client, run_id, self._params[run_id].get("_checkpoint_dir")
+            )
+        return self._graph_cache[run_id]
+
+
+# ---------------------------------------------------------------------- reading MLflow
+def _read_runs(tracking: Any, active: set[str]) -> tuple[list[dict], dict[str, dict]]:
+    found = tracking.search(active, tracking.tracking_uri())
+    client = tracking.client()
+    names: dict[str, str] = {}
+    rows, params = [], {}
+    for r in found:
+        exp_id = r.info.experiment_id
+        if exp_id not in names:
+            names[exp_id] = client.get_experiment(exp_id).name
+        p, m = dict(r.data.params), r.data.metrics
+        rows.append(
+            {
+                "run_id": r.info.run_id,
+                "name": r.info.run_name or r.info.run_id,
+                "experiment": names[exp_id],
+                "design": p.get("design") or names[exp_id],
+                "status": r.info.status,
+                "start_time": r.info.start_time,
+                "end_time": r.info.end_time,
+                "steps": _num(p.get("steps"), int),
+                "train_loss": _finite(m.get("train_loss", m.get("loss"))),
+                "val_loss": _finite(m.get("val_loss")),
+                "parameters": _num(p.get("parameters"), int),
+                "tokens_per_s": _finite(m.get("tokens_per_s")),
+            }
+        )
+        params[r.info.run_id] = {**p, "_checkpoint_dir": r.data.tags.get(tracking.CHECKPOINT_TAG)}
+    return rows, params
+
+
+def _read_graph(client: Any, run_id: str, checkpoint_dir: str | None) -> dict | None:
+    """The run's graph.json: from its checkpoint folder when still on disk, else its MLflow artifact."""
+    if checkpoint_dir:
+        path = Path(checkpoint_dir) / "graph.json"
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            return json.loads(Path(client.download_artifacts(run_id, "graph.json", tmp)).read_text("utf-8"))
+    except Exception:  # noqa: BLE001 - an older or foreign run without the artifact: no design diff for it
+        return None
+
+
+def _num(value: Any, cast: Any) -> Any:
+    try:
+        return cast(float(value)) if cast is int else cast(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _thin(points: list, limit: int = MAX_CURVE_POINTS) -> list:
+    """At most ``limit`` points (every k-th, always the last)."""
+    if len(points) <= limit:
+        return points
+    k = math.ceil(len(points) / limit)
+    out = points[::k]
+    if out[-1] is not points[-1]:
+        out.append(points[-1])
+    return out
+
+
+# ---------------------------------------------------------------------- diffs
+def _params_diff(params: dict[str, dict]) -> list[dict]:
+    """One row per logged parameter of any run, design parameters first; ``differs`` when the values differ."""
+    keys = sorted(
+        {k for p in params.values() for k in p if not k.startswith("_") and k not in IGNORED_PARAMS},
+        key=lambda k: (k not in DESIGN_PARAMS, DESIGN_PARAMS.index(k) if k in DESIGN_PARAMS else 0, k),
+    )
+    rows = []
+    for key in keys:
+        values = {rid: p.get(key) for rid, p in params.items()}
+        rows.append(
+            {
+                "key": key,
+                "group": "design" if key in DESIGN_PARAMS else "training",
+                "values": values,
+                "differs": len({json.dumps(v) for v in values.values()}) > 1,
+            }
+        )
+    return rows
+
+
+def _flatten_graph(graph: dict | None) -> dict[tuple[str, str], Any]:
+    """(node id, field) → value for every node's type, parent and data fields, plus each node's inputs."""
+    if not graph:
+        return {}
+    flat: dict[tuple[str, str], Any] = {}
+    for node in graph.get("nodes", []):
+        nid = str(node.get("id"))
+        flat[(nid, "type")] = node.get("type")
+        if node.get("parentId"):
+            flat[(nid, "inside")] = node["parentId"]
+        for k, v in (node.get("data") or {}).items():
+            flat[(nid, k)] = v
+    inputs: dict[str, list[str]] = {}
+    for e in graph.get("edges", []):
+        inputs.setdefault(str(e.get("target")), []).append(str(e.get("source")))
+    for nid, srcs in inputs.items():
+        flat[(nid, "inputs")] = ", ".join(sorted(srcs))
+    return flat
+
+
+def _design_diff(graphs: dict[str, dict | None]) -> list[dict]:
+    """The blocks and settings that differ between the designs (a block missing from a design: ``None``)."""
+    flats = {rid: _flatten_graph(g) for rid, g in graphs.items() if g}
+    if len(flats) < 2:
+        return []
+    keys = sorted({k for f in flats.values() for k in f})
+    order = {}
+    for f in flats.values():  # node order as in the first design that has it
+        for nid, _ in f:
+            order.setdefault(nid, len(order))
+    rows = []
+    for nid, field in sorted(keys, key=lambda k: (order[k[0]], k[1] != "type", k[1])):
+        values = {rid: f.get((nid, field)) for rid, f in flats.items()}
+        if len({json.dumps(v, sort_keys=True, default=str) for v in values.values()}) > 1:
+            rows.append({"node": nid, "field": field, "values": values})
+    return rows
