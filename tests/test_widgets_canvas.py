@@ -1,13 +1,17 @@
-"""The canvas widget's Python side (no browser): graph sync rules, catalogue/analysis, events."""
+"""The canvas widget's Python side (no browser): graph sync rules, catalogue/analysis, files, events."""
 
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
+import traitlets
 
 pytest.importorskip("anywidget")
 
+import slamdunk_lab as sd
+from slamdunk_lab import GraphError
 from slamdunk_lab.widgets import BundleMissingError, Canvas, _base, clean_graph, empty_graph
 from slamdunk_lab.widgets import canvas as canvas_mod
 
@@ -74,60 +78,234 @@ def test_canvas_syncs_cleaned_graph_and_anchor():
     assert state["_view"] == "canvas"
 
 
+
+def tiny() -> dict:
+    return sd.template("gpt2", size="tiny", n_layer=2)
+
+
+def page_edit(canvas: Canvas, graph: dict) -> None:
+    """What the front end does: a state update from the comm (property lock held)."""
+    canvas.set_state({"graph": graph})
+
+
+def with_data(graph: dict, node_id: str, **data) -> dict:
+    g = copy.deepcopy(graph)
+    for n in g["nodes"]:
+        if n["id"] == node_id:
+            n["data"].update(data)
+    return g
+
+
 @needs_bundle
-def test_canvas_loads_catalog_and_analysis_or_says_why(monkeypatch):
+def test_canvas_from_template_has_catalog_templates_and_analysis_object():
+    c = Canvas(template="gpt2", size="tiny")
+    assert c.graph == sd.template("gpt2", size="tiny")
+    assert c.notices == []
+    assert {b["type"] for b in c.catalog["blocks"]} >= {"tokens", "attention", "logits", "transformerBlock"}
+    assert {(t["name"], t["size"]) for t in c.templates} >= {("gpt2", "tiny"), ("llama3", "tiny")}
+    a = c.analysis
+    assert isinstance(a, sd.Analysis) and a.ok and a.params == 858880
+    # the page gets the same analysis as JSON in its own traitlet
+    assert c.analysis_json["params"] == a.params and c.analysis_json["ok"] is True
+    assert c.analysis_json["nodes"]["attn"]["shape"] == ["B", "T", 128]
+    with pytest.raises(TypeError, match="either"):
+        Canvas(SMALL, template="gpt2")
+
+
+@needs_bundle
+def test_bad_edit_from_the_page_is_kept_and_analysed():
+    c = Canvas(tiny())
+    page_edit(c, with_data(c.graph, "attn", n_heads=3))  # 128 is not divisible by 3
+    assert c.node("attn")["data"]["n_heads"] == 3
+    assert not c.analysis.ok
+    issue = next(e for e in c.analysis.errors if e.node_id == "attn")
+    assert "3" in issue.message
+    assert any(e["node_id"] == "attn" for e in c.analysis_json["errors"])
+    page_edit(c, with_data(c.graph, "attn", n_heads=4))
+    assert c.analysis.ok and c.analysis_json["ok"] is True
+
+
+@needs_bundle
+def test_graph_assigned_from_python_is_checked_with_parse():
+    c = Canvas(tiny())
+    broken = copy.deepcopy(c.graph)
+    broken["nodes"].append(copy.deepcopy(broken["nodes"][0]))  # duplicate id
+    with pytest.raises(GraphError, match="more than one node"):
+        c.graph = broken
+    assert c.graph == tiny()  # unchanged
+    with pytest.raises(traitlets.TraitError):
+        c.graph = "not a graph"  # type: ignore[assignment]
+    with pytest.raises(GraphError):
+        Canvas({"version": 1, "nodes": [{"id": 5, "type": "tokens"}], "edges": []})
+
+
+@needs_bundle
+def test_analysis_is_recomputed_on_design_changes_only(monkeypatch):
     calls = []
-    monkeypatch.setattr(
-        canvas_mod,
-        "_library_function",
-        lambda name: {
-            "catalog": lambda: {"version": 1, "blocks": [], "categories": []},
-            "analyze": lambda g: calls.append(g) or {"ok": True, "params": 1, "errors": []},
-        }[name],
-    )
-    c = Canvas(SMALL)
-    assert c.catalog == {"version": 1, "blocks": [], "categories": []}
-    assert c.analysis["params"] == 1 and c.notices == []
+    real = canvas_mod.analyze
+    monkeypatch.setattr(canvas_mod, "analyze", lambda g: calls.append(1) or real(g))
+    c = Canvas(tiny())
     n = len(calls)
-    c.graph = {**SMALL, "nodes": SMALL["nodes"][:1]}
-    assert len(calls) == n + 1  # re-analysed on every change of nodes or edges
+    c.graph = with_data(c.graph, "attn", n_heads=8)
+    assert len(calls) == n + 1
     c.graph = {**c.graph, "viewport": {"x": 5, "y": 5, "zoom": 0.5}}
-    assert len(calls) == n + 1  # ... but not when only the viewport moved
-
-    def broken(name):
-        def fail(*a):
-            raise RuntimeError("boom")
-
-        return fail
-
-    monkeypatch.setattr(canvas_mod, "_library_function", broken)
-    c2 = Canvas(SMALL)
-    assert c2.catalog == {} and c2.analysis == {}
-    assert any("catalogue unavailable: boom" in n for n in c2.notices)
-    assert any("analysis unavailable: boom" in n for n in c2.notices)
+    assert len(calls) == n + 1  # only the view moved
+    assert c.analysis.ok
 
 
 @needs_bundle
-def test_library_function_absent_is_a_clear_error(monkeypatch):
-    import slamdunk_lab
+def test_analysis_failure_is_a_notice_not_a_crash(monkeypatch):
+    def boom(graph):
+        raise RuntimeError("boom")
 
-    monkeypatch.delattr(slamdunk_lab, "analyze", raising=False)
-    with pytest.raises(RuntimeError, match=r"slamdunk_lab\.analyze\(\) is not available"):
-        canvas_mod._library_function("analyze")
+    monkeypatch.setattr(canvas_mod, "analyze", boom)
+    c = Canvas(tiny())
+    assert c.analysis_json == {}
+    assert any("analysis unavailable: RuntimeError: boom" in n for n in c.notices)
 
 
 @needs_bundle
-def test_events_insert_cell_and_request_code(monkeypatch):
-    c = Canvas(SMALL, live_analysis=False, name="my_canvas")
+def test_on_change_from_page_and_python_errors_become_notices():
+    c = Canvas(tiny())
+    seen = []
+    remove = c.on_change(lambda g: seen.append(next(n for n in g["nodes"] if n["id"] == "attn")["data"]["n_heads"]))
+
+    def broken(graph):
+        raise ValueError("my callback failed")
+
+    remove_broken = c.on_change(broken)
+    page_edit(c, with_data(c.graph, "attn", n_heads=2))
+    c.graph = with_data(c.graph, "attn", n_heads=8)
+    assert seen == [2, 8]
+    assert c.node("attn")["data"]["n_heads"] == 8  # syncing went on despite the failing callback
+    assert any("broken() raised ValueError: my callback failed" in n for n in c.notices)
+    remove_broken()
+    c.graph = with_data(c.graph, "attn", n_heads=4)
+    assert not any("callback" in n for n in c.notices)  # the notice clears once callbacks succeed
+    remove()
+    before = len(seen)
+    c.graph = with_data(c.graph, "attn", n_heads=2)
+    assert len(seen) == before
+    # a viewport move is not an edit
+    c.on_change(lambda g: seen.append("moved"))
+    c.graph = {**c.graph, "viewport": {"x": 1, "y": 2, "zoom": 1}}
+    assert "moved" not in seen
+    with pytest.raises(TypeError):
+        c.on_change("nope")  # type: ignore[arg-type]
+
+
+@needs_bundle
+def test_save_and_load_round_trip(tmp_path):
+    c = Canvas(tiny())
+    c.graph = with_data(c.graph, "attn", n_heads=8)
+    path = c.save(tmp_path / "design")
+    assert path == tmp_path / "design.json"
+    assert json.loads(path.read_text()) == c.graph
+    assert [p.name for p in tmp_path.iterdir()] == ["design.json"]  # no temp file left behind
+    again = Canvas.load(path)
+    assert again.graph == c.graph and again.analysis.ok
+    # overwrite in place
+    c.graph = with_data(c.graph, "attn", n_heads=4)
+    c.save(str(path))
+    assert Canvas.load(str(path)).node("attn")["data"]["n_heads"] == 4
+    # a model folder saved by sd.save holds graph.json
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "graph.json").write_text(json.dumps(c.graph))
+    assert Canvas.load(folder).graph == c.graph
+
+
+@needs_bundle
+def test_load_and_save_refuse_bad_paths_and_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no design file"):
+        Canvas.load(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(GraphError, match="not a JSON graph file"):
+        Canvas.load(bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(GraphError, match="list, not a graph"):
+        Canvas.load(bad)
+    bad.write_text(json.dumps({"version": 1, "nodes": [{"id": "a"}], "edges": []}))
+    with pytest.raises(GraphError, match="type"):
+        Canvas.load(bad)
+    bad.write_text(json.dumps({"version": 2, "nodes": [], "edges": []}))
+    with pytest.raises(GraphError, match="version"):
+        Canvas.load(bad)
+    c = Canvas(tiny())
+    with pytest.raises(ValueError, match="NUL"):
+        c.save("de\x00sign.json")
+    with pytest.raises(ValueError, match="empty"):
+        c.save("  ")
+    with pytest.raises(IsADirectoryError):
+        c.save(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        c.save(tmp_path / "no" / "such" / "design.json")
+    with pytest.raises(TypeError):
+        c.save(42)  # type: ignore[arg-type]
+
+
+@needs_bundle
+def test_build_and_to_code_use_the_current_graph():
+    c = Canvas(tiny())
+    c.graph = with_data(c.graph, "attn", n_heads=8)
+    model = c.build()
+    assert sum(p.numel() for p in model.parameters()) == c.analysis.params
+    assert c.to_code() == sd.to_code(c.graph)
+
+
+@needs_bundle
+def test_export_code_cell_builds_the_model_when_run():
+    c = Canvas(tiny())
+    code = canvas_mod.code_cell(c.graph)
+    assert code.startswith(sd.to_code(c.graph).split('\n\nif __name__ == "__main__":')[0])
+    assert code.rstrip().splitlines()[-2] == "model = build_model()"
+    assert "__main__" not in code
+    ns: dict = {"__name__": "__main__"}
+    exec(compile(code, "<cell>", "exec"), ns)  # noqa: S102 - what running the inserted cell does
+    assert sum(p.numel() for p in ns["model"].parameters()) == c.analysis.params
+
+
+@needs_bundle
+def test_export_code_through_the_extension_or_the_next_input(monkeypatch):
+    c = Canvas(tiny())
+    sent, queued = [], []
+    monkeypatch.setattr(c, "send", lambda content, buffers=None: sent.append(content))
+    monkeypatch.setattr(canvas_mod, "_set_next_input", queued.append)
+    # no page with the extension has said hello: IPython's next input (VS Code, Colab, a script)
+    code = c.export_code()
+    assert queued == [code] and sent == []
+    c._dispatch_msg(c, {"type": "hello", "hook": True}, [])
+    assert c.export_code() == code
+    assert sent[-1]["type"] == "insert_cell" and sent[-1]["code"] == code and len(queued) == 1
+
+
+@needs_bundle
+def test_page_requests_code_and_templates():
+    c = Canvas(tiny(), name="my_canvas")
+    sent = []
+    c.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    c._dispatch_msg(c, {"type": "request_code"}, [])
+    assert sent[-1]["type"] == "insert_cell" and "def build_model" in sent[-1]["code"]
+    # an invalid design: a toast with the reason instead of code
+    page_edit(c, with_data(c.graph, "attn", n_heads=3))
+    c._dispatch_msg(c, {"type": "request_code"}, [])
+    assert sent[-1]["type"] == "toast" and "Cannot export code" in sent[-1]["message"]
+    c._dispatch_msg(c, {"type": "load_template", "name": "llama3", "size": "tiny"}, [])
+    assert c.graph == sd.template("llama3", size="tiny") and c.analysis.ok
+    c._dispatch_msg(c, {"type": "load_template", "name": "nope", "size": "tiny"}, [])
+    assert sent[-1]["type"] == "toast" and "nope" in sent[-1]["message"]
+    assert c.graph == sd.template("llama3", size="tiny")
+
+
+@needs_bundle
+def test_events_insert_cell_and_results(monkeypatch):
+    c = Canvas(SMALL, live_analysis=False)
     sent = []
     monkeypatch.setattr(c, "send", lambda content, buffers=None: sent.append(content))
     c.insert_cell_below("x = 1", run=True)
     assert sent[-1]["type"] == "insert_cell" and sent[-1]["code"] == "x = 1" and sent[-1]["run"] is True
     nonce = sent[-1]["nonce"]
-    # the page asks for code → Python answers with an insert_cell event
-    c._dispatch_msg(c, {"type": "request_code"}, [])
-    assert sent[-1]["type"] == "insert_cell" and sent[-1]["code"].startswith("graph = my_canvas.graph")
-    assert sent[-1]["nonce"] > nonce
     c._dispatch_msg(c, {"type": "insert_cell_result", "nonce": nonce, "ok": True, "index": 3}, [])
     assert c.last_insert == {"nonce": nonce, "ok": True, "index": 3}
     c._dispatch_msg(c, {"type": "unknown"}, [])
@@ -137,29 +315,20 @@ def test_events_insert_cell_and_request_code(monkeypatch):
 
 
 @needs_bundle
-def test_template_uses_the_library(monkeypatch):
-    seen = {}
-
-    def template(name, size=None):
-        seen.update(name=name, size=size)
-        return SMALL
-
-    monkeypatch.setattr(
-        canvas_mod, "_library_function", lambda name: template if name == "template" else (lambda *a: {})
-    )
-    c = Canvas(template="gpt2", size="tiny")
-    assert seen == {"name": "gpt2", "size": "tiny"} and c.graph == SMALL
-    with pytest.raises(TypeError, match="either"):
-        Canvas(SMALL, template="gpt2")
-
-
-@needs_bundle
-def test_real_library_end_to_end_if_present():
-    import slamdunk_lab as sd
-
-    if not all(callable(getattr(sd, n, None)) for n in ("template", "catalog", "analyze")):
-        pytest.skip("slamdunk_lab.template/catalog/analyze not available yet")
-    c = Canvas(template="gpt2", size="tiny")
-    assert c.notices == []
-    assert {b["type"] for b in c.catalog["blocks"]} >= {"tokens", "attention", "logits", "transformerBlock"}
-    assert c.analysis["ok"] is True and c.analysis["params"] > 0
+def test_display_carries_a_static_svg_next_to_the_widget_view():
+    g = tiny()
+    g["nodes"][0]["id"] = "<tok&ens>"
+    for e in g["edges"]:
+        e["source"] = "<tok&ens>" if e["source"] == "tokens" else e["source"]
+    c = Canvas(g)
+    data, _meta = c._repr_mimebundle_()
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == c.model_id
+    page = data["text/html"]
+    assert "<svg" in page and f"{c.analysis.params:,} parameters" in page
+    for n in g["nodes"]:
+        if n["id"] != "<tok&ens>":
+            assert f'data-node-id="{n["id"]}"' in page
+    assert "&lt;tok&amp;ens&gt;" in page and "<tok&ens>" not in page  # escaped
+    assert "B×T×128" in page  # edge labels carry shapes
+    assert page.count('marker-end="url(#sdl-arrow)"') == len(g["edges"])  # one arrow per edge
+    assert "Transformer block × 2" in page

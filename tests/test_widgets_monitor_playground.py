@@ -144,24 +144,114 @@ def test_monitor_follows_run_events():
         m.follow(object())
 
 
-def test_playground_for_model_streams_from_the_library(monkeypatch):
-    from slamdunk_lab import generation
+def _tiny_model(text="hello world, this is a test of the playground"):
+    import slamdunk_lab as sd
+    from slamdunk_lab import tokenizers
 
-    seen = {}
+    tok = tokenizers.char(text)
+    model = sd.build(sd.template("gpt2", size="tiny", n_layer=2, vocab_size=tok.vocab_size, context=96))
+    return model, tok
 
-    def fake_generate(model, tok, prompt, stream=False, **settings):
-        seen.update(model=model, tok=tok, prompt=prompt, stream=stream, **settings)
-        return iter(["a", "b"])
 
-    monkeypatch.setattr(generation, "generate", fake_generate)
-    pg = Playground.for_model("MODEL", "TOK", prompt="x", max_new_tokens=2)
+def test_playground_generates_what_the_library_generates():
+    import slamdunk_lab as sd
+
+    model, tok = _tiny_model()
+    pg = Playground(model, tok, prompt="hello", max_new_tokens=20, temperature=0.9, top_k=5, seed=3)
     pg.run(wait=True)
-    assert (
-        pg.output == "ab"
-        and seen["stream"] is True
-        and seen["model"] == "MODEL"
-        and seen["max_new_tokens"] == 2
-    )
+    assert pg.error == "" and not pg.running
+    expected = sd.generate(model, tok, "hello", max_new_tokens=20, temperature=0.9, top_k=5, top_p=0.95,
+                           repetition_penalty=1.0, seed=3)
+    assert pg.output == expected and len(expected) == 20
+    assert Playground.for_model(model, tok).can_inspect
+
+
+def test_playground_streams_at_about_ten_updates_a_second():
+    def slow(prompt, max_new_tokens):
+        for i in range(max_new_tokens):
+            time.sleep(0.01)
+            yield str(i % 10)
+
+    pg = Playground(slow, max_new_tokens=60)
+    updates = []
+    pg.observe(lambda c: updates.append(c["new"]), "output")
+    t0 = time.monotonic()
+    pg.run("go", wait=True)
+    elapsed = time.monotonic() - t0
+    assert pg.output == "".join(str(i % 10) for i in range(60))
+    assert updates[-1] == pg.output
+    # ~0.6 s of pieces: at most one push per 0.1 s (plus the reset and the final push), far fewer than 60
+    assert len(updates) <= elapsed / 0.1 + 3
+    assert not pg.can_inspect  # a plain function has no model to look inside
+
+
+def test_playground_probabilities_and_attention_follow_the_prompt():
+    import slamdunk_lab as sd
+
+    model, tok = _tiny_model()
+    pg = Playground(model, tok, prompt="hello")
+    pg._inspect_thread.join(10)
+    expected = sd.next_token_probs(model, tok, "hello", k=10)
+    assert [p["id"] for p in pg.probs] == [p["id"] for p in expected]
+    assert [p["prob"] for p in pg.probs] == pytest.approx([p["prob"] for p in expected], abs=1e-4)
+    assert pg.probs_prompt == "hello" and pg.inspect_error == ""
+    att = pg.attention
+    assert att["tokens"] == list("hello") and att["layer_names"] == ["blocks.0.attn", "blocks.1.attn"]
+    w = att["weights"]
+    assert (len(w), len(w[0]), len(w[0][0]), len(w[0][0][0])) == (2, 4, 5, 5)
+    for row in w[1][2]:
+        assert sum(row) == pytest.approx(1, abs=1e-3)
+    assert w[0][0][0][1:] == [0, 0, 0, 0]  # causal: the first token sees only itself
+    # the page sends a new prompt: the panels follow it
+    pg.set_state({"prompt": "this is"})
+    pg._inspect_thread.join(10)
+    assert pg.probs_prompt == "this is" and len(pg.attention["tokens"]) == 7
+    # a long prompt: the heatmap covers its last MAX_ATTENTION_TOKENS tokens
+    long = "hello world " * 8
+    pg.prompt = long
+    pg._inspect_thread.join(10)
+    from slamdunk_lab.widgets.playground import MAX_ATTENTION_TOKENS
+
+    assert len(pg.attention["tokens"]) == MAX_ATTENTION_TOKENS
+    assert pg.attention["offset"] == len(long) - MAX_ATTENTION_TOKENS
+    pg.prompt = ""
+    pg._inspect_thread.join(10)
+    assert pg.probs == [] and pg.attention == {} and pg.inspect_error == ""
+
+
+def test_playground_errors_are_sentences_in_the_widget():
+    model, tok = _tiny_model()
+    pg = Playground(model, tok, prompt="hé")
+    pg._inspect_thread.join(10)
+    assert "'é'" in pg.inspect_error and "Traceback" not in pg.inspect_error and pg.probs == []
+    pg.run(wait=True)
+    assert "'é'" in pg.error and pg.output == "" and not pg.running
+    pg.run("", wait=True)
+    assert pg.error == "The prompt is empty: type some text for the model to continue." and not pg.running
+    pg.settings = {**pg.settings, "top_p": 2}
+    pg.run("hello", wait=True)
+    assert "top_p" in pg.error
+    with pytest.raises(TypeError, match="tokenizer"):
+        Playground(model)
+    with pytest.raises(TypeError, match="encode"):
+        Playground(model, "not a tokenizer")
+
+
+def test_playground_stop_ends_a_real_generation():
+    model, tok = _tiny_model()
+    model.train()
+    pg = Playground(model, tok, max_new_tokens=4000, temperature=1.0)
+    pg.run("hello")
+    deadline = time.monotonic() + 10
+    while not pg.output and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pg._dispatch_msg(pg, {"type": "stop"}, [])
+    pg._thread.join(10)
+    assert not pg.running and 0 < len(pg.output) < 4000
+    assert model.training  # closing the stopped generation gave the model its training flag back
+    pg.settings = {**pg.settings, "max_new_tokens": 5}
+    pg.run("hello", wait=True)
+    assert pg.error == "" and len(pg.output) == 5
 
 
 @pytest.mark.slow
@@ -204,22 +294,24 @@ def test_monitor_follows_a_real_training_run(tmp_path, monkeypatch):
     assert m.sample
 
 
-def test_playground_for_run_reads_the_model_lazily(monkeypatch):
-    from slamdunk_lab import generation
+def test_playground_for_run_reads_the_model_lazily():
+    model, tok = _tiny_model()
 
-    monkeypatch.setattr(
-        generation, "generate", lambda model, tok, prompt, stream=False, **s: iter([model, tok])
-    )
-
-    class Run:
+    class Run:  # what the playground reads of sd.train's Run: model, tokenizer, status, name
+        name = "gpt2-tiny-7"
         model = None
-        tokenizer = "T"
+        tokenizer = tok
         status = "queued"
 
     run = Run()
-    pg = Playground.for_run(run)
+    pg = Playground.for_run(run, prompt="hello", max_new_tokens=5)
+    assert pg.title == "Playground · gpt2-tiny-7" and pg.can_inspect
     pg.run(wait=True)
     assert pg.error == "RuntimeError: the run has no model yet (status: queued)"
-    run.model = "M"
+    pg._inspect_thread.join(10)
+    assert "no model yet" in pg.inspect_error
+    run.model = model
     pg.run(wait=True)
-    assert pg.output == "MT" and pg.error == ""
+    assert len(pg.output) == 5 and pg.error == ""
+    pg.refresh(wait=True)
+    assert len(pg.probs) == 10 and pg.inspect_error == ""

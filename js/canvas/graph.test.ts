@@ -130,11 +130,13 @@ describe('edits', () => {
     expect(connectionProblem(g, { source: 'tok', target: 'tok' })).toMatch(/itself/);
     expect(connectionProblem(g, { source: 'tok', target: 'x' })).toMatch(/unknown/);
     expect(connectionProblem(g, { source: 'tok', target: 'out', targetHandle: 'in' })).toMatch(/already/);
-    expect(connectionProblem(g, { source: 'tok', target: 'blk', targetHandle: null })).toBeNull();
+    expect(connectionProblem(g, { source: 'tok', target: 'blk', targetHandle: null })).toMatch(/inside a transformer block/);
   });
 
   it('connects with a unique id', () => {
-    const g = removeElements(sample(), [], ['e2']);
+    const s = sample();
+    s.nodes[3] = { ...s.nodes[3], type: 'dropout' }; // (logits only take an LM head)
+    const g = removeElements(s, [], ['e2']);
     const c = connect(g, { source: 'ln', target: 'out', sourceHandle: 'out', targetHandle: 'in' });
     expect(c.edges).toHaveLength(2);
     expect(c.edges[1]).toMatchObject({ source: 'ln', target: 'out', sourceHandle: 'out', targetHandle: 'in' });

@@ -248,23 +248,84 @@ export interface Connection {
   targetHandle?: string | null;
 }
 
-/** Why a connection is not allowed, or null when it is. */
-export function connectionProblem(graph: Graph, c: Connection): string | null {
+/** Block types whose output is token ids, and the only block type that reads them. */
+export const TOKEN_SOURCE = 'tokens';
+export const TOKEN_READER = 'tokenEmbedding';
+/** Block types whose output can be the model's logits (vocabulary scores). */
+export const LOGIT_PRODUCERS = ['lmHead', 'linear'];
+
+/** Whether `from` reaches `to` following edges (so an edge to → from would close a cycle). */
+export function reaches(graph: Graph, from: string, to: string): boolean {
+  const next = new Map<string, string[]>();
+  for (const e of graph.edges) {
+    next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  }
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (id === to) {
+      return true;
+    }
+    if (!seen.has(id)) {
+      seen.add(id);
+      stack.push(...(next.get(id) ?? []));
+    }
+  }
+  return false;
+}
+
+/**
+ * Why a connection is not allowed, or null when it is: checked while an edge
+ * is dragged (React Flow's `isValidConnection`) and again on connect.
+ * `blocks` (the catalogue by type) gives each block's input/output handles.
+ */
+export function connectionProblem(
+  graph: Graph,
+  c: Connection,
+  blocks: Record<string, (Partial<Handles> & { is_group?: boolean }) | undefined> = {}
+): string | null {
   if (!c.source || !c.target) {
     return 'incomplete connection';
   }
   if (c.source === c.target) {
     return 'a block cannot feed itself';
   }
-  const ids = new Set(graph.nodes.map(n => n.id));
-  if (!ids.has(c.source) || !ids.has(c.target)) {
+  const src = graph.nodes.find(n => n.id === c.source);
+  const dst = graph.nodes.find(n => n.id === c.target);
+  if (!src || !dst) {
     return 'unknown block';
   }
+  if (src.type === GROUP_TYPE || dst.type === GROUP_TYPE || blocks[src.type]?.is_group || blocks[dst.type]?.is_group) {
+    return 'connect the blocks inside a transformer block, not the block itself';
+  }
+  const outs = handlesFor(src.type, blocks[src.type]).outputs;
+  const ins = handlesFor(dst.type, blocks[dst.type]).inputs;
+  const sh = c.sourceHandle ?? (outs.length === 1 ? outs[0] : null);
+  const th = c.targetHandle ?? (ins.length === 1 ? ins[0] : null);
+  if (!sh || !outs.includes(sh)) {
+    return `a ${src.type} block has no output "${c.sourceHandle ?? ''}"`;
+  }
+  if (!th || !ins.includes(th)) {
+    return `a ${dst.type} block has no input "${c.targetHandle ?? ''}"`;
+  }
   const taken = graph.edges.some(
-    e => e.target === c.target && (e.targetHandle ?? null) === (c.targetHandle ?? null)
+    e => e.target === c.target && (e.targetHandle ?? (ins.length === 1 ? ins[0] : null)) === th
   );
   if (taken) {
     return 'that input is already connected';
+  }
+  if (src.type === TOKEN_SOURCE && dst.type !== TOKEN_READER) {
+    return 'token ids go into a token embedding';
+  }
+  if (dst.type === TOKEN_READER && src.type !== TOKEN_SOURCE) {
+    return 'a token embedding reads the token input';
+  }
+  if (dst.type === 'logits' && !LOGIT_PRODUCERS.includes(src.type)) {
+    return 'the logits come from an LM head (or a linear layer to the vocabulary)';
+  }
+  if (reaches(graph, c.target, c.source)) {
+    return 'that connection would make a cycle';
   }
   return null;
 }
@@ -275,8 +336,12 @@ export function edgeId(c: Connection): string {
   }`;
 }
 
-export function connect(graph: Graph, c: Connection): Graph {
-  if (connectionProblem(graph, c)) {
+export function connect(
+  graph: Graph,
+  c: Connection,
+  blocks: Record<string, (Partial<Handles> & { is_group?: boolean }) | undefined> = {}
+): Graph {
+  if (connectionProblem(graph, c, blocks)) {
     return graph;
   }
   const e: GraphEdge = { id: edgeId(c), source: c.source!, target: c.target! };

@@ -91,3 +91,27 @@ export function issuesFor(analysis: Analysis | null | undefined, nodeId: string,
 export function graphIssues(analysis: Analysis | null | undefined): AnalysisIssue[] {
   return (analysis?.errors ?? []).filter(e => !e.node_id);
 }
+
+/** One row of `sd.templates()` (the templates menu). */
+export interface TemplateRow {
+  name: string;
+  family: string;
+  size: string;
+  params?: number;
+  description?: string;
+  default?: boolean;
+}
+
+/** Template rows grouped by family, in the order Python sent them. */
+export function templateFamilies(rows: TemplateRow[]): { name: string; family: string; rows: TemplateRow[] }[] {
+  const out: { name: string; family: string; rows: TemplateRow[] }[] = [];
+  for (const r of rows) {
+    let f = out.find(x => x.name === r.name);
+    if (!f) {
+      f = { name: r.name, family: r.family || r.name, rows: [] };
+      out.push(f);
+    }
+    f.rows.push(r);
+  }
+  return out;
+}

@@ -59,7 +59,7 @@ export const STARTER = {
       "execution_count": null,
       "metadata": {},
       "outputs": [],
-      "source": "graph = canvas.graph\nfor node in graph[\"nodes\"]:\n    if node[\"id\"] == \"mlp\":\n        node[\"data\"].update(activation=\"swiglu\", hidden_dim=352)\ncanvas.graph = graph\nanalysis = sd.analyze(canvas.graph, batch_size=12, context=64)\nprint(analysis.summary())"
+      "source": "graph = canvas.graph\nfor node in graph[\"nodes\"]:\n    if node[\"id\"] == \"mlp\":\n        node[\"data\"].update(activation=\"swiglu\", hidden_dim=352)\ncanvas.graph = graph  # assign the edited dict: the canvas re-renders and re-analyses\nprint(canvas.analysis.summary())"
     },
     {
       "cell_type": "markdown",

@@ -1,10 +1,21 @@
-/** Playground view: prompt, sampling settings, streamed continuation. */
-import React, { useCallback, useEffect, useState } from 'react';
+/**
+ * Playground view: prompt, sampling settings, streamed continuation, and a
+ * look inside the model for the prompt: next-token probability bars and an
+ * attention heatmap per layer and head (both computed in Python).
+ */
+import React, { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import type { AnyModel } from '../shared/anywidget';
 import { useModelValue } from '../shared/model';
 import { fieldSpec } from '../shared/schema';
 import { Button, SchemaField } from '../shared/ui';
+import { AttentionData, cellAt, headMap, heatmapLayout, isAttentionData, showToken } from './heatmap';
+
+export interface ProbRow {
+  token: string;
+  id: number;
+  prob: number;
+}
 
 export interface PlaygroundModel {
   _view: string;
@@ -14,6 +25,11 @@ export interface PlaygroundModel {
   settings: Record<string, unknown>;
   running: boolean;
   error: string;
+  can_inspect: boolean;
+  probs: ProbRow[];
+  probs_prompt: string;
+  attention: AttentionData | Record<string, never>;
+  inspect_error: string;
 }
 
 /** Sampling settings form (JSON Schema, rendered by the shared SchemaField). */
@@ -24,10 +40,163 @@ export const SETTINGS_SCHEMA = {
     anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }],
     title: 'Top-k',
     description: 'empty = no top-k filtering'
+  },
+  top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1, title: 'Top-p', description: '1 = no nucleus filtering' },
+  repetition_penalty: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    maximum: 10,
+    title: 'Repetition penalty',
+    description: '1 = off; above 1 discourages repeats'
+  },
+  seed: {
+    anyOf: [{ type: 'integer', minimum: 0 }, { type: 'null' }],
+    title: 'Seed',
+    description: 'empty = a different draw each time'
   }
 } as const;
 
 const FIELDS = Object.entries(SETTINGS_SCHEMA).map(([k, v]) => fieldSpec(k, v as never));
+/** Pause in typing after which the prompt goes to Python (probabilities and attention refresh). */
+const PROMPT_DEBOUNCE_MS = 300;
+
+const ProbBars = memo(function ProbBars({ probs, stale }: { probs: ProbRow[]; stale: boolean }) {
+  const top = probs.length ? probs[0].prob : 1;
+  return (
+    <ol className={`sdl-probs${stale ? ' sdl-stale' : ''}`} aria-label="next-token probabilities">
+      {probs.map(p => (
+        <li key={p.id} className="sdl-prob" data-token-id={p.id}>
+          <span className="sdl-prob-token" title={JSON.stringify(p.token)}>
+            {showToken(p.token, 10)}
+          </span>
+          <span className="sdl-prob-track">
+            <span className="sdl-prob-bar" style={{ width: `${Math.max(1, (100 * p.prob) / Math.max(top, 1e-9))}%` }} />
+          </span>
+          <span className="sdl-prob-value">{(100 * p.prob).toFixed(1)}%</span>
+        </li>
+      ))}
+    </ol>
+  );
+});
+
+function cssVar(el: Element, name: string, fallback: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
+}
+
+const Heatmap = memo(function Heatmap({ data }: { data: AttentionData }) {
+  const [layer, setLayer] = useState(0);
+  const [head, setHead] = useState(0);
+  const [hover, setHover] = useState<{ i: number; j: number } | null>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const layers = data.weights.length;
+  const heads = data.weights[Math.min(layer, layers - 1)]?.length ?? 0;
+  const map = headMap(data, layer, head);
+  const n = data.tokens.length;
+  const lay = heatmapLayout(n);
+
+  useLayoutEffect(() => {
+    const el = canvas.current;
+    const ctx = el?.getContext('2d');
+    if (!el || !ctx || !map) {
+      return;
+    }
+    const dpr = window.devicePixelRatio || 1;
+    el.width = lay.width * dpr;
+    el.height = lay.height * dpr;
+    el.style.width = `${lay.width}px`;
+    el.style.height = `${lay.height}px`;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const fg = cssVar(el, '--jp-ui-font-color1', '#222');
+    const brand = cssVar(el, '--jp-brand-color1', '#1976d2');
+    const empty = cssVar(el, '--jp-layout-color2', '#eee');
+    ctx.clearRect(0, 0, lay.width, lay.height);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const w = map[i]?.[j] ?? 0;
+        ctx.globalAlpha = 1;
+        ctx.fillStyle = empty;
+        ctx.fillRect(lay.left + j * lay.cell, lay.top + i * lay.cell, lay.cell - 1, lay.cell - 1);
+        if (w > 0) {
+          ctx.globalAlpha = Math.min(1, 0.08 + 0.92 * w);
+          ctx.fillStyle = brand;
+          ctx.fillRect(lay.left + j * lay.cell, lay.top + i * lay.cell, lay.cell - 1, lay.cell - 1);
+        }
+      }
+    }
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = fg;
+    ctx.font = `${Math.min(12, Math.max(8, lay.cell - 4))}px ${cssVar(el, '--jp-code-font-family', 'monospace')}`;
+    const step = lay.cell < 10 ? Math.ceil(10 / lay.cell) : 1;
+    for (let k = 0; k < n; k += step) {
+      const label = showToken(data.tokens[k], 6);
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(label, lay.left - 4, lay.top + k * lay.cell + lay.cell / 2); // rows: queries
+      ctx.save();
+      ctx.translate(lay.left + k * lay.cell + lay.cell / 2, lay.top - 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = 'left';
+      ctx.fillText(label, 0, 0); // columns: keys
+      ctx.restore();
+    }
+  }, [map, n, lay.width, lay.height, lay.cell, lay.left, lay.top, data.tokens]);
+
+  const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    setHover(cellAt(lay, n, e.clientX - r.left, e.clientY - r.top));
+  };
+  return (
+    <div className="sdl-heatmap">
+      <div className="sdl-heatmap-controls">
+        <label>
+          Layer{' '}
+          <select
+            className="nodrag nokey sdl-input"
+            data-control="layer"
+            value={Math.min(layer, layers - 1)}
+            onChange={e => setLayer(Number(e.target.value))}
+          >
+            {data.weights.map((_, i) => (
+              <option key={i} value={i}>
+                {data.layer_names[i] ?? `layer ${i}`}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Head{' '}
+          <select
+            className="nodrag nokey sdl-input"
+            data-control="head"
+            value={Math.min(head, heads - 1)}
+            onChange={e => setHead(Number(e.target.value))}
+          >
+            {Array.from({ length: heads }, (_, h) => (
+              <option key={h} value={h}>
+                {h}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="sdl-muted sdl-heatmap-hover">
+          {hover && map
+            ? `${showToken(data.tokens[hover.i])} → ${showToken(data.tokens[hover.j])}: ${(map[hover.i]?.[hover.j] ?? 0).toFixed(3)}`
+            : 'rows attend to columns'}
+        </span>
+      </div>
+      <canvas
+        ref={canvas}
+        className="sdl-heatmap-canvas"
+        data-tokens={n}
+        data-layer={layer}
+        data-head={head}
+        onMouseMove={onMove}
+        onMouseLeave={() => setHover(null)}
+      />
+      {data.offset ? <div className="sdl-muted">last {n} tokens of the prompt</div> : null}
+    </div>
+  );
+});
 
 export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
   const title = useModelValue(model, 'title');
@@ -36,17 +205,34 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
   const settings = useModelValue(model, 'settings') ?? {};
   const running = useModelValue(model, 'running');
   const error = useModelValue(model, 'error');
+  const canInspect = useModelValue(model, 'can_inspect');
+  const probs = useModelValue(model, 'probs') ?? [];
+  const probsPrompt = useModelValue(model, 'probs_prompt');
+  const attention = useModelValue(model, 'attention');
+  const inspectError = useModelValue(model, 'inspect_error');
   const [draft, setDraft] = useState(prompt);
   useEffect(() => setDraft(prompt), [prompt]);
 
-  const commitPrompt = useCallback(() => {
-    if (draft !== model.get('prompt')) {
-      model.set('prompt', draft);
-      model.save_changes();
+  const commitPrompt = useCallback(
+    (text: string) => {
+      if (text !== model.get('prompt')) {
+        model.set('prompt', text);
+        model.save_changes();
+      }
+    },
+    [model]
+  );
+  // send the prompt after a pause in typing, so the look-inside panels follow it
+  useEffect(() => {
+    if (draft === model.get('prompt')) {
+      return;
     }
-  }, [draft, model]);
+    const t = setTimeout(() => commitPrompt(draft), PROMPT_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [draft, commitPrompt, model]);
+
   const generate = useCallback(() => {
-    commitPrompt();
+    commitPrompt(draft);
     model.send({ type: 'generate', prompt: draft });
   }, [commitPrompt, draft, model]);
   const onSetting = useCallback(
@@ -65,12 +251,12 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
       <div className="sdl-playground-body">
         <div className="sdl-playground-main">
           <textarea
-            className="sdl-input sdl-prompt"
+            className="nodrag nokey sdl-input sdl-prompt"
             value={draft}
             placeholder="Type a prompt…"
             rows={3}
             onChange={e => setDraft(e.target.value)}
-            onBlur={commitPrompt}
+            onBlur={() => commitPrompt(draft)}
             onKeyDown={e => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || e.shiftKey)) {
                 e.preventDefault();
@@ -95,8 +281,32 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
             {running && <span className="sdl-cursor">▍</span>}
           </pre>
           {error && (
-            <div className="sdl-field-error" role="alert">
+            <div className="sdl-field-error sdl-playground-error" role="alert">
               {error}
+            </div>
+          )}
+          {canInspect && (
+            <div className="sdl-inspect">
+              <section className="sdl-inspect-probs">
+                <div className="sdl-inspect-title">Next token</div>
+                {inspectError ? (
+                  <div className="sdl-field-error" role="alert" data-inspect-error>
+                    {inspectError}
+                  </div>
+                ) : probs.length ? (
+                  <ProbBars probs={probs} stale={probsPrompt !== draft} />
+                ) : (
+                  <p className="sdl-muted">Type a prompt to see what the model expects next.</p>
+                )}
+              </section>
+              <section className="sdl-inspect-attention">
+                <div className="sdl-inspect-title">Attention</div>
+                {!inspectError && isAttentionData(attention) ? (
+                  <Heatmap data={attention} />
+                ) : (
+                  <p className="sdl-muted">Attention maps of the prompt appear here.</p>
+                )}
+              </section>
             </div>
           )}
         </div>

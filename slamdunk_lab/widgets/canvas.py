@@ -1,21 +1,45 @@
 """The model-design canvas: a React Flow view of a graph (format v1) synced with Python.
 
-``canvas.graph`` is the single source of truth (durable state, a synced
-traitlet). The front end re-renders whenever Python assigns a new graph, and
-writes a new graph back only on user edits: drag stop, connect, delete, add a
-block from the palette, or a field edited in the inspector. The block
-catalogue (``sd.catalog()``) and the live analysis (``sd.analyze(graph)``) are
-computed here in Python and pushed to the page as traitlets.
+``canvas.graph`` is the single source of truth (durable state, a synced traitlet). The front end re-renders
+whenever Python assigns a new graph, and writes a new graph back only on committed user edits: drag stop,
+connect, delete, paste, undo/redo, auto-layout, a block added from the palette, or a field edited in the
+inspector. The block catalogue (``sd.catalog()``), the template list (``sd.templates()``) and the live
+analysis (``sd.analyze(graph)``) are computed here in Python and pushed to the page as traitlets.
+
+>>> import slamdunk_lab as sd                                  # doctest: +SKIP
+>>> canvas = sd.Canvas(template="gpt2", size="tiny")           # doctest: +SKIP
+>>> canvas                                                     # doctest: +SKIP
+>>> canvas.analysis.params, canvas.analysis.ok                 # doctest: +SKIP
+(858880, True)
+>>> model = canvas.build()                                     # doctest: +SKIP
+
+A saved notebook shows the design without a kernel in two ways: JupyterLab's widget state (Settings →
+Widgets → "Save widget state automatically", or ``"saveState": true`` in
+``@jupyter-widgets/jupyterlab-manager:plugin``), and a static SVG picture of the graph that every display
+carries as ``text/html`` next to the widget view (GitHub, nbviewer, nbconvert and VS Code show it).
 """
 
 from __future__ import annotations
 
 import copy
+import html
+import json
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import traitlets
 
+from ..analysis import Analysis, analyze
+from ..blocks.catalog import catalog as block_catalog
+from ..errors import GraphError
+from ..graph.schema import Graph as GraphModel
+from ..graph.schema import parse
+from ..graph.schema import to_json as graph_to_json
+from ..templates import template as make_template
+from ..templates import templates as list_templates
 from ._base import SlamDunkWidget
 
 GRAPH_VERSION = 1
@@ -24,6 +48,12 @@ GRAPH_VERSION = 1
 REACT_FLOW_FIELDS = frozenset(
     {"measured", "selected", "dragging", "width", "height", "resizing", "positionAbsolute", "internals"}
 )
+
+#: Size of a block box in the static picture (the canvas draws them at about this size).
+NODE_W, NODE_H = 176, 64
+GROUP_PAD_X, GROUP_PAD_TOP, GROUP_PAD_BOTTOM = 24, 44, 24
+
+_TEMPLATES_CACHE: list[dict] | None = None
 
 
 def empty_graph() -> dict:
@@ -49,33 +79,160 @@ def clean_graph(graph: dict) -> dict:
     return out
 
 
-def _to_jsonable(value: Any) -> Any:
-    for attr in ("to_json", "model_dump", "dict"):
-        fn = getattr(value, attr, None)
-        if callable(fn):
-            return fn()
-    return value
+def check_graph(graph: Any) -> dict:
+    """``graph`` cleaned and checked with :func:`slamdunk_lab.graph.parse`; raises :class:`GraphError` naming
+    every structural problem (bad node, duplicate id, ...). Design problems (wrong widths, missing edges) are
+    not refused here: the canvas shows them on the offending nodes."""
+    cleaned = clean_graph(graph)
+    _parsed, issues = parse(cleaned)
+    if issues:
+        raise GraphError(issues)
+    return cleaned
 
 
-def _library_function(name: str) -> Callable[..., Any]:
-    """``slamdunk_lab.<name>``, imported lazily (the library may still be incomplete)."""
-    import slamdunk_lab
+def code_cell(graph: dict) -> str:
+    """Source of the cell "Export code" inserts: ``sd.to_code(graph)``, ending by building the model."""
+    from ..codegen import to_code  # torch: imported on first use
 
-    fn = getattr(slamdunk_lab, name, None)
-    if not callable(fn):
-        raise RuntimeError(  # noqa: TRY004 - a missing library feature, not a bad argument
-            f"slamdunk_lab.{name}() is not available in this version of slamdunk_lab; "
-            "the canvas needs it (reinstall slamdunk-lab or update it)."
-        )
-    return fn
+    code = to_code(graph).rstrip()
+    main = code.rfind('\n\nif __name__ == "__main__":')
+    if main >= 0:  # a notebook cell runs as __main__: build once, at the top level
+        code = code[:main].rstrip()
+    return (
+        code
+        + "\n\n\nmodel = build_model()\n"
+        + 'print(f"built {type(model).__name__} with {sum(p.numel() for p in model.parameters()):,} parameters")\n'
+    )
+
+
+def _safe_path(path: Any, what: str = "file") -> Path:
+    """``path`` as an absolute path: a string or PathLike without NUL bytes, ``~`` and ``..`` resolved."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise TypeError(f"the {what} must be a string or pathlib.Path, got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"the {what} name is empty; give a path such as 'design.json'")
+    if "\x00" in text:
+        raise ValueError(f"the {what} name {text!r} contains a NUL byte, which no file system allows")
+    return Path(text).expanduser().resolve(strict=False)
+
+
+def _atomic_write_text(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# ---------------------------------------------------------------------------------------------- static picture
+def _layout_boxes(graph: dict) -> dict[str, tuple[float, float, float, float]]:
+    """Absolute (x, y, w, h) of every node; a group's box holds its children."""
+    nodes = {n["id"]: n for n in graph.get("nodes", []) if isinstance(n, dict) and "id" in n}
+
+    def absolute(nid: str) -> tuple[float, float]:
+        x = y = 0.0
+        seen: set[str] = set()
+        while nid in nodes and nid not in seen:
+            seen.add(nid)
+            pos = nodes[nid].get("position") or {}
+            x += float(pos.get("x") or 0)
+            y += float(pos.get("y") or 0)
+            nid = nodes[nid].get("parentId")
+        return x, y
+
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    for nid, n in nodes.items():
+        x, y = absolute(nid)
+        w, h = NODE_W, NODE_H
+        if n.get("type") == "transformerBlock":
+            w, h = 280.0, 120.0
+            for c in nodes.values():
+                if c.get("parentId") == nid:
+                    p = c.get("position") or {}
+                    w = max(w, float(p.get("x") or 0) + NODE_W + GROUP_PAD_X)
+                    h = max(h, float(p.get("y") or 0) + NODE_H + GROUP_PAD_BOTTOM)
+        boxes[nid] = (x, y, w, h)
+    return boxes
+
+
+def graph_svg(graph: dict, analysis: dict | None = None, titles: dict[str, str] | None = None) -> str:
+    """A static SVG picture of ``graph``: a box per block (title, id, shape), a line per edge."""
+    boxes = _layout_boxes(graph)
+    nodes = [n for n in graph.get("nodes", []) if isinstance(n, dict) and n.get("id") in boxes]
+    info = (analysis or {}).get("nodes") or {}
+    titles = titles or {}
+    if not boxes:
+        return '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="40"><text x="8" y="24" ' \
+               'font-family="sans-serif" font-size="13">(empty design)</text></svg>'
+    x0 = min(b[0] for b in boxes.values()) - 16
+    y0 = min(b[1] for b in boxes.values()) - 16
+    x1 = max(b[0] + b[2] for b in boxes.values()) + 120  # room for residual curves on the right
+    y1 = max(b[1] + b[3] for b in boxes.values()) + 16
+    width, height = x1 - x0, y1 - y0
+    esc = html.escape
+    parts = [
+        (f'<svg xmlns="http://www.w3.org/2000/svg" class="sdl-static-graph" width="{width:.0f}" '
+         f'height="{height:.0f}" viewBox="{x0:.0f} {y0:.0f} {width:.0f} {height:.0f}" '
+         'font-family="sans-serif" font-size="12">'),
+        ('<defs><marker id="sdl-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" '
+         'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#777"/></marker></defs>'),
+    ]
+    for n in nodes:  # groups first, so blocks sit on top
+        if n.get("type") != "transformerBlock":
+            continue
+        x, y, w, h = boxes[n["id"]]
+        repeat = (n.get("data") or {}).get("repeat", 1)
+        parts.append(f'<g data-node-id="{esc(n["id"])}"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" '
+                     'fill="#f4f4f8" stroke="#8888aa" stroke-dasharray="6 3"/>'
+                     f'<text x="{x + 10}" y="{y + 20}" font-weight="bold">'
+                     f'{esc(titles.get(n["type"], "Transformer block"))} × {esc(str(repeat))}</text></g>')
+    for e in graph.get("edges", []):
+        if not isinstance(e, dict) or e.get("source") not in boxes or e.get("target") not in boxes:
+            continue
+        sx, sy, sw, sh = boxes[e["source"]]
+        tx, ty, tw, _th = boxes[e["target"]]
+        shape = (info.get(e["source"]) or {}).get("shape")
+        x1, y1, x2, y2 = sx + sw / 2, sy + sh, tx + tw / 2, ty
+        if y2 - y1 > NODE_H + 60:  # skips over blocks (a residual): curve around them on the right
+            bend = min(160.0, 40 + (y2 - y1) / 4)
+            parts.append(f'<path d="M{x1},{y1} C{x1 + bend},{y1 + 40} {x2 + bend},{y2 - 40} {x2},{y2}" fill="none" '
+                         'stroke="#999" stroke-width="1.5" marker-end="url(#sdl-arrow)"/>')
+            lx, ly = (x1 + x2) / 2 + bend * 0.75 + 4, (y1 + y2) / 2
+        else:
+            parts.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#777" '
+                         'stroke-width="1.5" marker-end="url(#sdl-arrow)"/>')
+            lx, ly = (x1 + x2) / 2 + 4, (y1 + y2) / 2 + 4
+        if shape:
+            label = "×".join(str(s) for s in shape)
+            parts.append(f'<text x="{lx}" y="{ly}" font-size="10" fill="#555">{esc(label)}</text>')
+    for n in nodes:
+        if n.get("type") == "transformerBlock":
+            continue
+        x, y, w, h = boxes[n["id"]]
+        title = titles.get(n.get("type", ""), n.get("type", "?"))
+        parts.append(f'<g data-node-id="{esc(n["id"])}"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" '
+                     'fill="#ffffff" stroke="#555"/>'
+                     f'<text x="{x + 10}" y="{y + 22}" font-weight="bold">{esc(str(title))}</text>'
+                     f'<text x="{x + 10}" y="{y + 42}" fill="#666" font-size="11">{esc(n["id"])}</text></g>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 class Canvas(SlamDunkWidget):
     """Design a decoder-only LM as a graph of blocks.
 
     >>> canvas = sd.Canvas(template="gpt2", size="tiny")   # doctest: +SKIP
-    >>> canvas                                                # shows the editor
-    >>> canvas.graph                                          # the edited graph (format v1)
+    >>> canvas = sd.Canvas(graph)                          # doctest: +SKIP
+    >>> canvas = sd.Canvas.load("design.json")             # doctest: +SKIP
+    >>> canvas.graph        # the edited graph (format v1), live; assign to replace it
+    >>> canvas.analysis     # sd.analyze(canvas.graph): .ok, .params, .errors, .nodes
+    >>> canvas.build()      # sd.build(canvas.graph)
     """
 
     _view = traitlets.Unicode("canvas").tag(sync=True)
@@ -83,9 +240,12 @@ class Canvas(SlamDunkWidget):
     graph = traitlets.Dict(default_value=empty_graph()).tag(sync=True)
     #: Block catalogue (``sd.catalog()``): palette, inspector schemas and docs.
     catalog = traitlets.Dict(default_value={}).tag(sync=True)
-    #: Latest ``sd.analyze(graph)`` result (shapes, params, FLOPs, memory, errors).
-    analysis = traitlets.Dict(default_value={}).tag(sync=True)
-    #: Problems of the widget itself (catalogue or analysis unavailable), shown in the page.
+    #: Templates menu: ``sd.templates()`` rows (name, family, size, params, description).
+    templates = traitlets.List(default_value=[]).tag(sync=True)
+    #: JSON of the latest ``sd.analyze(graph)`` (shapes, params, FLOPs, memory, errors) for the page;
+    #: Python code reads :attr:`analysis` (the ``Analysis`` object) instead.
+    analysis_json = traitlets.Dict(default_value={}).tag(sync=True)
+    #: Problems of the widget itself (analysis unavailable, a failing on_change callback), shown in the page.
     notices = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
     #: Language of the docs panel and block help: "en" or "ko".
     language = traitlets.Enum(["en", "ko"], default_value="en").tag(sync=True)
@@ -108,32 +268,140 @@ class Canvas(SlamDunkWidget):
         if graph is not None and template is not None:
             raise TypeError("pass either graph= or template=, not both")
         if template is not None:
-            make = _library_function("template")
-            graph = _to_jsonable(make(template, size=size) if size is not None else make(template))
+            graph = make_template(template, size=size)
+        elif isinstance(graph, GraphModel):
+            graph = graph_to_json(graph)
         self._live_analysis = live_analysis
+        self._analysis: Analysis | None = None
+        self._callbacks: list[Callable[[dict], Any]] = []
+        #: Whether a view reported the SLaM Dunk Lab extension's hook (JupyterLab / Notebook 7).
+        self._page_has_hook = False
         super().__init__(
-            graph=clean_graph(graph if graph is not None else empty_graph()),
+            graph=check_graph(graph if graph is not None else empty_graph()),
             language=language,
             height=height,
             name=name,
             **kwargs,
         )
-        self._load_catalog()
+        self.catalog = block_catalog()
+        self.templates = _template_rows()
         self._reanalyze()
 
-    # -- traitlets ----------------------------------------------------------
+    # -- construction from files -------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike, **kwargs: Any) -> Canvas:
+        """A canvas showing the design saved in the JSON file ``path`` (by :meth:`save` or ``sd.to_json``).
+
+        A model folder written by ``sd.save`` works too (its ``graph.json`` is read). Raises
+        ``FileNotFoundError`` for a missing file and :class:`slamdunk_lab.GraphError` for a file that is not
+        a valid graph.
+        """
+        file = _safe_path(path)
+        if file.is_dir():
+            file = file / "graph.json"
+        if not file.is_file():
+            raise FileNotFoundError(f"no design file at '{file}'; save one with canvas.save('design.json')")
+        try:
+            raw = json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise GraphError(f"'{file.name}' is not a JSON graph file: {exc}") from None
+        if isinstance(raw, dict) and isinstance(raw.get("graph"), dict) and "nodes" not in raw:
+            raw = raw["graph"]
+        if not isinstance(raw, dict):
+            raise GraphError(f"'{file.name}' holds a {type(raw).__name__}, not a graph object with 'nodes'")
+        try:
+            graph = check_graph(raw)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, GraphError):
+                raise GraphError([*exc.errors]) from None
+            raise GraphError(f"'{file.name}' is not a graph this canvas reads: {exc}") from None
+        return cls(graph, **kwargs)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :attr:`graph` as JSON to ``path`` atomically (a crash never leaves half a file); returns
+        the absolute path. ``.json`` is added when the name has no suffix."""
+        file = _safe_path(path)
+        if file.suffix == "" and not file.is_dir():
+            file = file.with_suffix(".json")
+        if file.is_dir():
+            raise IsADirectoryError(f"'{file}' is a folder; give a file name such as 'design.json'")
+        if not file.parent.is_dir():
+            raise FileNotFoundError(f"the folder '{file.parent}' does not exist; create it first")
+        _atomic_write_text(file, json.dumps(self.graph, indent=2, ensure_ascii=False) + "\n")
+        return file
+
+    # -- the library on the current design -----------------------------------------
+    @property
+    def analysis(self) -> Analysis:
+        """``sd.analyze(canvas.graph)`` for the current design (``.ok``, ``.params``, ``.errors``, ...)."""
+        if self._analysis is None:
+            self._analysis = analyze(self.graph)
+        return self._analysis
+
+    def build(self, **kwargs: Any) -> Any:
+        """``sd.build(canvas.graph, **kwargs)``: the PyTorch model of the current design."""
+        from ..model import build
+
+        return build(self.graph, **kwargs)
+
+    def to_code(self) -> str:
+        """``sd.to_code(canvas.graph)``: standalone PyTorch source of the current design."""
+        from ..codegen import to_code
+
+        return to_code(self.graph)
+
+    def export_code(self) -> str:
+        """Put the design's code (:func:`code_cell`) in a new cell directly below the canvas; returns it.
+
+        With the SLaM Dunk Lab extension (JupyterLab, Notebook 7) the page inserts the cell below the
+        canvas's own cell; from a running cell IPython also queues it as the next input, which front ends
+        without the extension (VS Code, Colab) honour.
+        """
+        code = code_cell(self.graph)
+        if self._page_has_hook:
+            self.insert_cell_below(code)
+        else:
+            _set_next_input(code)
+        return code
+
+    # -- change callbacks ---------------------------------------------------------
+    def on_change(self, callback: Callable[[dict], Any]) -> Callable[[], None]:
+        """Call ``callback(graph)`` after every edit (from the page or from Python); returns a function that
+        removes it. An exception in a callback is shown as a notice on the canvas and never stops syncing."""
+        if not callable(callback):
+            raise TypeError("on_change needs a callable: callback(graph)")
+        self._callbacks.append(callback)
+
+        def remove() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return remove
+
+    # -- traitlets ----------------------------------------------------------------
     @traitlets.validate("graph")
     def _validate_graph(self, proposal: Any) -> dict:
-        return clean_graph(proposal["value"])
+        value = proposal["value"]
+        if getattr(self, "_property_lock", None):  # from the page: never refuse an edit; problems show on the nodes
+            return clean_graph(value)
+        return check_graph(value)
 
     @traitlets.observe("graph")
     def _graph_changed(self, change: Any) -> None:
         old, new = change["old"] or {}, change["new"] or {}
         if old.get("nodes") == new.get("nodes") and old.get("edges") == new.get("edges"):
-            return  # only the viewport (or metadata) moved: the analysis is unchanged
+            return  # only the viewport (or metadata) moved: the design is unchanged
         self._reanalyze()
+        failures = []
+        for callback in list(self._callbacks):
+            try:
+                callback(copy.deepcopy(new))
+            except Exception as exc:  # noqa: BLE001 - a user's callback must never break syncing
+                name = getattr(callback, "__name__", "callback")
+                failures.append(f"on_change {name}() raised {type(exc).__name__}: {exc}")
+        self._set_notice("callback", "; ".join(failures) or None)
 
-    # -- catalogue and analysis ----------------------------------------------
+    # -- catalogue and analysis ----------------------------------------------------
     def _set_notice(self, key: str, message: str | None) -> None:
         kept = [n for n in self.notices if not n.startswith(f"[{key}] ")]
         if message:
@@ -141,26 +409,19 @@ class Canvas(SlamDunkWidget):
         if kept != list(self.notices):
             self.notices = kept
 
-    def _load_catalog(self) -> None:
-        try:
-            self.catalog = _to_jsonable(_library_function("catalog")())
-            self._set_notice("catalog", None)
-        except Exception as exc:  # noqa: BLE001 - shown in the widget; the palette stays empty
-            self.catalog = {}
-            self._set_notice("catalog", f"block catalogue unavailable: {exc}")
-
     def _reanalyze(self) -> None:
+        self._analysis = None
         if not self._live_analysis:
             return
         try:
-            result = _to_jsonable(_library_function("analyze")(self.graph))
+            result = self.analysis.to_json()
             self._set_notice("analysis", None)
         except Exception as exc:  # noqa: BLE001 - shown in the widget's status bar
             result = {}
-            self._set_notice("analysis", f"analysis unavailable: {exc}")
-        self.analysis = result if isinstance(result, dict) else {}
+            self._set_notice("analysis", f"analysis unavailable: {type(exc).__name__}: {exc}")
+        self.analysis_json = result
 
-    # -- node helpers -------------------------------------------------------
+    # -- node helpers ---------------------------------------------------------------
     def node(self, node_id: str) -> dict:
         """The node ``node_id`` of :attr:`graph` (a copy)."""
         for n in self.graph["nodes"]:
@@ -172,10 +433,66 @@ class Canvas(SlamDunkWidget):
         """Zoom the view so that every node is visible."""
         self._send_event("fit_view")
 
-    # -- front-end requests -------------------------------------------------
-    def code_snippet(self) -> str:
-        """Code the toolbar's "Insert code" button puts in a new cell below the canvas."""
-        return f"graph = {self.name}.graph\nmodel = sd.build(graph)\nmodel"
+    # -- static picture ---------------------------------------------------------------
+    def to_svg(self) -> str:
+        """A static SVG picture of the design (boxes, edges with shapes), as saved notebooks show it."""
+        titles = {b["type"]: b["title"] for b in (self.catalog or {}).get("blocks", [])}
+        return graph_svg(self.graph, self.analysis_json, titles)
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view plus a static ``text/html`` picture for front ends without widget state."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        if not isinstance(data, dict):
+            return bundle
+        a = self.analysis_json or {}
+        status = (f"{a.get('params', 0):,} parameters" if a.get("ok")
+                  else f"{len(a.get('errors') or [])} problem(s)") if a else ""
+        data = {
+            **data,
+            "text/html": '<div class="sdl-static-canvas"><div style="font:12px sans-serif;color:#555">'
+            f"SLaM Dunk Lab design{': ' + html.escape(status) if status else ''} "
+            "(static picture; run the cell for the editor)</div>" + self.to_svg() + "</div>",
+        }
+        return (data, metadata) if isinstance(bundle, tuple) else data
+
+    # -- front-end requests -------------------------------------------------------------
     def _on_msg_request_code(self, content: dict) -> None:
-        self.insert_cell_below(self.code_snippet(), run=False)
+        try:
+            code = code_cell(self.graph)
+        except Exception as exc:  # noqa: BLE001 - e.g. GraphError: shown as a toast in the page
+            self._send_event("toast", message=f"Cannot export code: {exc}")
+            return
+        self.insert_cell_below(code, run=bool(content.get("run")))
+
+    def _on_msg_hello(self, content: dict) -> None:
+        self._page_has_hook = self._page_has_hook or bool(content.get("hook"))
+
+    def _on_msg_load_template(self, content: dict) -> None:
+        name, size = content.get("name"), content.get("size")
+        try:
+            graph = make_template(str(name), size=str(size) if size else None)
+            self.graph = graph
+        except Exception as exc:  # noqa: BLE001 - shown as a toast in the page
+            self._send_event("toast", message=f"Cannot load template {name} {size or ''}: {exc}")
+
+
+def _template_rows() -> list[dict]:
+    """``sd.templates()`` (computed once per process: it analyses every preset)."""
+    global _TEMPLATES_CACHE
+    if _TEMPLATES_CACHE is None:
+        _TEMPLATES_CACHE = [
+            {k: r[k] for k in ("name", "family", "size", "params", "description", "default") if k in r}
+            for r in list_templates()
+        ]
+    return copy.deepcopy(_TEMPLATES_CACHE)
+
+
+def _set_next_input(code: str) -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_next_input(code, replace=False)

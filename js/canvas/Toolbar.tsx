@@ -1,0 +1,70 @@
+/** Header pieces of the canvas: the templates menu and the design's totals. */
+import React, { memo, useMemo } from 'react';
+
+import { formatCount } from '../shared/format';
+import { useCanvas } from './store';
+import { TemplateRow, templateFamilies } from './types';
+
+/** Families × sizes from `sd.templates()`; choosing one replaces the design (undoable). */
+export const TemplatesMenu = memo(function TemplatesMenu({
+  templates,
+  onChoose
+}: {
+  templates: TemplateRow[];
+  onChoose: (name: string, size: string) => void;
+}) {
+  const families = useMemo(() => templateFamilies(templates), [templates]);
+  if (families.length === 0) {
+    return null;
+  }
+  return (
+    <select
+      className="nodrag nokey sdl-input sdl-templates"
+      aria-label="Start from a template"
+      title="Replace the design with a template (undo with Ctrl/Cmd+Z)"
+      value=""
+      data-action="templates"
+      onChange={e => {
+        const [name, size] = e.target.value.split('\u0000');
+        if (name && size) {
+          onChoose(name, size);
+        }
+      }}
+    >
+      <option value="">Templates…</option>
+      {families.map(f => (
+        <optgroup key={f.name} label={f.family}>
+          {f.rows.map(r => (
+            <option key={r.size} value={`${r.name}\u0000${r.size}`} title={r.description}>
+              {f.family} {r.size}
+              {r.params ? ` · ${formatCount(r.params)}` : ''}
+            </option>
+          ))}
+        </optgroup>
+      ))}
+    </select>
+  );
+});
+
+/** Parameter total and validity of the current design (from the live analysis). */
+export const Totals = memo(function Totals() {
+  const params = useCanvas(s => s.analysis.params);
+  const ok = useCanvas(s => s.analysis.ok);
+  const problems = useCanvas(s => (s.analysis.errors ?? []).length);
+  const layers = useCanvas(s => (s.analysis as { n_layers?: number }).n_layers);
+  const known = useCanvas(s => Object.keys(s.analysis).length > 0);
+  if (!known) {
+    return null;
+  }
+  return (
+    <div className="sdl-totals" data-ok={String(Boolean(ok))}>
+      <span className="sdl-totals-params">
+        <b>{formatCount(params)}</b> params
+      </span>
+      {layers ? <span>{layers} layers</span> : null}
+      <span className={ok ? 'sdl-ok-text' : 'sdl-error-text'}>
+        {ok ? '✓ buildable' : `⚠ ${problems} problem${problems === 1 ? '' : 's'}`}
+      </span>
+    </div>
+  );
+});
