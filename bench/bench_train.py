@@ -34,7 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -89,6 +91,31 @@ def handwritten_tokens_per_s(vocab: int, train_tokens, steps: int) -> float:
     return steps * BATCH * CONTEXT / seconds
 
 
+def handwritten_full_run(vocab: int, tokenized, steps: int, eval_every: int = 250, eval_batches: int = 20) -> float:
+    """Wall time of the hand-written model over ``steps`` steps with the same evaluation cadence as
+    ``sd.train``'s defaults (train and validation loss on ``eval_batches`` batches every ``eval_every`` steps)."""
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=vocab, **CONFIG))
+    rng = np.random.default_rng(1)
+
+    @torch.no_grad()
+    def evaluate() -> None:
+        model.eval()
+        for split in (tokenized.train, tokenized.val):
+            for _ in range(eval_batches):
+                starts = rng.integers(0, len(split) - CONTEXT, size=BATCH)
+                w = np.asarray(split[starts[:, None] + np.arange(CONTEXT + 1)], dtype=np.int64)
+                logits = model(torch.from_numpy(np.ascontiguousarray(w[:, :-1])))
+                F.cross_entropy(logits.flatten(0, 1), torch.from_numpy(np.ascontiguousarray(w[:, 1:])).flatten())
+        model.train()
+
+    t0 = time.perf_counter()
+    for done in range(0, steps, eval_every):
+        train_steps(model, tokenized.train, min(eval_every, steps - done), BATCH, CONTEXT, seed=done)
+        evaluate()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300, help="steps per throughput repeat")
@@ -140,6 +167,9 @@ def main() -> None:
               + ", ".join(f"{e['step']}: {e['val_loss']:.3f}" for e in evals))
         sample = [h for h in run.history if h["kind"] == "sample"][-1]["text"]
         print("sample:", repr(sample[:200]))
+        hand_wall = handwritten_full_run(tok.vocab_size, tokenized, args.full_steps)
+        print(f"hand-written model, {args.full_steps} steps with the same evaluation cadence: wall {hand_wall:.1f} s "
+              f"(sd.train / hand-written wall time: {wall / hand_wall:.3f})")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
