@@ -78,7 +78,7 @@ export const STARTER = {
       "execution_count": null,
       "metadata": {},
       "outputs": [],
-      "source": "run.wait()\nprint(run.status, \"- final losses:\", run.history[-1] if run.history else None)"
+      "source": "run.wait()\nevals = [row for row in run.history if row[\"kind\"] == \"eval\"]\nprint(run.status, f\"after {run.history[-1]['step']} steps; validation loss {evals[-1]['val_loss']:.3f}\" if evals else \"\")"
     },
     {
       "cell_type": "markdown",

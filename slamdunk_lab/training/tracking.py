@@ -96,6 +96,10 @@ def owner_tags() -> dict[str, str]:
 def client(uri: str | None = None):
     from mlflow import MlflowClient
 
+    # Creating a fresh sqlite store logs schema migrations at INFO into whatever cell is running; a student
+    # needs none of it (real problems still come through as warnings and errors).
+    for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return MlflowClient(tracking_uri=uri or tracking_uri())
 
 

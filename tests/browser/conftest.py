@@ -114,6 +114,7 @@ def _start_jupyter(base: Path, app: str):
         JUPYTER_PLATFORM_DIRS="1",
     )
     env.pop("JUPYTER_TOKEN", None)
+    env.setdefault("SLAMDUNK_EXAMPLE_STEPS", "60")  # the example notebook trains briefly in tests
     cls = "LabApp" if app == "lab" else "JupyterNotebookApp"
     module = "jupyterlab" if app == "lab" else "notebook"
     log_path = base / f"{app}.log"
