@@ -186,6 +186,7 @@ class CausalSelfAttention(nn.Module):
         self.qkv_proj = nn.Linear(d_model, (n_heads + 2 * n_kv_heads) * head_dim, bias=qkv_bias)
         self.out_proj = nn.Linear(n_heads * head_dim, d_model, bias=out_bias)
         self.out_proj.residual_projection = True
+        self.qk_norm = qk_norm
         self.q_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
         self.k_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
         self.rope_key = (head_dim, rope_base, tuple(sorted(rope_scaling.items())) if rope_scaling else None)
@@ -229,8 +230,10 @@ class CausalSelfAttention(nn.Module):
         B, T, _ = x.shape
         H, KV, hd = self.n_heads, self.n_kv_heads, self.head_dim
         q, k, v = self.qkv_proj(x).split([H * hd, KV * hd, KV * hd], dim=-1)
-        q = self.q_norm(q.view(B, T, H, hd)).transpose(1, 2)  # (B, H, T, hd)
-        k = self.k_norm(k.view(B, T, KV, hd)).transpose(1, 2)  # (B, KV, T, hd)
+        q, k = q.view(B, T, H, hd), k.view(B, T, KV, hd)
+        if self.qk_norm:  # skipping two Identity calls per layer is measurable when decoding one token at a time
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)  # (B, H, T, hd), (B, KV, T, hd)
         v = v.view(B, T, KV, hd).transpose(1, 2)  # (B, KV, T, hd)
         if self.uses_rope(ctx):
             cos, sin = self.rope_tables(ctx, T, x)  # (T, hd) each
