@@ -16,9 +16,37 @@ from .templates import template, templates
 
 __version__ = "0.1.0"
 
-__all__ = ["Analysis", "GraphError", "GraphIssue", "ModelFileError", "NodeInfo", "analyze", "attention", "build",
-           "catalog", "Canvas", "data", "export_hf", "generate", "graph", "import_hf", "load", "load_run", "Monitor", "next_token_probs", "Playground",
-           "resume", "runs", "Runs", "save", "template", "templates", "to_code", "tokenizers", "train"]
+__all__ = [
+    "Analysis",
+    "Canvas",
+    "GraphError",
+    "GraphIssue",
+    "ModelFileError",
+    "Monitor",
+    "NodeInfo",
+    "Playground",
+    "Runs",
+    "analyze",
+    "attention",
+    "build",
+    "catalog",
+    "data",
+    "export_hf",
+    "generate",
+    "graph",
+    "import_hf",
+    "load",
+    "load_run",
+    "next_token_probs",
+    "resume",
+    "runs",
+    "save",
+    "template",
+    "templates",
+    "to_code",
+    "tokenizers",
+    "train",
+]
 
 # Public names that need torch (or MLflow), by the module that defines them: loaded on first use, so that
 # `import slamdunk_lab` stays fast for graph work.

@@ -6,7 +6,6 @@ It also compiles the plan the builder follows, so the builder never re-derives w
 
 from __future__ import annotations
 
-
 import os
 from dataclasses import dataclass, field
 from typing import Any

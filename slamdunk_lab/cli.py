@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._files import safe_name
+
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
@@ -123,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         graph = _with_vocab(graph, tok.vocab_size)
     context = args.context or min(analysis.plan.context, 256)
     name = args.name or graph.get("name") or Path(args.graph).stem
-    out = Path(args.out) if args.out else Path("models") / _safe_name(name)
+    out = Path(args.out) if args.out else Path("models") / safe_name(name, default="model")
 
     from .training import train
 
@@ -201,12 +203,6 @@ def _with_vocab(graph: dict, vocab_size: int) -> dict:
         if node["type"] in ("tokenEmbedding", "lmHead"):
             node["data"]["vocab_size"] = vocab_size
     return graph
-
-
-def _safe_name(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:100] or "model"
 
 
 # ---------------------------------------------------------------------------------------------- generate

@@ -23,13 +23,13 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ._files import atomic_write, write_text_atomic
 from .analysis import DEFAULT_MAX_PARAMS, Analysis, GroupPlan, Step, analyze
 from .errors import GraphError, GraphIssue, ModelFileError
 from .model import GraphModel, build, module_name
@@ -486,10 +486,10 @@ def export_hf(model: Any, out_dir: str | os.PathLike, overwrite: bool = False) -
     out = _prepare_dir(out_dir, overwrite)
     from safetensors.torch import save_file
 
-    _write_atomic(out / "model.safetensors", lambda f: save_file(tensors, f, metadata={"format": "pt"}))
-    _write_atomic(out / "config.json", lambda f: Path(f).write_text(json.dumps(config, indent=2) + "\n"))
+    atomic_write(out / "model.safetensors", lambda f: save_file(tensors, str(f), metadata={"format": "pt"}))
+    write_text_atomic(out / "config.json", json.dumps(config, indent=2) + "\n")
     marker = {"format": "slamdunk_lab.hf_export", "version": 1, "name": model.graph.get("name")}
-    _write_atomic(out / MARKER, lambda f: Path(f).write_text(json.dumps(marker, indent=2) + "\n"))
+    write_text_atomic(out / MARKER, json.dumps(marker, indent=2) + "\n")
     return out
 
 
@@ -523,17 +523,6 @@ def _is_export(folder: Path) -> bool:
         return json.loads((folder / MARKER).read_text()).get("format") == "slamdunk_lab.hf_export"
     except (OSError, ValueError, AttributeError):
         return False
-
-
-def _write_atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ============================================================================================ import

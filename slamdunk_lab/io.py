@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from ._files import atomic_write, write_json_atomic
 from .analysis import analyze
 from .errors import GraphError, ModelFileError
 from .model import DTYPES, GraphModel, build
@@ -78,41 +79,6 @@ def _folder(path: Any) -> Path:
 
 
 # --------------------------------------------------------------------------------------------- atomic writes
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _temp_name(folder: Path, name: str) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    return Path(tmp)
-
-
-def _commit(tmp: Path, final: Path) -> None:
-    """Flush ``tmp`` to disk and rename it over ``final`` (atomic on POSIX and Windows)."""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-
-
-def _write_bytes(folder: Path, name: str, content: bytes) -> None:
-    tmp = _temp_name(folder, name)
-    try:
-        tmp.write_bytes(content)
-        _commit(tmp, folder / name)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -166,14 +132,15 @@ def save(model: GraphModel, path: str | os.PathLike, tokenizer: Any = None) -> P
 
     from safetensors.torch import save_file
 
-    tmp = _temp_name(folder, WEIGHTS)
-    try:
+    written: dict[str, Any] = {}
+
+    def write_weights(tmp: Path) -> None:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
-        digest, size = _sha256(tmp), tmp.stat().st_size
-        _commit(tmp, folder / WEIGHTS)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _write_bytes(folder, GRAPH, (json.dumps(model.graph, indent=2, ensure_ascii=False) + "\n").encode())
+        written.update(digest=_sha256(tmp), size=tmp.stat().st_size)
+
+    atomic_write(folder / WEIGHTS, write_weights)
+    digest, size = written["digest"], written["size"]
+    write_json_atomic(folder / GRAPH, model.graph)
     _save_tokenizer(folder, tokenizer)
 
     meta = {
@@ -187,8 +154,7 @@ def save(model: GraphModel, path: str | os.PathLike, tokenizer: Any = None) -> P
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     # Written last: it names the weights' checksum, so a save interrupted before here is detected on load.
-    _write_bytes(folder, META, (json.dumps(meta, indent=2) + "\n").encode())
-    _fsync_dir(folder)
+    write_json_atomic(folder / META, meta)  # last: a save interrupted before this is caught on load
     return folder
 
 

@@ -122,7 +122,7 @@ FAMILY_TITLES = {"gpt2": "GPT-2", "llama2": "Llama 2", "llama3": "Llama 3", "qwe
 def resolve(name: str, size: str | None = None) -> TemplateConfig:
     """The preset for a template name and size; sizes are case-insensitive, 'original' means the published one."""
     if not isinstance(name, str):
-        raise ValueError(f"a template name must be a string, got {name!r}")
+        raise TypeError(f"a template name must be a string, got {name!r}")
     family = _ALIASES.get(name.lower().replace("_", "-"), name.lower().replace("_", "-").replace(" ", ""))
     family = _ALIASES.get(family, family)
     if family not in PRESETS:

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import write_bytes_atomic
 from .data import Corpus, _host_reachable, hub_unreachable_reason
 
 __all__ = [
@@ -161,8 +162,8 @@ class Tokenizer:
             "config": self._config(),
         }
         for filename, content in files.items():
-            _atomic_write(out / filename, content)
-        _atomic_write(out / "tokenizer.json", (json.dumps(header, indent=2, ensure_ascii=False) + "\n").encode())
+            write_bytes_atomic(out / filename, content)
+        write_bytes_atomic(out / "tokenizer.json", (json.dumps(header, indent=2, ensure_ascii=False) + "\n").encode())
         return out
 
     def fingerprint(self) -> str:
@@ -192,12 +193,6 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, vocab_size={self.vocab_size}, eos_id={self.eos_id})"
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------

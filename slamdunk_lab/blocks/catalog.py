@@ -173,11 +173,11 @@ def attention_dims(data: dict, d_model: int) -> tuple[int, int, int]:
 def _attn_infer(data, shapes, g):
     d = _activations_in(shapes, "Attention block")
     attention_dims(data, d)
-    if data["rope"] and data["rope_scaling"] == "llama3":
-        if data["rope_high_freq_factor"] <= data["rope_low_freq_factor"]:
-            raise BlockProblem("rope_high_freq_factor",
-                               f"rope_high_freq_factor {data['rope_high_freq_factor']} must be larger than "
-                               f"rope_low_freq_factor {data['rope_low_freq_factor']}")
+    scaled = data["rope"] and data["rope_scaling"] == "llama3"
+    if scaled and data["rope_high_freq_factor"] <= data["rope_low_freq_factor"]:
+        raise BlockProblem("rope_high_freq_factor",
+                           f"rope_high_freq_factor {data['rope_high_freq_factor']} must be larger than "
+                           f"rope_low_freq_factor {data['rope_low_freq_factor']}")
     return ("B", "T", d)
 
 
@@ -646,5 +646,13 @@ def catalog() -> dict:
     return {"version": 1, "blocks": [spec.to_catalog() for spec in BLOCKS.values()], "categories": categories}
 
 
-__all__ = ["BLOCKS", "GraphContext", "BlockProblem", "catalog", "get_block", "fmt_shape", "attention_dims",
-           "rope_scaling_of"]
+__all__ = [
+    "BLOCKS",
+    "BlockProblem",
+    "GraphContext",
+    "attention_dims",
+    "catalog",
+    "fmt_shape",
+    "get_block",
+    "rope_scaling_of",
+]

@@ -31,8 +31,8 @@ def render_markdown(lang: str = "en") -> str:
         docs = spec.docs_en if lang == "en" else spec.docs_ko
         out += [f"## {spec.title} (`{spec.type}`)", "", docs.summary, "",
                 f"**{t['formula']}:** `{docs.formula}`", "", f"**{t['shapes']}:** {docs.shapes}", "",
-                f"**{t['handles']}:** {t['in']}: {', '.join(spec.inputs) or t['none']}; "
-                f"{t['out']}: {', '.join(spec.outputs) or t['none']}", ""]
+                (f"**{t['handles']}:** {t['in']}: {', '.join(spec.inputs) or t['none']}; "
+                 f"{t['out']}: {', '.join(spec.outputs) or t['none']}"), ""]
         if spec.params:
             out += [f"| {t['setting']} | {t['type']} | {t['default']} | {t['range']} | {t['what']} |",
                     "|---|---|---|---|---|"]

@@ -8,8 +8,9 @@ spec carries, the way LitGPT resolves its norm and MLP classes, so a graph stays
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -38,7 +39,7 @@ class Param:
         base: Any = {"int": int, "float": float, "bool": bool}.get(self.kind)
         if self.kind == "choice":
             base = Literal[self.choices]  # type: ignore[valid-type]
-        return Optional[base] if self.nullable else base
+        return base | None if self.nullable else base
 
     def field_info(self) -> Any:
         kwargs: dict[str, Any] = {"default": self.default, "description": self.help}
@@ -81,7 +82,7 @@ class GraphContext:
     context: int = 256  # maximum positions (the tokens node's ``context``)
     seq_len: int = 256  # the sequence length the FLOP estimate is made for
     n_residual_layers: int = 1  # number of attention (and so transformer) layers, repeats counted
-    token_embedding: Optional[dict] = None  # data of the (single) token embedding, for weight tying
+    token_embedding: dict | None = None  # data of the (single) token embedding, for weight tying
 
 
 @dataclass(frozen=True)

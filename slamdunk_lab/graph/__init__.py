@@ -3,8 +3,20 @@
 from .schema import CANVAS_FIELDS, Edge, Graph, Node, Position, Viewport, json_schema, parse, to_json
 from .topology import reachable, toposort
 
-__all__ = ["CANVAS_FIELDS", "Edge", "Graph", "Node", "Position", "Viewport", "json_schema", "parse", "reachable",
-           "to_json", "toposort", "from_seed"]
+__all__ = [
+    "CANVAS_FIELDS",
+    "Edge",
+    "Graph",
+    "Node",
+    "Position",
+    "Viewport",
+    "from_seed",
+    "json_schema",
+    "parse",
+    "reachable",
+    "to_json",
+    "toposort",
+]
 
 
 def from_seed(payload):

@@ -15,7 +15,6 @@ so it has no torch and no catalogue imports.
 from __future__ import annotations
 
 import json
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def toposort(ids: Iterable[str], links: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_model, save_model
 
+from .. import _files
+
 FORMAT = "slamdunk_lab.checkpoint"
 FORMAT_VERSION = 1
 LATEST = "latest.json"
@@ -69,33 +71,9 @@ def restore_rng_state(state: dict, batch_rng: np.random.Generator, device: torch
 
 
 # ------------------------------------------------------------------ writing
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # directories cannot be opened on Windows; the rename is still atomic there
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to ``path`` through a fsync'ed temporary file and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, allow_nan=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    _files.write_json_atomic(path, data, indent=1)
 
 
 def step_dir_name(step: int) -> str:
@@ -119,19 +97,19 @@ def save(checkpoint_dir: str | os.PathLike, step: int, model: torch.nn.Module, o
         tmp.mkdir()
         try:
             save_model(model, str(tmp / WEIGHTS), metadata={"format": FORMAT, "step": str(step)})
-            _fsync_file(tmp / WEIGHTS)
+            _files.fsync_file(tmp / WEIGHTS)
             torch.save(optimizer.state_dict(), tmp / OPTIMIZER)
-            _fsync_file(tmp / OPTIMIZER)
+            _files.fsync_file(tmp / OPTIMIZER)
             tokenizer.save(tmp / "tokenizer")
             for f in (tmp / "tokenizer").rglob("*"):
                 if f.is_file():
-                    _fsync_file(f)
+                    _files.fsync_file(f)
             payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, **state}
             write_json_atomic(tmp / STATE, payload)
-            _fsync_dir(tmp)
+            _files.fsync_dir(tmp)
             shutil.rmtree(final, ignore_errors=True)  # an incomplete folder from a crash
             os.replace(tmp, final)
-            _fsync_dir(root)
+            _files.fsync_dir(root)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     write_json_atomic(root / LATEST, {"checkpoint": final.name, "step": step})

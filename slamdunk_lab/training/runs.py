@@ -21,13 +21,13 @@ import copy
 import datetime
 import logging
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._files import safe_name
 from . import checkpoint as ckpt
 from . import tracking
 from .events import Dispatcher, Event, Failed, Stopped, Subscription
@@ -43,11 +43,6 @@ STATUSES = ("queued", "running", "finished", "stopped", "failed")
 def runs_root() -> Path:
     """Where checkpoints go: ``$SLAMDUNK_RUNS_DIR`` or ``./runs``."""
     return Path(os.environ.get("SLAMDUNK_RUNS_DIR") or Path.cwd() / "runs").expanduser()
-
-
-def safe_name(name: str) -> str:
-    """A name usable as one path component: letters, digits, ``._-``; nothing that climbs out (``..``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")[:100] or "design"
 
 
 def interactive_kernel() -> bool:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import sys
 import time
 from pathlib import Path
+
+from .._files import safe_name
 
 logger = logging.getLogger("slamdunk_lab.training")
 
@@ -136,10 +137,6 @@ def kill_stale_runs(mlflow_client, active_ids: set[str] = frozenset()) -> list[s
     return killed
 
 
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "design"
-
-
 class Tracker:
     """One MLflow run: params at the start, buffered metrics, artifacts and the final status."""
 
@@ -170,7 +167,7 @@ class Tracker:
         # MLflow's default is ./mlruns relative to the *current* directory; keep artifacts next to the database.
         if self.uri.startswith("sqlite:///"):
             db = Path(self.uri[len("sqlite:///"):])
-            return (db.parent / "mlartifacts" / _safe_name(experiment)).resolve().as_uri()
+            return (db.parent / "mlartifacts" / safe_name(experiment)).resolve().as_uri()
         return None
 
     def metric(self, key: str, value: float, step: int) -> None:

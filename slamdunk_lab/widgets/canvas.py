@@ -25,13 +25,13 @@ import copy
 import html
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import traitlets
 
+from .._files import write_json_atomic
 from ..analysis import Analysis, analyze
 from ..blocks.catalog import catalog as block_catalog
 from ..errors import GraphError
@@ -115,19 +115,6 @@ def _safe_path(path: Any, what: str = "file") -> Path:
     if "\x00" in text:
         raise ValueError(f"the {what} name {text!r} contains a NUL byte, which no file system allows")
     return Path(text).expanduser().resolve(strict=False)
-
-
-def _atomic_write_text(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ---------------------------------------------------------------------------------------------- static picture
@@ -327,7 +314,7 @@ class Canvas(SlamDunkWidget):
             raise IsADirectoryError(f"'{file}' is a folder; give a file name such as 'design.json'")
         if not file.parent.is_dir():
             raise FileNotFoundError(f"the folder '{file.parent}' does not exist; create it first")
-        _atomic_write_text(file, json.dumps(self.graph, indent=2, ensure_ascii=False) + "\n")
+        write_json_atomic(file, self.graph)
         return file
 
     # -- the library on the current design -----------------------------------------
