@@ -115,6 +115,9 @@ def _start_jupyter(base: Path, app: str):
     )
     env.pop("JUPYTER_TOKEN", None)
     env.setdefault("SLAMDUNK_EXAMPLE_STEPS", "60")  # the example notebook trains briefly in tests
+    # The kernels should behave as in a student's JupyterLab, not as in CI (where sd.train blocks).
+    env.pop("CI", None)
+    env.pop("SLAMDUNK_BACKGROUND", None)
     cls = "LabApp" if app == "lab" else "JupyterNotebookApp"
     module = "jupyterlab" if app == "lab" else "notebook"
     log_path = base / f"{app}.log"
