@@ -19,3 +19,14 @@ def shakespeare_path() -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models train fastest on one thread, and are then immune to a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

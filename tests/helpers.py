@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
+
+import pytest
 
 import slamdunk_lab as sd
 
@@ -37,3 +40,13 @@ def chain(*blocks: tuple[str, dict], vocab: int = 50, context: int = 16, d_model
 
 def errors_of(graph, **kwargs) -> list:
     return sd.analyze(graph, **kwargs).errors
+
+
+def isolate_training(mp: pytest.MonkeyPatch, root: Path, mlflow: bool = False) -> None:
+    """Point runs, token caches (and optionally MLflow) into ``root``; let the run mode follow the defaults."""
+    mp.setenv("SLAMDUNK_RUNS_DIR", str(root / "runs"))
+    mp.setenv("SLAMDUNK_CACHE_DIR", str(root / "cache"))
+    if mlflow:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    mp.delenv("SLAMDUNK_BACKGROUND", raising=False)
+

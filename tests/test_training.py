@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import isolate_training
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
@@ -41,14 +42,8 @@ FAST = {"batch_size": 8, "context": 32, "warmup": 5, "eval_every": 0, "sample_ev
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv("SLAMDUNK_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("SLAMDUNK_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("SLAMDUNK_BACKGROUND", raising=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: one thread is fastest, and immune to a busy machine
-    yield
-    torch.set_num_threads(threads)
+def _isolated(monkeypatch, tmp_path, one_torch_thread):
+    isolate_training(monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")

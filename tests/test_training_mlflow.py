@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import torch
+from helpers import isolate_training
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -37,19 +38,13 @@ def store(tmp_path_factory):
     """One sqlite store for the module (creating the schema takes a few seconds)."""
     root = tmp_path_factory.mktemp("mlflow")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        mp.setenv("SLAMDUNK_RUNS_DIR", str(root / "runs"))
-        mp.setenv("SLAMDUNK_CACHE_DIR", str(root / "cache"))
-        mp.delenv("SLAMDUNK_BACKGROUND", raising=False)
+        isolate_training(mp, root, mlflow=True)
         yield tracking.client()
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread):
+    pass
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import itertools
 import time
 
 import pytest
-import torch
+from helpers import isolate_training
 
 pytest.importorskip("anywidget")
 
@@ -35,15 +35,8 @@ FAST = {
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLAMDUNK_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("SLAMDUNK_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.delenv("SLAMDUNK_BACKGROUND", raising=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _isolated(tmp_path, monkeypatch, one_torch_thread):
+    isolate_training(monkeypatch, tmp_path, mlflow=True)
 
 
 @pytest.fixture(scope="module")
