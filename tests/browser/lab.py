@@ -126,11 +126,11 @@ def cell_errors(page: Any) -> list[str]:
     )
 
 
-def run_code(page: Any, code: str, timeout: float = 60_000) -> str:
-    """Append a code cell at the end, run it, and return its text output."""
-    # the cell is tracked by its model id: running it may insert cells above it
-    cell_id = page.evaluate(
-        """async (code) => {
+def start_code(page: Any, code: str, wait: bool = False) -> str:
+    """Append a code cell at the end and run it; returns the cell's model id (it stays valid if running the
+    cell inserts cells above it). ``wait`` waits for the run command to be accepted, not for the cell."""
+    return page.evaluate(
+        """async ([code, wait]) => {
             const app = window.jupyterapp;
             const nb = app.shell.currentWidget.content;
             const index = nb.widgets.length;
@@ -138,11 +138,17 @@ def run_code(page: Any, code: str, timeout: float = 60_000) -> str:
             nb.activeCellIndex = index;
             nb.deselectAll();
             const id = nb.widgets[index].model.id;
-            await app.commands.execute('notebook:run-cell');
+            const running = app.commands.execute('notebook:run-cell');
+            if (wait) await running;
             return id;
         }""",
-        code,
+        [code, wait],
     )
+
+
+def run_code(page: Any, code: str, timeout: float = 60_000) -> str:
+    """Append a code cell at the end, run it, and return its text output."""
+    cell_id = start_code(page, code, wait=True)
     find = "window.jupyterapp.shell.currentWidget.content.widgets.find(c => c.model.id === id)"
     page.wait_for_function(
         f"(id) => {{ const c = {find}; return !!c && c.model.executionCount !== null; }}",

@@ -14,27 +14,12 @@ from .lab import (
     run_code,
     run_json,
     screenshot,
+    start_code,
     wait_kernel_idle,
     wait_until,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def start_code(page, code: str) -> None:
-    """Append a code cell and start running it, without waiting for it to finish."""
-    page.evaluate(
-        """async (code) => {
-            const app = window.jupyterapp;
-            const nb = app.shell.currentWidget.content;
-            const index = nb.widgets.length;
-            nb.model.sharedModel.insertCell(index, {cell_type: 'code', source: code});
-            nb.activeCellIndex = index;
-            nb.deselectAll();
-            app.commands.execute('notebook:run-cell');
-        }""",
-        code,
-    )
 
 
 def kernel_status(page) -> str:
