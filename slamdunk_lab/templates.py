@@ -15,6 +15,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .graph.schema import make_edge, make_node
+
 OVERRIDES = ("n_layer", "n_head", "n_kv_head", "d_model", "d_ff", "context", "vocab_size", "dropout")
 
 
@@ -198,15 +200,11 @@ class _GraphWriter:
 
     def node(self, node_id: str, type_: str, x: float, y: float, data: dict | None = None,
              parent: str | None = None) -> str:
-        node = {"id": node_id, "type": type_, "position": {"x": float(x), "y": float(y)}, "data": data or {}}
-        if parent is not None:
-            node["parentId"] = parent
-        self.nodes.append(node)
+        self.nodes.append(make_node(node_id, type_, x, y, data or {}, parent))
         return node_id
 
     def edge(self, source: str, target: str, handle: str = "in") -> None:
-        self.edges.append({"id": f"e-{source}-{target}" + ("" if handle == "in" else f"-{handle}"),
-                           "source": source, "target": target, "sourceHandle": "out", "targetHandle": handle})
+        self.edges.append(make_edge(source, target, handle))
 
 
 def graph_from_config(cfg: TemplateConfig) -> dict:

@@ -211,3 +211,17 @@ def _edge_json(edge: Edge) -> dict:
     return out
 
 
+
+
+def make_node(node_id: str, type_: str, x: float, y: float, data: dict, parent: str | None = None) -> dict:
+    """A node in canonical JSON form (what templates and the seed import write)."""
+    node = {"id": node_id, "type": type_, "position": {"x": float(x), "y": float(y)}, "data": data}
+    if parent is not None:
+        node["parentId"] = parent
+    return node
+
+
+def make_edge(source: str, target: str, handle: str = "in") -> dict:
+    """An edge from ``source``'s output into ``target``'s input ``handle``, with a readable, stable id."""
+    return {"id": f"e-{source}-{target}" + ("" if handle == "in" else f"-{handle}"),
+            "source": source, "target": target, "sourceHandle": "out", "targetHandle": handle}

@@ -32,6 +32,7 @@ import re
 from typing import Any
 
 from ..errors import GraphError, GraphIssue
+from .schema import make_edge, make_node
 
 #: Defaults per ``config.model`` for facts the seed format does not carry, as the original project's family
 #: code had them (GPT-2: biased attention output, LayerNorm ε 1e-5, GELU MLP; the RoPE families: no biases,
@@ -333,16 +334,11 @@ class _Converter:
         else:
             x, y = 40.0, self.cy
             self.cy += STEP
-        node = {"id": node_id, "type": type_, "position": {"x": x, "y": y},
-                "data": {**BLOCKS[type_].defaults(), **data}}
-        if parent is not None:
-            node["parentId"] = parent
-        self.nodes.append(node)
+        self.nodes.append(make_node(node_id, type_, x, y, {**BLOCKS[type_].defaults(), **data}, parent))
         return node_id
 
     def _edge(self, source: str, target: str, handle: str = "in") -> None:
-        self.edges.append({"id": f"e-{source}-{target}" + ("" if handle == "in" else f"-{handle}"),
-                           "source": source, "target": target, "sourceHandle": "out", "targetHandle": handle})
+        self.edges.append(make_edge(source, target, handle))
 
     def _then(self, node_id: str, new_width: tuple[int | None, str] | None = None) -> None:
         """Connect the stream into ``node_id`` and make its output the stream (``new_width``: (width, set by))."""
