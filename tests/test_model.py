@@ -5,10 +5,9 @@ import math
 
 import pytest
 import torch
+from helpers import TEMPLATE_NAMES, edited, node
 
 import slamdunk_lab as sd
-
-from helpers import TEMPLATE_NAMES, edited, node
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +221,25 @@ def test_attention_uses_scaled_dot_product_attention(monkeypatch):
     model = sd.build(sd.template("gpt2", size="tiny", n_layer=3))
     model(torch.zeros(2, 8, dtype=torch.long))
     assert calls == [True, True, True]
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES + ["sliding", "shared"])
+def test_torch_compile_traces_the_whole_model_as_one_graph(name):
+    """compile=True is only fast if dynamo sees the interpreter-driven forward as one graph: a graph break (a
+    dict look-up it cannot follow, a data-dependent branch) would split it and cost a GPU user their speed."""
+    import torch._dynamo as dynamo
+
+    if name == "sliding":
+        g = edited(sd.template("qwen3", size="tiny", n_layer=2), "attn", sliding_window=5)
+    elif name == "shared":
+        g = edited(sd.template("smollm3", size="tiny", n_layer=4), "blocks", share_weights=True)
+    else:
+        g = sd.template(name, size="tiny", n_layer=2)
+    model = sd.build(g).train()
+    dynamo.reset()
+    try:
+        explained = dynamo.explain(model)(torch.randint(0, 256, (2, 12)))
+    finally:
+        dynamo.reset()
+    assert explained.graph_break_count == 0, [str(b.reason) for b in explained.break_reasons]
+    assert explained.graph_count == 1

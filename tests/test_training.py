@@ -126,6 +126,18 @@ def test_every_setting_trains(corpus, tok, settings):
     assert run.history[-1]["step"] == 4
 
 
+def test_compiled_training_follows_the_eager_losses(corpus, tok):
+    """compile=True (inductor) trains the same model: a RoPE + grouped-query + RMSNorm + SwiGLU design."""
+    g = sd.template("llama3", size="tiny", n_layer=2, d_model=32, n_head=2, n_kv_head=1, context=32,
+                    vocab_size=tok.vocab_size)
+    eager = train(g, corpus, tok, steps=3, **FAST)
+    compiled = train(g, corpus, tok, steps=3, compile=True, **FAST)
+    assert compiled.status == "finished", compiled.error
+    np.testing.assert_allclose(train_losses(compiled), train_losses(eager), rtol=1e-5)
+    weights = compiled.model.state_dict()
+    assert all(torch.allclose(v, weights[k], atol=1e-5) for k, v in eager.model.state_dict().items())
+
+
 # ------------------------------------------------------------------ validation
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"steps": 0}, "steps"),
