@@ -337,7 +337,8 @@ class Trainer:
             sample_due = cfg.sample_every and (self.step % cfg.sample_every == 0 or self.step == total)
             ckpt_due = self.step == total or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
             if now - t_last >= STEP_EVENT_INTERVAL or eval_due or sample_due or ckpt_due or self.step == start + 1:
-                self._flush(pending)
+                self._flush(pending)  # waits for the queued steps on an asynchronous device (CUDA) ...
+                now = time.perf_counter()  # ... so the speed counts finished work, not launched work
                 elapsed = now - t_start
                 speed = tokens_per_step * (self.step - step_at_last) / max(now - t_last, 1e-9)
                 last = self.history[-1]
