@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def chain(*blocks: tuple[str, dict], vocab: int = 50, context: int = 16, d_model
                "data": {"vocab_size": vocab, "tie_weights": tie}},
               {"id": "logits", "type": "logits", "position": {"x": 0, "y": 1000}, "data": {}}]
     ids = [n["id"] for n in nodes]
-    edges = [{"id": f"e{i}", "source": a, "target": b} for i, (a, b) in enumerate(zip(ids, ids[1:]))]
+    edges = [{"id": f"e{i}", "source": a, "target": b} for i, (a, b) in enumerate(itertools.pairwise(ids))]
     return {"version": 1, "nodes": nodes, "edges": edges}
 
 

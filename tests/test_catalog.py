@@ -4,11 +4,10 @@ import json
 
 import pytest
 import torch
+from helpers import chain
 
 import slamdunk_lab as sd
 from slamdunk_lab.blocks import BLOCKS
-
-from helpers import chain
 
 # One small harness per block type: the block between an embedding (width 16) and the LM head.
 ACTIVATION_BLOCKS = {

@@ -1,6 +1,5 @@
 """The example notebooks run headless, top to bottom, as CI and graders run them (nbclient)."""
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -38,6 +37,6 @@ def test_launcher_starter_is_the_example_notebook():
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "js" / "labextension" / "starter-notebook.ts").read_text(encoding="utf-8")
-    starter = json.loads(re.search(r"export const STARTER = (\{.*\}) as const;", text, re.S).group(1))
+    starter = json.loads(re.search(r"export const STARTER = (\{.*\}) as const;", text, re.DOTALL).group(1))
     example = nbformat.read(root / "examples" / "01_build_train_generate.ipynb", as_version=4)
     assert [c["source"] for c in starter["cells"]] == [c.source for c in example.cells]

@@ -5,11 +5,10 @@ import json
 
 import jsonschema
 import pytest
+from helpers import TEMPLATE_NAMES, node
 
 import slamdunk_lab as sd
 from slamdunk_lab.graph import schema
-
-from helpers import TEMPLATE_NAMES, node
 
 
 @pytest.mark.parametrize("name", TEMPLATE_NAMES)

@@ -6,10 +6,9 @@ import math
 
 import pytest
 import torch
+from helpers import chain, node
 
 import slamdunk_lab as sd
-
-from helpers import chain, node
 
 BASE = sd.template("gpt2", size="tiny", n_layer=2)
 

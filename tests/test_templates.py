@@ -2,11 +2,10 @@
 
 import pytest
 import torch
+from helpers import TEMPLATE_NAMES, node
 
 import slamdunk_lab as sd
 from slamdunk_lab.templates import PRESETS
-
-from helpers import TEMPLATE_NAMES, node
 
 ALL_SIZES = [(family, size) for family, sizes in PRESETS.items() for size in sizes]
 
