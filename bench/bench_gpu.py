@@ -14,6 +14,7 @@ Part 1, checks on the device, each printed as PASS/FAIL with its figure (float32
   bf16         bfloat16 autocast logits stay near float32 (relative error ≤ 2e-2)
   train        sd.train on the device (bfloat16 autocast, torch.compile unless --no-compile): finishes and learns
   generate     greedy sd.generate of the trained model on the device equals the same weights on the CPU
+  sampling     seeded top-k/top-p sampling on the device (its own torch.Generator) repeats and streams the same
   save-load    sd.save of the device model, sd.load on the CPU: identical logits
 
 Part 2, throughput of the original-size GPT-2 (124M) at bfloat16 with torch.compile, batch 16 × 1024:
@@ -129,6 +130,13 @@ def run_checks(device: torch.device, compile_: bool, tmp: Path) -> bool:
     on_cpu = sd.generate(cpu_copy, tok, "The ", max_new_tokens=64, temperature=0)
     ok &= check("generate", on_device == on_cpu, f"greedy 64 tokens on the device {on_device!r} "
                                                  f"{'==' if on_device == on_cpu else '!='} CPU {on_cpu!r}")
+    sampled = [sd.generate(model, tok, "The ", max_new_tokens=64, temperature=0.8, top_k=40, top_p=0.95, seed=1)
+               for _ in range(2)]
+    streamed = "".join(sd.generate(model, tok, "The ", max_new_tokens=64, temperature=0.8, top_k=40, top_p=0.95,
+                                   seed=1, stream=True))
+    same = sampled[0] == sampled[1] == streamed and len(sampled[0]) > 0
+    ok &= check("sampling", same, f"seeded top-k/top-p sampling on the device repeats itself and streams the same "
+                                  f"text: {sampled[0]!r}")
     sd.save(model, tmp / "saved", tokenizer=tok)
     loaded = sd.load(tmp / "saved", device="cpu").eval()
     idx = torch.randint(0, tok.vocab_size, (2, 64), generator=gen)
