@@ -320,6 +320,125 @@ def test_ctrl_c_in_a_blocking_run_stops_it_with_a_checkpoint(corpus, tok, tmp_pa
     assert train(tiny(tok), corpus, tok, steps=1, **FAST).status == "finished"
 
 
+def test_ctrl_c_anywhere_in_a_step_still_resumes_exactly(corpus, tok):
+    """A KeyboardInterrupt in the middle of step 4 (its second micro-batch): the checkpoint is step 3's, with
+    the random state from before step 4 drew its batches, so the resumed run redraws them and matches."""
+    g = tiny(tok, dropout=0.1)
+    settings = {**FAST, "grad_accum": 2}
+    full = train(g, corpus, tok, steps=8, **settings)
+    calls = []
+
+    def interrupt(step, loss):
+        calls.append(step)
+        if calls.count(4) == 2:
+            raise KeyboardInterrupt
+        return loss
+
+    with pytest.raises(KeyboardInterrupt):
+        train(g, corpus, tok, steps=8, _hooks={"loss": interrupt}, name="cut", **settings)
+    (folder,) = (Path(os.environ["SLAMDUNK_RUNS_DIR"]) / "cut").iterdir()  # runs/<name>/<name>-<time>
+    assert ckpt.LoadedCheckpoint(folder).step == 3
+    rest = resume(folder, mlflow=False, progress=False)  # steps=None: the rest of the original 8
+    assert rest.status == "finished" and rest.step == 8
+    assert train_losses(rest) == train_losses(full)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_first_interrupt_finishes_the_step_checkpoints_and_then_interrupts(corpus, tok, capsys):
+    """A real SIGINT (Ctrl-C, Jupyter's interrupt) in a blocking run: the run stops after the current step with
+    an exact checkpoint, MLflow-style status "stopped", and then the interrupt reaches the caller."""
+    import signal
+
+    g = tiny(tok, dropout=0.1)
+    full = train(g, corpus, tok, steps=10, **FAST)
+
+    def ctrl_c(step, loss):
+        if step == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+        return loss
+
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        train(g, corpus, tok, steps=10, _hooks={"loss": ctrl_c}, name="sigint", **{**FAST, "progress": True})
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+    assert "stopping after step 4" in capsys.readouterr().err
+    (folder,) = (Path(os.environ["SLAMDUNK_RUNS_DIR"]) / "sigint").iterdir()
+    assert ckpt.LoadedCheckpoint(folder).step == 4  # step 4 was finished, not thrown away
+    rest = resume(folder, mlflow=False, progress=False)
+    assert rest.step == 10 and train_losses(rest) == train_losses(full)
+    for a, b in zip(rest.model.parameters(), full.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_resume_defaults_to_the_rest_of_the_plan_and_accepts_a_run(corpus, tok):
+    run = train(tiny(tok), corpus, tok, steps=3, **FAST)
+    with pytest.raises(ValueError, match=r"already trained all 3 steps.*steps=N"):
+        resume(run, mlflow=False, progress=False)
+    more = resume(run, steps=np.int64(2), mlflow=False, progress=False)
+    assert more.status == "finished" and more.step == 5
+
+
+def test_resume_overrides_reach_the_optimizer(corpus, tok):
+    run = train(tiny(tok), corpus, tok, steps=3, **FAST)
+    more = resume(run.checkpoint_dir, steps=1, weight_decay=0.0, betas=(0.5, 0.6), mlflow=False, progress=False)
+    assert more.config.weight_decay == 0.0 and more.config.betas == (0.5, 0.6)
+    assert [(g["weight_decay"], g["betas"]) for g in more._trainer.optimizer.param_groups] == [
+        (0.0, (0.5, 0.6)), (0.0, (0.5, 0.6))]
+
+
+def test_numpy_numbers_are_accepted_and_stored_as_plain_json(corpus, tok):
+    """A sweep over np.arange / np.logspace: numpy scalars work and the checkpoint's JSON is plain."""
+    run = train(tiny(tok), corpus, tok, **{**FAST, "steps": np.int64(3), "batch_size": np.int32(8),
+                                          "lr": np.float32(1e-3), "checkpoint_every": np.int64(2)})
+    assert run.status == "finished", run.error
+    config = ckpt.LoadedCheckpoint(run.checkpoint_dir).state["config"]
+    assert config["steps"] == 3 and type(config["steps"]) is int and type(config["lr"]) is float
+
+
+@pytest.mark.parametrize("kwargs, error, fragment", [
+    ({"mlflow": "no"}, TypeError, "mlflow must be True, False or None, got 'no'"),
+    ({"background": "yes"}, TypeError, "background must be"),
+    ({"compile": "no"}, TypeError, "compile must be True or False"),
+    ({"betas": 0.9}, ValueError, "betas must be two numbers"),
+    ({"betas": ("a", "b")}, ValueError, "betas must be two numbers"),
+    ({"betas": (0.9, 1.0)}, ValueError, "betas must be two numbers"),
+    ({"name": ""}, ValueError, "name must be a non-empty string"),
+    ({"name": 123}, ValueError, "name must be a non-empty string"),
+    ({"seed": 2**70}, ValueError, "seed must be below 2\\*\\*63"),
+])
+def test_bad_switches_and_settings_name_themselves(corpus, tok, kwargs, error, fragment):
+    with pytest.raises(error, match=fragment):
+        train(tiny(tok), corpus, tok, steps=2, **{**FAST, **kwargs})
+
+
+def test_a_late_subscriber_never_gets_an_event_twice(corpus, tok):
+    """Events still queued for a slow subscriber when a new one subscribes with replay: the new one gets
+    them once, from the replay, in order."""
+    release = threading.Event()
+    late: list = []
+
+    def slow(event):
+        release.wait(30)
+
+    run = train(tiny(tok), corpus, tok, steps=6, background=True, **{**FAST, "checkpoint_every": 2})
+    run.subscribe(slow)
+    while len(run.events) < 3 and not run.done:
+        time.sleep(0.01)
+    run.subscribe(late.append, replay=True)
+    release.set()
+    run.wait(60)
+    assert run.status == "finished"
+    assert late == run.events
+
+
+def test_a_queued_run_that_is_cancelled_says_there_is_nothing_to_resume(corpus, tok, capsys):
+    from slamdunk_lab.training.progress import ConsoleProgress
+
+    ConsoleProgress()(Stopped(run="r", step=0, checkpoint=""))
+    err = capsys.readouterr().err
+    assert "nothing to resume" in err and "sd.resume('')" not in err
+
+
 def test_a_failing_subscriber_is_logged_and_never_kills_the_run(corpus, tok, caplog):
     got = []
 

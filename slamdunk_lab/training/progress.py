@@ -79,6 +79,9 @@ class ConsoleProgress:
             self._line(f"{e.run}: finished {e.step} steps in {fmt_seconds(e.elapsed)}{val}; "
                        f"checkpoint {e.checkpoint}")
         elif isinstance(e, Stopped):
-            self._line(f"{e.run}: stopped at step {e.step}; resume with sd.resume({e.checkpoint!r})")
+            if e.checkpoint:
+                self._line(f"{e.run}: stopped at step {e.step}; continue with sd.resume({e.checkpoint!r})")
+            else:
+                self._line(f"{e.run}: stopped before it started; there is nothing to resume")
         elif isinstance(e, Failed):
             self._line(f"{e.run}: failed at step {e.step}: {e.error}")

@@ -17,15 +17,20 @@ When is a kernel "interactive"? (``background=None``)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import logging
 import os
+import re
+import signal
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .._files import safe_name
 from . import checkpoint as ckpt
@@ -232,7 +237,11 @@ def _start_tracker(run: Run):
             "mlflow.note.content": f"SLaM Dunk Lab run {run.name}"}
     tracker = tracking.Tracker(job.extra_state.get("experiment", "design"), run.name, params, tags,
                                _SCHEDULER.active_mlflow_ids())
-    _log_design_artifacts(tracker, run)
+    try:
+        _log_design_artifacts(tracker, run)
+    except BaseException:
+        tracker.end("FAILED")  # training goes on without MLflow; the MLflow run must not stay RUNNING
+        raise
     return tracker
 
 
@@ -295,12 +304,16 @@ def _execute(run: Run, max_concurrent: int) -> None:
         run._trainer = Trainer(run._job, run._emit, run._stop.is_set, tracker, run._hooks)
         try:
             terminal = run._trainer.run()
-        except KeyboardInterrupt as exc:  # Ctrl-C / kernel interrupt in a blocking run: stop cleanly
+        except KeyboardInterrupt as exc:  # a second Ctrl-C / kernel interrupt in a blocking run: stop now
             interrupted = exc
             trainer = run._trainer
             trainer._flush(trainer.pending)
-            path = trainer.save_checkpoint() if trainer.model is not None and trainer.step > 0 else ""
-            terminal = Stopped(run=run.name, step=trainer.step, checkpoint=path)
+            path = trainer.checkpoint_after_interrupt()
+            step = trainer.step
+            if not path:  # nothing new could be written: point at the newest checkpoint there is
+                path = run.last_checkpoint or ""
+                step = ckpt.LoadedCheckpoint(path).step if path else trainer.job.start_step
+            terminal = Stopped(run=run.name, step=step, checkpoint=path)
         stopped = isinstance(terminal, Stopped)
         if tracker:
             try:
@@ -441,6 +454,14 @@ def _reserve_run_name(base: str, root: Path) -> str:
             name = f"{base}-{stamp}-{i}"
 
 
+def _check_switches(**switches: Any) -> None:
+    """``mlflow``, ``background``, ``progress``, ``monitor``: True, False or None (decide automatically) —
+    never a string such as "no", which Python would take as True."""
+    for key, value in switches.items():
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{key} must be True, False or None, got {value!r}")
+
+
 def _check_max_concurrent(max_concurrent: Any) -> None:
     if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 1:
         raise ValueError(f"max_concurrent must be a whole number ≥ 1, got {max_concurrent!r}")
@@ -483,9 +504,42 @@ def _launch(job: Job, mlflow: bool | None, background: bool | None, max_concurre
                                        daemon=True)
         run._thread.start()
     else:
-        _execute(run, max_concurrent)
+        with _stop_on_interrupt(run) as interrupted:
+            _execute(run, max_concurrent)
         run.wait()
+        if interrupted:  # the run ended cleanly after Ctrl-C; the script or cell still ends as the user asked
+            raise KeyboardInterrupt
     return run
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(run: Run):
+    """While a blocking run trains on the main thread, the first Ctrl-C (or Jupyter's interrupt) stops it
+    after the current step with an exact checkpoint, then raises KeyboardInterrupt; a second one interrupts
+    at once. Yields a list that is non-empty once the first interrupt came."""
+    seen: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if seen:
+            raise KeyboardInterrupt
+        seen.append(True)
+        run.stop()
+        print(f"\n{run.name}: stopping after step {run.step + 1} with a checkpoint (interrupt again to stop at "
+              f"once)", file=sys.stderr, flush=True)
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main interpreter's main thread after all
+        yield seen
+        return
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 def _prepare(graph: dict, model: Any, corpus: Any, tok: Any, cfg: TrainConfig, name: str | None,
@@ -547,6 +601,9 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     unknown = set(advanced) - {"betas", "sample_tokens", "keep_checkpoints"}
     if unknown:
         raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+    _check_switches(mlflow=mlflow, background=background, progress=progress, monitor=monitor)
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ValueError(f"name must be a non-empty string (or None for an automatic one), got {name!r}")
     cfg = TrainConfig(steps=steps, batch_size=batch_size, context=context, lr=lr, warmup=warmup, schedule=schedule,
                       min_lr=min_lr, weight_decay=weight_decay, grad_clip=grad_clip, grad_accum=grad_accum,
                       eval_every=eval_every, eval_batches=eval_batches, sample_every=sample_every,
@@ -558,22 +615,37 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     return _launch(job, mlflow, background, max_concurrent, progress, hooks, monitor)
 
 
-def resume(checkpoint_dir: str | os.PathLike, steps: int = 1000, corpus: Any = None, **overrides: Any) -> Run:
-    """Continue a run from its checkpoint for ``steps`` more steps; returns the new :class:`Run`.
+def resume(checkpoint_dir: str | os.PathLike | Run, steps: int | None = None, corpus: Any = None,
+           **overrides: Any) -> Run:
+    """Continue a run from its checkpoint; returns the new :class:`Run`.
 
-    ``checkpoint_dir`` is a run's ``checkpoint_dir`` (its latest checkpoint is used) or one checkpoint folder.
-    Weights, optimizer state, random states and history come back exactly, so stopping and resuming gives the
-    same losses as never stopping (same device and settings). The learning-rate schedule ends at the new last
-    step: a run stopped early and resumed for its remaining steps follows its original schedule. The corpus is
-    reopened from the token cache the run used; pass ``corpus=`` if that cache is gone. Any ``sd.train``
-    keyword (``lr``, ``eval_every``, ``mlflow``, ``background``, ...) may be overridden.
+    ``checkpoint_dir`` is a :class:`Run`, a run's ``checkpoint_dir`` (its latest checkpoint is used) or one
+    checkpoint folder. ``steps=None`` finishes the run's original plan (a run stopped at step 7 of 30 trains
+    steps 8 to 30); ``steps=N`` trains N more steps instead, and the learning-rate schedule then ends at the new
+    last step. Weights, optimizer state, random states and history come back exactly, so stopping and resuming
+    gives the same losses as never stopping (same device and settings). The corpus is reopened from the token
+    cache the run used; pass ``corpus=`` if that cache is gone. Any ``sd.train`` keyword (``lr``,
+    ``weight_decay``, ``eval_every``, ``mlflow``, ``background``, ...) may be overridden.
     """
+    if isinstance(checkpoint_dir, Run):
+        if checkpoint_dir.last_checkpoint is None:
+            raise ValueError(f"run {checkpoint_dir.name!r} has no checkpoint to resume from (it stopped before "
+                             f"its first step)")
+        checkpoint_dir = checkpoint_dir.checkpoint_dir
     loaded = ckpt.LoadedCheckpoint(checkpoint_dir)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+    planned = int(loaded.state["config"].get("steps", loaded.step))
+    if steps is None:
+        steps = planned - loaded.step
+        if steps < 1:
+            raise ValueError(f"this run already trained all {planned} steps it planned; pass steps=N to train N "
+                             f"more")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps (how many more steps to train) must be a whole number ≥ 1, got {steps!r}")
+    steps = int(steps)
     launch = {k: overrides.pop(k) for k in ("mlflow", "background", "max_concurrent", "progress", "_hooks", "monitor")
               if k in overrides}
     _check_max_concurrent(launch.get("max_concurrent", 1))
+    _check_switches(**{k: v for k, v in launch.items() if k in ("mlflow", "background", "progress", "monitor")})
     name = overrides.pop("name", None) or loaded.state.get("experiment")
     config = loaded.state["config"]
     unknown = set(overrides) - set(config)
@@ -661,8 +733,15 @@ def load_run(run_id: Any, device: Any = "cpu"):
         return loaded.build_model(device), loaded.tokenizer()
     if not isinstance(run_id, str):
         raise TypeError(f"load_run needs an MLflow run id, a Run or a checkpoint folder, got {run_id!r}")
+    if not re.fullmatch(r"[0-9a-f]{32}", run_id):  # MLflow's run ids are 32 hex digits; this was meant as a path
+        raise ValueError(f"no checkpoint folder at {run_id!r} (and it is not an MLflow run id, which is 32 hex "
+                         f"digits); run.checkpoint_dir or sd.runs()['checkpoint_dir'] give the folder")
     if not tracking.available():
         raise ValueError(f"{run_id!r} is not a checkpoint folder, and MLflow is not installed to look it up")
+    uri = tracking.tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists():
+        raise ValueError(f"no MLflow run {run_id!r}: there is no tracking store at {uri} (set MLFLOW_TRACKING_URI "
+                         f"to the store the run was logged to)")  # and do not create an empty one by looking
     from mlflow.exceptions import MlflowException
 
     client = tracking.client()

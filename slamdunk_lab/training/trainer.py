@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,31 +73,43 @@ class TrainConfig:
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first setting that cannot work (model and data checks are separate)."""
+        # numpy numbers (a sweep over np.arange, say) become plain ones, so the config always goes into JSON
         def whole(name: str, minimum: int) -> None:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
                 raise ValueError(f"{name} must be a whole number ≥ {minimum}, got {v!r}")
+            setattr(self, name, int(v))
 
-        for name in ("steps", "batch_size", "context", "grad_accum", "eval_batches", "sample_tokens"):
-            whole(name, 1)
+        def real(v: Any) -> bool:
+            return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+
+        for name in ("steps", "batch_size", "context", "grad_accum", "eval_batches", "sample_tokens", "seed"):
+            whole(name, 1 if name != "seed" else 0)
+        if self.seed >= 2**63:
+            raise ValueError(f"seed must be below 2**63, got {self.seed!r}")
         for name in ("warmup", "eval_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
             whole(name, 0)
         for name in ("lr", "min_lr", "weight_decay", "grad_clip"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if not real(v) or v < 0:
                 raise ValueError(f"{name} must be a finite number ≥ 0, got {v!r}")
+            setattr(self, name, float(v))
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr ({self.min_lr}) must not be above lr ({self.lr}); the schedule decays "
                              f"from lr down to min_lr")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        betas = self.betas
+        if (isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2
+                or not all(real(b) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), e.g. (0.9, 0.99), got {betas!r}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        if not isinstance(self.compile, (bool, np.bool_)):
+            raise TypeError(f"compile must be True or False, got {self.compile!r}")
+        self.compile = bool(self.compile)
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)} (bfloat16 uses "
                              f"autocast, the weights stay float32)")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be a whole number ≥ 0, got {self.seed!r}")
         if not isinstance(self.sample_prompt, str):
             raise TypeError(f"sample_prompt must be a string, got {self.sample_prompt!r}")
         resolve_device(self.device)
@@ -214,6 +227,8 @@ class Trainer:
         self.last_checkpoint: str = ""
         self.model: nn.Module | None = None
         self.pending: list = []
+        self.step_rng: tuple | None = None  # (numpy batch state, torch CPU state) at the start of the step
+        self.updating = False  # True while the optimizer writes the weights
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -235,6 +250,10 @@ class Trainer:
             loaded = ckpt.LoadedCheckpoint(job.resume_from)
             loaded.load_weights(self.model)
             self.optimizer.load_state_dict(loaded.optimizer_state(self.device))
+            # load_state_dict brings back the saved groups' settings; a resume may override them (lr is set
+            # every step anyway)
+            for group, decay in zip(self.optimizer.param_groups, (cfg.weight_decay, 0.0)):
+                group["weight_decay"], group["betas"] = decay, cfg.betas
             ckpt.restore_rng_state(loaded.state["rng"], self.batch_rng, self.device)
         self.fwd = torch.compile(self.model) if cfg.compile else self.model
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
@@ -279,6 +298,17 @@ class Trainer:
         finally:
             self.model.train()
 
+    def checkpoint_after_interrupt(self) -> str:
+        """A checkpoint of the last whole step after a KeyboardInterrupt landed anywhere in the loop ("" if
+        there is none to write). Mid-step, the weights are still the last step's (only gradients changed), so
+        the random states go back to where the interrupted step began and a resume redraws its batches."""
+        if self.model is None or self.step <= self.job.start_step or self.updating:
+            return ""  # nothing new since the last checkpoint, or weights caught half-written
+        if self.step_rng is not None and self.current_step == self.step + 1:
+            self.batch_rng.bit_generator.state, cpu_state = self.step_rng
+            torch.set_rng_state(cpu_state)
+        return self.save_checkpoint()
+
     def save_checkpoint(self) -> str:
         finite = torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all().item()
         if not finite:
@@ -315,6 +345,9 @@ class Trainer:
                 stopped = True
                 break
             self.current_step = self.step + 1
+            # where this step's randomness starts: an interrupt in the middle of the step saves a checkpoint
+            # of the step before, and a resume must draw this step's batches and dropout again
+            self.step_rng = (self.batch_rng.bit_generator.state, torch.get_rng_state())
             lr = lr_at(self.step, cfg.lr, cfg.warmup, total, cfg.schedule, cfg.min_lr)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
@@ -326,9 +359,11 @@ class Trainer:
                 (loss / cfg.grad_accum).backward()
                 loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
             grad_norm = torch.nn.utils.clip_grad_norm_(self.params, max_norm)
+            self.updating = True  # weights between two steps until the counter moves on
             self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
             self.step += 1
+            self.updating = False
+            self.optimizer.zero_grad(set_to_none=True)
             self.current_step = self.step
             pending.append((self.step, lr, loss_sum / cfg.grad_accum, grad_norm))
 
