@@ -25,6 +25,7 @@ import inspect
 import json
 import re
 import textwrap
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,9 @@ def to_code(graph: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------- source of blocks
+_PARSE_LOCK = threading.Lock()
+
+
 @dataclass
 class _Definitions:
     """The top-level classes, functions and the ACTIVATIONS table of ``blocks/modules.py``, in file order."""
@@ -79,7 +83,8 @@ class _Definitions:
     @classmethod
     def read(cls) -> _Definitions:
         source = inspect.getsource(M)
-        tree = ast.parse(source)
+        with _PARSE_LOCK:  # CPython 3.11's parser is not safe to run from two threads at once (SystemError)
+            tree = ast.parse(source)
         order, nodes = [], {}
         for node in tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
@@ -113,7 +118,9 @@ class _Definitions:
 
 
 def _names_in(code: str) -> set[str]:
-    return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
+    with _PARSE_LOCK:
+        tree = ast.parse(code)
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
 def _shape(shape) -> str:
@@ -142,7 +149,9 @@ def _literal(value: Any) -> str:
         text = f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
     else:
         text = repr(value)
-    assert ast.literal_eval(text) == value, f"cannot write {value!r} as a literal"  # internal invariant
+    with _PARSE_LOCK:
+        written = ast.literal_eval(text)
+    assert written == value, f"cannot write {value!r} as a literal"  # internal invariant
     return text
 
 

@@ -167,3 +167,26 @@ def test_runs_without_a_store_is_empty_and_creates_nothing(store, tmp_path, monk
     table = runs()
     assert table.empty and "val_loss" in table.columns
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_run_of_this_process_being_set_up_is_never_marked_killed(store):
+    """Between MLflow's create_run and the run joining the queue's active list, another run starting (or
+    sd.runs()) looks for stale runs: a run this process is still setting up must stay RUNNING."""
+    tracker = tracking.Tracker("setting-up", "slow-start", {"steps": 1}, {tracking.LIBRARY_TAG: "0.1.0"},
+                               active_ids=set())
+    try:
+        assert tracking.kill_stale_runs(store, active_ids=set()) == []
+        assert store.get_run(tracker.run_id).info.status == "RUNNING"
+    finally:
+        tracker.end("FINISHED")
+    # once ended it is no longer protected (a RUNNING leftover of this process would be stale)
+    assert store.get_run(tracker.run_id).info.status == "FINISHED"
+
+
+def test_load_run_names_a_mistyped_folder_and_creates_no_store(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    with pytest.raises(ValueError, match="no checkpoint folder at 'runs/adder/typo'"):
+        load_run("runs/adder/typo")
+    with pytest.raises(ValueError, match="no tracking store"):
+        load_run("0123456789abcdef0123456789abcdef")
+    assert not (tmp_path / "elsewhere.db").exists()

@@ -183,8 +183,8 @@ class Dispatcher:
     def emit(self, event: Event) -> None:
         with self._lock:
             self.events.append(event)
-            if self._callbacks:
-                self._put(event)
+            if self._callbacks:  # delivered to those subscribed now: a later one gets it by replay, not twice
+                self._put((event, tuple(self._callbacks)))
 
     def _put(self, item: Any) -> None:  # with self._lock held
         self._pending += 1
@@ -220,15 +220,17 @@ class Dispatcher:
             item = self._queue.get()
             if item is None:
                 return
-            if isinstance(item, tuple):  # ("replay", callback, past events) for one new subscriber
+            if len(item) == 3:  # ("replay", callback, past events) for one new subscriber
                 _, callback, past = item
                 for event in past:
                     self._call(callback, event)
             else:
-                with self._lock:
-                    callbacks = list(self._callbacks)
+                event, callbacks = item
                 for callback in callbacks:
-                    self._call(callback, item)
+                    with self._lock:
+                        subscribed = callback in self._callbacks  # unsubscribed meanwhile: no more events
+                    if subscribed:
+                        self._call(callback, event)
             with self._lock:
                 self._pending -= 1
                 if self._pending == 0:

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -117,6 +118,8 @@ def kill_stale_runs(mlflow_client, active_ids: set[str] = frozenset()) -> list[s
     from mlflow.entities import ViewType
 
     host, me = socket.gethostname(), os.getpid()
+    with _LIVE_LOCK:
+        active_ids = set(active_ids) | _LIVE  # a run of ours still being set up is not in the queue's list yet
     experiments = [e.experiment_id for e in mlflow_client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
     if not experiments:
         return []
@@ -135,6 +138,10 @@ def kill_stale_runs(mlflow_client, active_ids: set[str] = frozenset()) -> list[s
             mlflow_client.set_terminated(r.info.run_id, "KILLED")
             killed.append(r.info.run_id)
     return killed
+
+
+_LIVE: set[str] = set()  # MLflow runs this process created and has not ended yet
+_LIVE_LOCK = threading.Lock()
 
 
 class Tracker:
@@ -156,12 +163,18 @@ class Tracker:
             exp_id = exp.experiment_id
         run = self.client.create_run(exp_id, run_name=run_name, tags={**tags, **owner_tags()})
         self.run_id: str = run.info.run_id
+        with _LIVE_LOCK:
+            _LIVE.add(self.run_id)
         self.experiment_id = exp_id
         self._metrics: list = []
         self._last_flush = time.monotonic()
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]
-        for i in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[i:i + 100])
+        try:
+            for i in range(0, len(items), 100):
+                self.client.log_batch(self.run_id, params=items[i:i + 100])
+        except BaseException:
+            self.end("FAILED")  # never leave a RUNNING run behind that nothing will end
+            raise
 
     def _artifact_location(self, experiment: str) -> str | None:
         # MLflow's default is ./mlruns relative to the *current* directory; keep artifacts next to the database.
@@ -205,6 +218,8 @@ class Tracker:
             self.client.set_terminated(self.run_id, status)
         except Exception:
             logger.exception("MLflow: could not set run %s to %s", self.run_id, status)
+        with _LIVE_LOCK:
+            _LIVE.discard(self.run_id)
 
 
 def search(active_ids: set[str] = frozenset(), uri: str | None = None) -> list:
