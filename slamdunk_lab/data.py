@@ -269,12 +269,16 @@ def file(
     """Load a corpus from a local UTF-8 file.
 
     * ``.jsonl``: one document per line, taken from ``field`` of each JSON
-      object (a line that is a bare JSON string is used as-is).  Blank lines
-      are skipped.
+      object (a line that is a bare JSON string is used as-is).  Lines end at
+      ``"\\n"`` (or ``"\\r\\n"``) only, so characters such as U+2028 inside a
+      JSON string stay part of it.  Blank lines are skipped.
     * ``.json``: a list of strings, or a list of objects with ``field``.
-    * anything else (``.txt``, ``.md`` ...): plain text.  The whole file is one
-      document unless ``split_docs`` is given, e.g. ``split_docs="\\n\\n"``
-      makes every blank-line separated block a document (blank pieces dropped).
+    * anything else (``.txt``, ``.md`` ...): plain text.  Windows (``"\\r\\n"``)
+      and old Mac (``"\\r"``) line endings are turned into ``"\\n"`` first, so a
+      file reads the same whichever editor saved it (``split_docs`` is
+      normalised the same way).  The whole file is one document unless
+      ``split_docs`` is given, e.g. ``split_docs="\\n\\n"`` makes every
+      blank-line separated block a document (blank pieces dropped).
 
     Example::
 
@@ -311,17 +315,26 @@ def _read_utf8(p: Path) -> str:
         ) from None
 
 
+def _normalise_newlines(raw: str) -> str:
+    """``raw`` with ``"\\r\\n"`` and lone ``"\\r"`` turned into ``"\\n"``."""
+    return raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _docs_from_text(raw: str, split_docs: str | None, p: Path) -> list[str]:
+    if split_docs is not None and (not isinstance(split_docs, str) or not split_docs):
+        raise ValueError(f"split_docs must be a non-empty string such as '\\n\\n', got {split_docs!r}.")
+    # Normalised on both sides, so split_docs="\n\n" (or "\r\n\r\n") splits a Windows file too.
+    raw = _normalise_newlines(raw)
     if split_docs is None:
         return [raw]
-    if not isinstance(split_docs, str) or not split_docs:
-        raise ValueError(f"split_docs must be a non-empty string such as '\\n\\n', got {split_docs!r}.")
-    return [piece for piece in raw.split(split_docs) if piece.strip()]
+    return [piece for piece in raw.split(_normalise_newlines(split_docs)) if piece.strip()]
 
 
 def _docs_from_jsonl(raw: str, field: str, p: Path) -> list[str]:
     docs = []
-    for lineno, line in enumerate(raw.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() would also cut at U+2028, U+0085 ... which
+    # JSON allows unescaped inside strings.  A trailing "\r" is JSON whitespace.
+    for lineno, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -590,8 +603,11 @@ def load(name: str, max_docs: int | None = None, max_bytes: Any = _DEFAULT, **op
     ``"tiny_shakespeare"`` is read from ``$SLAMDUNK_DATA_DIR/tinyshakespeare.txt``
     when that file exists, and only otherwise from the hub.  The three large
     sets are capped at 100 MB of text unless you pass ``max_bytes`` (``None``
-    for no cap).  The synthetic names ``"arithmetic"``, ``"reverse"`` and
-    ``"grammar"`` go to :func:`synthetic`, with ``**options`` passed along.
+    for no cap).  ``max_docs`` and ``max_bytes`` must be positive integers or
+    ``None``, as for :func:`hf`, wherever the set is read from; the local
+    tiny Shakespeare file is one document, so ``max_docs`` never cuts it.
+    The synthetic names ``"arithmetic"``, ``"reverse"`` and ``"grammar"`` go
+    to :func:`synthetic`, with ``**options`` passed along.
 
     Example::
 
@@ -609,6 +625,9 @@ def load(name: str, max_docs: int | None = None, max_bytes: Any = _DEFAULT, **op
         raise TypeError(f"load({name!r}) got unexpected options: {', '.join(options)}.")
     spec = KNOWN_DATASETS[name]
     cap = spec.default_max_bytes if max_bytes is _DEFAULT else max_bytes
+    # Checked here, not only in hf(), so the local tiny_shakespeare copy follows the same rules.
+    _check_cap("max_docs", max_docs)
+    _check_cap("max_bytes", cap)
     if name == "tiny_shakespeare":
         local = _local_shakespeare()
         if local is not None:

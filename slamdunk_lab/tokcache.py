@@ -240,18 +240,35 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if meta.get("format_version") != CACHE_FORMAT_VERSION:
+    if not _meta_is_well_formed(meta):
         return None
     itemsize = np.dtype(meta["dtype"]).itemsize
     for split in SPLITS:
         # A .bin whose size disagrees with the metadata was damaged after the fact.
-        expected = int(meta[f"{split}_tokens"]) * itemsize
+        expected = meta[f"{split}_tokens"] * itemsize
         path = folder / f"{split}.bin"
         if not path.is_file() or path.stat().st_size != expected:
             return None
     if not (folder / "tokenizer" / "tokenizer.json").is_file():
         return None
     return meta
+
+
+def _meta_is_well_formed(meta: Any) -> bool:
+    """True when ``meta`` has the current format and every field TokenizedCorpus reads, with the right type.
+
+    Anything else (``[]``, missing keys, a dtype we never write ...) is a damaged entry: a cache miss.
+    """
+    if not isinstance(meta, dict) or meta.get("format_version") != CACHE_FORMAT_VERSION:
+        return False
+    if meta.get("dtype") not in (np.dtype(np.uint16).name, np.dtype(np.uint32).name):
+        return False
+    for split in SPLITS:
+        count = meta.get(f"{split}_tokens")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            return False
+    corpus = meta.get("corpus")
+    return isinstance(corpus, dict) and isinstance(corpus.get("name"), str)
 
 
 def _doc_chunks(docs: list[str]) -> Iterator[list[str]]:

@@ -163,7 +163,9 @@ class Tokenizer:
         }
         for filename, content in files.items():
             write_bytes_atomic(out / filename, content)
-        write_bytes_atomic(out / "tokenizer.json", (json.dumps(header, indent=2, ensure_ascii=False) + "\n").encode())
+        # ensure_ascii: a char vocabulary may hold lone surrogates, which UTF-8 cannot store raw.
+        text = json.dumps(header, indent=2, ensure_ascii=True) + "\n"
+        write_bytes_atomic(out / "tokenizer.json", text.encode())
         return out
 
     def fingerprint(self) -> str:
@@ -177,7 +179,8 @@ class Tokenizer:
             h = hashlib.sha256()
             payload = {"kind": self.kind, "vocab_size": self.vocab_size, "eos_id": self.eos_id,
                        "config": self._config()}
-            h.update(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())
+            # surrogatepass: the same bytes as UTF-8, but a lone surrogate in a char vocabulary cannot fail.
+            h.update(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass"))
             for filename, content in sorted(self._files().items()):
                 h.update(f"\n{filename}:{len(content)}\n".encode())
                 h.update(self._canonical_file(filename, content))
@@ -450,6 +453,18 @@ def _is_own_save(path: Path) -> bool:
         return False
 
 
+def _with_eos_token(tok: Tokenizer, eos_token: str | None, source: Path) -> Tokenizer:
+    """``tok`` with ``eos_token`` as its end-of-text token (unchanged when ``eos_token`` is None)."""
+    if eos_token is None:
+        return tok
+    if not isinstance(tok, HFTokenizer):
+        raise ValueError(  # noqa: TRY004 - eos_token's value does not fit this saved tokenizer
+            f"eos_token={eos_token!r} cannot be applied: {str(source)!r} holds a saved {tok.kind!r} "
+            "tokenizer, and eos_token only applies to Hugging Face (bpe / hf) tokenizers."
+        )
+    return HFTokenizer(tok.backend, name=tok.name, kind=tok.kind, eos_token=eos_token)
+
+
 def hf(path_or_id: str | os.PathLike, eos_token: str | None = None) -> Tokenizer:
     """Load a Hugging Face ``tokenizer.json``.
 
@@ -459,7 +474,9 @@ def hf(path_or_id: str | os.PathLike, eos_token: str | None = None) -> Tokenizer
     written by :meth:`Tokenizer.save` is handed to :func:`load`.
 
     ``eos_token`` names the end-of-text token; by default the first of
-    ``<|endoftext|>``, ``</s>``, ``<eos>`` ... present in the vocabulary.
+    ``<|endoftext|>``, ``</s>``, ``<eos>`` ... present in the vocabulary (for
+    our own save, the one it was saved with).  A token that is not in the
+    vocabulary raises ``ValueError``.
 
     Example::
 
@@ -473,7 +490,7 @@ def hf(path_or_id: str | os.PathLike, eos_token: str | None = None) -> Tokenizer
             raise FileNotFoundError(f"No tokenizer.json in directory {str(p.parent)!r}.")
     if p.is_file():
         if _is_own_save(p):
-            return load(p.parent)
+            return _with_eos_token(load(p.parent), eos_token, p.parent)
         try:
             backend = hft.Tokenizer.from_file(str(p))
         except Exception as e:  # noqa: BLE001 - the Rust side raises a plain Exception on bad JSON
@@ -511,6 +528,8 @@ _TIKTOKEN_URLS: dict[str, tuple[str, ...]] = {
     "o200k_base": (f"{_BLOB}/encodings/o200k_base.tiktoken",),
 }
 _RANKS_FILE = "mergeable_ranks.tiktoken"
+#: What an unassigned tiktoken id decodes to: U+FFFD, the replacement character.
+_REPLACEMENT_BYTES = "\ufffd".encode()
 
 
 def _tiktoken_cache_dir() -> Path:
@@ -547,6 +566,12 @@ class TiktokenTokenizer(Tokenizer):
     document stay plain text.  ``eos_id`` is the ``<|endoftext|>`` id.
     Saving stores the merge ranks as a text file, so a saved tokenizer
     reloads without network access.
+
+    ``vocab_size`` is tiktoken's ``n_vocab``, which counts a few ids that no
+    token uses (``cl100k_base`` leaves 100256 and 100261-100275 unassigned).
+    Encoding never produces them, but a model can sample them, so decoding
+    turns each one into U+FFFD (the replacement character) instead of
+    failing.
     """
 
     kind = "tiktoken"
@@ -563,6 +588,11 @@ class TiktokenTokenizer(Tokenizer):
                                 special_tokens=self._special, explicit_n_vocab=explicit_n_vocab)
         self.vocab_size = self._enc.n_vocab
         self.eos_id = self._special.get(EOS_TOKEN)
+        # Which ids a token uses; the rest of range(vocab_size) decodes to U+FFFD.
+        self._assigned = np.zeros(self.vocab_size, dtype=bool)
+        rank_ids = np.fromiter(mergeable_ranks.values(), dtype=np.int64, count=len(mergeable_ranks))
+        self._assigned[rank_ids] = True
+        self._assigned[list(self._special.values())] = True
 
     def encode(self, text: str) -> list[int]:
         return self._enc.encode_ordinary(text)
@@ -572,7 +602,16 @@ class TiktokenTokenizer(Tokenizer):
 
     def decode(self, ids: Iterable[int]) -> str:
         arr = _check_ids(ids, self.vocab_size)
-        return self._enc.decode(arr.tolist(), errors="replace")
+        unassigned = np.flatnonzero(~self._assigned[arr])
+        if not unassigned.size:
+            return self._enc.decode(arr.tolist(), errors="replace")
+        # tiktoken raises KeyError on an unassigned id: decode the runs between them.
+        pieces, start = [], 0
+        for i in unassigned.tolist():
+            pieces += [self._enc.decode_bytes(arr[start:i].tolist()), _REPLACEMENT_BYTES]
+            start = i + 1
+        pieces.append(self._enc.decode_bytes(arr[start:].tolist()))
+        return b"".join(pieces).decode("utf-8", errors="replace")
 
     def _config(self) -> dict[str, Any]:
         return {"pat_str": self._pat_str, "special_tokens": self._special,
@@ -663,35 +702,94 @@ def load(directory: str | os.PathLike) -> Tokenizer:
         if isinstance(header, dict) and "model" in header:
             return hf(path)
         raise ValueError(f"{str(path)!r} was not written by slamdunk_lab (no 'format': {FORMAT!r}).")
-    if header.get("format_version", 0) > FORMAT_VERSION:
+    version = _field(header, "format_version", path, int, "an integer", optional=True)
+    if version is not None and version > FORMAT_VERSION:
         raise ValueError(
-            f"{str(path)!r} has format_version {header['format_version']}; this slamdunk_lab reads up to "
+            f"{str(path)!r} has format_version {version}; this slamdunk_lab reads up to "
             f"{FORMAT_VERSION}. Upgrade slamdunk_lab."
         )
-    tok = _build_from_header(header, d)
-    if tok.vocab_size != header["vocab_size"]:
+    vocab_size = _field(header, "vocab_size", path, int, "an integer")
+    tok = _build_from_header(header, path)
+    if tok.vocab_size != vocab_size:
         raise ValueError(
             f"Tokenizer in {str(d)!r} rebuilt with vocab_size {tok.vocab_size}, but the file says "
-            f"{header['vocab_size']}; the files may be damaged."
+            f"{vocab_size}; the files may be damaged."
         )
     return tok
 
 
-def _build_from_header(header: dict[str, Any], d: Path) -> Tokenizer:
-    kind, cfg = header.get("kind"), header.get("config", {})
+def _field(section: dict[str, Any], dotted: str, path: Path, types: type | tuple[type, ...], what: str,
+           optional: bool = False) -> Any:
+    """The field ``dotted`` (e.g. ``"config.chars"``) of a saved tokenizer.json, read from ``section``.
+
+    A missing field, or one of the wrong type, raises a ValueError naming the file and the field;
+    an ``optional`` field may be absent or null (and then gives None).
+    """
+    key = dotted.rsplit(".", 1)[-1]
+    value = section.get(key)
+    if value is None and optional:
+        return None
+    if key not in section:
+        raise ValueError(f"{str(path)!r} is damaged: it has no field {dotted!r}.")
+    if isinstance(value, bool) or not isinstance(value, types):
+        shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+        # ValueError, not TypeError: the file holds a bad value; the caller's arguments are fine.
+        raise ValueError(  # noqa: TRY004
+            f"{str(path)!r} is damaged: field {dotted!r} must be {what}, got {shown}."
+        )
+    return value
+
+
+def _data_file(cfg: dict[str, Any], key: str, path: Path) -> Path:
+    """The file named by ``config.<key>``, next to tokenizer.json; it must exist."""
+    name = _field(cfg, f"config.{key}", path, str, "a file name")
+    target = path.parent / name
+    if not target.is_file():
+        raise FileNotFoundError(f"{str(path)!r} needs {name!r} (config.{key}), which is missing from "
+                                f"{str(path.parent)!r}.")
+    return target
+
+
+def _build_from_header(header: dict[str, Any], path: Path) -> Tokenizer:
+    kind = header.get("kind")
+    cfg = _field(header, "config", path, dict, "an object", optional=True) or {}
     if kind == "char":
-        tok: Tokenizer = CharTokenizer(list(cfg["chars"]), unk=cfg.get("unk"))
+        chars = _field(cfg, "config.chars", path, str, "a string of characters")
+        unk = _field(cfg, "config.unk", path, str, "a character", optional=True)
+        tok: Tokenizer = CharTokenizer(list(chars), unk=unk)
     elif kind == "byte":
         tok = ByteTokenizer()
     elif kind in ("bpe", "hf"):
         hft = _require_hf_tokenizers()
-        backend = hft.Tokenizer.from_file(str(d / cfg["tokenizer_file"]))
-        tok = HFTokenizer(backend, name=header["name"], kind=kind, eos_token=cfg.get("eos_token"))
+        tokenizer_file = _data_file(cfg, "tokenizer_file", path)
+        try:
+            backend = hft.Tokenizer.from_file(str(tokenizer_file))
+        except Exception as e:  # noqa: BLE001 - the Rust side raises a plain Exception on bad JSON
+            raise ValueError(
+                f"{str(tokenizer_file)!r} is not a valid Hugging Face tokenizer.json: {e}"
+            ) from None
+        name = _field(header, "name", path, str, "a string")
+        eos_token = _field(cfg, "config.eos_token", path, str, "a string", optional=True)
+        tok = HFTokenizer(backend, name=name, kind=kind, eos_token=eos_token)
     elif kind == "tiktoken":
-        ranks = _load_tiktoken_ranks(d / cfg["ranks_file"])
-        tok = TiktokenTokenizer(header["name"], cfg["pat_str"], ranks, cfg["special_tokens"],
-                                cfg.get("explicit_n_vocab"))
+        ranks = _load_tiktoken_ranks(_data_file(cfg, "ranks_file", path))
+        special = _field(cfg, "config.special_tokens", path, dict, "an object of token -> id")
+        bad = [token for token, i in special.items() if isinstance(i, bool) or not isinstance(i, int)]
+        if bad:
+            raise ValueError(
+                f"{str(path)!r} is damaged: config.special_tokens[{bad[0]!r}] must be an integer id, "
+                f"got {special[bad[0]]!r}."
+            )
+        tok = TiktokenTokenizer(
+            _field(header, "name", path, str, "a string"),
+            _field(cfg, "config.pat_str", path, str, "a string"),
+            ranks,
+            special,
+            _field(cfg, "config.explicit_n_vocab", path, int, "an integer", optional=True),
+        )
     else:
-        raise ValueError(f"Unknown tokenizer kind {kind!r} in {str(d / 'tokenizer.json')!r}.")
-    tok.name = header.get("name", tok.name)
+        raise ValueError(f"Unknown tokenizer kind {kind!r} in {str(path)!r}.")
+    name = _field(header, "name", path, str, "a string", optional=True)
+    if name is not None:
+        tok.name = name
     return tok

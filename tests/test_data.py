@@ -135,6 +135,18 @@ def test_file_txt_whole_and_split_docs(tmp_path):
     assert [d.strip() for d in parts.docs] == ["first para\nline two", "second para", "third ☃"]
 
 
+def test_file_txt_windows_and_old_mac_line_endings_read_as_newlines(tmp_path):
+    crlf = tmp_path / "crlf.txt"
+    crlf.write_bytes(b"para one\r\nline\r\n\r\npara two\r\n\r\npara three\r\n")
+    assert data.file(crlf).docs == ["para one\nline\n\npara two\n\npara three\n"]
+    expected = ["para one\nline", "para two", "para three\n"]
+    assert data.file(crlf, split_docs="\n\n").docs == expected
+    assert data.file(crlf, split_docs="\r\n\r\n").docs == expected  # normalised the same way
+    old_mac = tmp_path / "cr.txt"
+    old_mac.write_bytes(b"a\rb\r\rc")
+    assert data.file(old_mac, split_docs="\n\n").docs == ["a\nb", "c"]
+
+
 def test_file_strips_utf8_bom(tmp_path):
     p = tmp_path / "bom.txt"
     p.write_bytes("\ufeffhello".encode("utf-8"))
@@ -148,6 +160,16 @@ def test_file_jsonl(tmp_path):
     q = tmp_path / "stories.jsonl"
     q.write_text('{"story": "once"}\n{"story": "upon"}\n', encoding="utf-8")
     assert data.file(q, field="story").docs == ["once", "upon"]
+
+
+def test_file_jsonl_splits_lines_on_newline_only(tmp_path):
+    # ensure_ascii=False leaves U+2028, U+2029 and U+0085 raw inside JSON strings (legal JSON);
+    # they are not line ends.  Windows line ends are fine too.
+    rows = [{"text": "first\u2028second"}, {"text": "next\x85line\u2029end"}, {"text": "plain"}]
+    p = tmp_path / "unicode.jsonl"
+    lines = (json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows)
+    p.write_text("".join(lines), encoding="utf-8", newline="")
+    assert data.file(p).docs == [r["text"] for r in rows]
 
 
 def test_file_jsonl_invalid_json_names_line(tmp_path):
@@ -298,6 +320,20 @@ def test_load_tiny_shakespeare_real_file(shakespeare_path, monkeypatch):
     monkeypatch.setenv("SLAMDUNK_DATA_DIR", str(shakespeare_path.parent))
     corpus = data.load("tiny_shakespeare")
     assert corpus.stats() == {"docs": 1, "chars": 1_115_394}
+
+
+@pytest.mark.parametrize(
+    "cap, value",
+    [("max_bytes", -5), ("max_bytes", 0), ("max_bytes", 2.5), ("max_bytes", True),
+     ("max_docs", 0), ("max_docs", -3), ("max_docs", 1.5)],
+)
+def test_load_tiny_shakespeare_local_copy_checks_caps_like_hf(tmp_path, monkeypatch, cap, value):
+    (tmp_path / "tinyshakespeare.txt").write_text("ROMEO:\nHello.\n", encoding="utf-8")
+    monkeypatch.setenv("SLAMDUNK_DATA_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match=rf"{cap} must be a positive integer or None, got {value!r}\."):
+        data.load("tiny_shakespeare", **{cap: value})
+    # valid caps still work on the local copy
+    assert data.load("tiny_shakespeare", max_bytes=6, max_docs=1).docs == ["ROMEO:"]
 
 
 def test_load_hub_set_offline_fails_fast_with_hint():

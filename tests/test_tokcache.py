@@ -207,6 +207,34 @@ def test_damaged_entry_is_rebuilt(corpus, cache):
     np.testing.assert_array_equal(rebuilt.train, expected)
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda meta: [],
+        lambda meta: {"format_version": meta["format_version"]},
+        lambda meta: {k: v for k, v in meta.items() if k != "dtype"},
+        lambda meta: {**meta, "dtype": "float64"},
+        lambda meta: {**meta, "train_tokens": str(meta["train_tokens"])},
+        lambda meta: {k: v for k, v in meta.items() if k != "corpus"},
+    ],
+    ids=["list", "only-version", "no-dtype", "bad-dtype", "count-as-text", "no-corpus"],
+)
+def test_malformed_meta_is_a_cache_miss_and_rebuilt(corpus, cache, damage):
+    tok = tokenizers.char(corpus)
+    tc = tokenize_corpus(corpus, tok, cache_dir=cache)
+    expected, meta_path = np.array(tc.train), tc.path / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del tc
+    meta_path.write_text(json.dumps(damage(meta)), encoding="utf-8")
+    rebuilt = tokenize_corpus(corpus, tok, cache_dir=cache)
+    assert rebuilt.cache_hit is False
+    np.testing.assert_array_equal(rebuilt.train, expected)
+    assert tokenize_corpus(corpus, tok, cache_dir=cache).cache_hit is True
+    meta_path.write_text(json.dumps(damage(meta)), encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="not a complete"):
+        TokenizedCorpus.open(rebuilt.path)
+
+
 def test_open_reloads_folder_with_its_tokenizer(corpus, cache):
     tc = tokenize_corpus(corpus, tokenizers.char(corpus), cache_dir=cache)
     again = TokenizedCorpus.open(tc.path)

@@ -258,6 +258,17 @@ def test_save_load_keeps_char_unk_mode(tmp_path):
     assert reloaded.encode("abc🤖") == tok.encode("abc🤖") == [1, 2, 3, 0]
 
 
+def test_save_load_char_with_lone_surrogate(tmp_path):
+    # Python str may hold lone surrogates and the char tokenizer encodes them; saving must work too.
+    tok = tokenizers.char("ab\ud800é")
+    path = tok.save(tmp_path / "t")
+    _saved_files_are_text(path)
+    reloaded = tokenizers.load(path)
+    assert reloaded.chars == tok.chars
+    assert reloaded.fingerprint() == tok.fingerprint()
+    assert reloaded.decode(reloaded.encode("a\ud800é")) == "a\ud800é"
+
+
 def test_save_load_identical_bpe(small_bpe, tmp_path):
     path = small_bpe.save(tmp_path / "bpe")
     assert _saved_files_are_text(path) == ["hf_tokenizer.json", "tokenizer.json"]
@@ -277,6 +288,20 @@ def test_hf_loads_plain_tokenizer_json(small_bpe, tmp_path):
     # load() also accepts a bare HF tokenizer.json folder, and hf() accepts our own save
     assert tokenizers.load(plain).encode("hi") == tok.encode("hi")
     assert tokenizers.hf(path).kind == "bpe"
+
+
+def test_hf_on_own_save_honours_eos_token(small_bpe, tmp_path):
+    path = small_bpe.save(tmp_path / "bpe")
+    assert tokenizers.hf(path).eos_id == small_bpe.eos_id  # default: the saved one
+    tok = tokenizers.hf(path, eos_token="a")
+    assert tok.eos_token == "a" and tok.eos_id == small_bpe.backend.token_to_id("a") != small_bpe.eos_id
+    assert tok.kind == "bpe" and tok.encode(UNICODE_SAMPLE) == small_bpe.encode(UNICODE_SAMPLE)
+    assert tokenizers.hf(path / "tokenizer.json", eos_token="a").eos_id == tok.eos_id
+    with pytest.raises(ValueError, match="'NOT-IN-VOCAB' is not in the tokenizer's vocabulary"):
+        tokenizers.hf(path, eos_token="NOT-IN-VOCAB")
+    char_dir = tokenizers.char("abc").save(tmp_path / "char")
+    with pytest.raises(ValueError, match="eos_token='a' cannot be applied.*'char'"):
+        tokenizers.hf(char_dir, eos_token="a")
 
 
 def test_hf_bad_file_and_missing_path(tmp_path):
@@ -325,6 +350,43 @@ def test_load_errors(tmp_path):
         tokenizers.load(future)
 
 
+def _damaged_save(tmp_path, tok, change) -> Path:
+    folder = tok.save(tmp_path / "damaged")
+    header = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    change(header)
+    (folder / "tokenizer.json").write_text(json.dumps(header), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "make, change, message",
+    [
+        (tokenizers.byte, lambda h: h.update(format_version="1"),
+         r"field 'format_version' must be an integer, got '1'"),
+        (tokenizers.byte, lambda h: h.pop("vocab_size"), r"no field 'vocab_size'"),
+        (lambda: tokenizers.char("abc"), lambda h: h["config"].pop("chars"), r"no field 'config.chars'"),
+        (lambda: tokenizers.char("abc"), lambda h: h["config"].update(chars=["a", "b"]),
+         r"field 'config.chars' must be a string of characters, got \['a', 'b'\]"),
+        (lambda: tokenizers.char("abc"), lambda h: h.update(config=[]), r"field 'config' must be an object"),
+        (lambda: tokenizers.bpe("the cat sat", vocab_size=300), lambda h: h.pop("name"), r"no field 'name'"),
+        (lambda: tokenizers.bpe("the cat sat", vocab_size=300), lambda h: h["config"].pop("tokenizer_file"),
+         r"no field 'config.tokenizer_file'"),
+    ],
+    ids=["version-text", "no-vocab-size", "no-chars", "chars-list", "config-list", "no-name", "no-file"],
+)
+def test_load_damaged_header_names_file_and_field(tmp_path, make, change, message):
+    folder = _damaged_save(tmp_path, make(), change)
+    with pytest.raises(ValueError, match=r"damaged[/\\]tokenizer\.json' is damaged: .*" + message):
+        tokenizers.load(folder)
+
+
+def test_load_missing_data_file_names_it(small_bpe, tmp_path):
+    folder = small_bpe.save(tmp_path / "bpe")
+    (folder / "hf_tokenizer.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"'hf_tokenizer.json' \(config.tokenizer_file\), which is missing"):
+        tokenizers.load(folder)
+
+
 # ------------------------------------------------------------------ tiktoken
 
 
@@ -356,6 +418,21 @@ def test_tiktoken_missing_files_fail_fast(tmp_path, monkeypatch):
 def test_tiktoken_unknown_name():
     with pytest.raises(ValueError, match="'gpt5'.*'gpt2'.*'o200k_base'"):
         tokenizers.tiktoken("gpt5")
+
+
+def test_tiktoken_unassigned_ids_decode_to_replacement_character(tmp_path):
+    pytest.importorskip("tiktoken")
+    # Like cl100k_base (100256 unused): a gap between the byte ranks and <|endoftext|>.
+    ranks = {bytes([i]): i for i in range(256)}
+    tok = tokenizers.TiktokenTokenizer("toy", r"""'s|\s+|\S+""", ranks, {"<|endoftext|>": 300})
+    assert tok.vocab_size == 301 and tok.eos_id == 300
+    assert tok.decode([260]) == "\ufffd"
+    ids = tok.encode("hi ") + [260, 299] + tok.encode("é") + [300]
+    assert tok.decode(ids) == "hi \ufffd\ufffdé<|endoftext|>"
+    assert tok.decode(tok.encode(UNICODE_SAMPLE)) == UNICODE_SAMPLE  # assigned ids are unaffected
+    every_id = tok.decode(range(tok.vocab_size))  # what an untrained model may sample: never raises
+    assert every_id.count("\ufffd") >= 300 - 256
+    assert tokenizers.load(tok.save(tmp_path / "toy")).decode([0x68, 260]) == "h\ufffd"
 
 
 def test_encode_array_matches_encode_for_every_kind(small_bpe):
