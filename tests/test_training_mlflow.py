@@ -110,6 +110,8 @@ def test_stopped_run_is_killed_and_failed_run_is_failed(store, corpus, tok):
     run.wait(60)
     assert run.status == "stopped"
     assert store.get_run(run.mlflow_run_id).info.status == "KILLED"
+    row = runs().set_index("run_id").loc[run.mlflow_run_id]
+    assert row["step"] == run.step < row["steps"] == 500  # how far it got, and what was planned
 
     def poison(step, loss):
         return loss * float("nan") if step == 3 else loss

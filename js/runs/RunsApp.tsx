@@ -7,7 +7,7 @@ import { fmtNumber } from '../shared/chart';
 import { formatCount } from '../shared/format';
 import { useModelValue } from '../shared/model';
 import { Button } from '../shared/ui';
-import { Curves, RunRow, formatTime, formatValue, overlaySeries, toggle } from './compare';
+import { Curves, RunRow, formatSteps, formatTime, formatValue, overlaySeries, toggle } from './compare';
 
 interface DesignDiffRow {
   node: string;
@@ -139,7 +139,7 @@ export function RunsApp({ model }: { model: AnyModel<RunsModel> }) {
                     <span className={`sdl-badge sdl-badge-${r.status.toLowerCase()}`}>{r.status.toLowerCase()}</span>
                   </td>
                   <td>{formatTime(r.start_time)}</td>
-                  <td className="num">{r.steps ?? '–'}</td>
+                  <td className="num">{formatSteps(r)}</td>
                   <td className="num">{fmtNumber(r.train_loss)}</td>
                   <td className="num">{fmtNumber(r.val_loss)}</td>
                   <td className="num">{formatCount(r.parameters)}</td>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatValue, overlaySeries, toggle } from './compare';
+import { formatSteps, formatValue, overlaySeries, toggle } from './compare';
 
 describe('runs browser helpers', () => {
   const curves = {
@@ -23,5 +23,12 @@ describe('runs browser helpers', () => {
     expect(formatValue(null)).toBe('—');
     expect(formatValue({ n: 1 })).toBe('{"n":1}');
     expect(formatValue(0.001)).toBe('0.001');
+  });
+
+  it('shows how far a run that ended early got', () => {
+    expect(formatSteps({ step: 7, steps: 20 })).toBe('7/20');
+    expect(formatSteps({ step: 20, steps: 20 })).toBe('20');
+    expect(formatSteps({ step: null, steps: 20 })).toBe('20');
+    expect(formatSteps({ steps: null })).toBe('–');
   });
 });

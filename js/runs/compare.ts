@@ -9,6 +9,8 @@ export interface RunRow {
   status: string;
   start_time: number | null;
   end_time: number | null;
+  /** The last step reached (null while running or for runs logged before it was recorded). */
+  step?: number | null;
   steps: number | null;
   train_loss: number | null;
   val_loss: number | null;
@@ -62,6 +64,15 @@ export function formatTime(ms: number | null | undefined): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** The steps cell: the plan, or `reached/plan` for a run that ended early (stopped, failed). */
+export function formatSteps(r: Pick<RunRow, 'step' | 'steps'>): string {
+  if (r.steps === null || r.steps === undefined) {
+    return '–';
+  }
+  const reached = r.step;
+  return reached !== null && reached !== undefined && reached !== r.steps ? `${reached}/${r.steps}` : String(r.steps);
 }
 
 /** A parameter value for a diff cell (JSON for structures, '—' when absent). */

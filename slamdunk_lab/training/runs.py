@@ -320,14 +320,14 @@ def _execute(run: Run, max_concurrent: int) -> None:
                 _log_result_artifacts(tracker, run)
             except Exception:
                 logger.exception("run %s: could not log artifacts to MLflow", run.name)
-            tracker.end("KILLED" if stopped else "FINISHED")
+            tracker.end("KILLED" if stopped else "FINISHED", step=terminal.step)
         run.status = "stopped" if stopped else "finished"  # only once MLflow has the final state too
         run._emit(terminal)
     except KeyboardInterrupt as exc:  # interrupted outside the loop (waiting in the queue, saving)
         interrupted = exc
         run.status = "stopped"
         if tracker:
-            tracker.end("KILLED")
+            tracker.end("KILLED", step=run.step)
         run._emit(Stopped(run=run.name, step=run.step, checkpoint=run.last_checkpoint or ""))
     except BaseException as exc:
         run.exception = exc
@@ -338,7 +338,7 @@ def _execute(run: Run, max_concurrent: int) -> None:
                 tracker.set_tag("slamdunk.error", run.error[:5000])
             except Exception:
                 logger.exception("run %s: could not record the error in MLflow", run.name)
-            tracker.end("FAILED")
+            tracker.end("FAILED", step=run.step)
         run.status = "failed"
         run._emit(Failed(run=run.name, step=run._trainer.current_step if run._trainer else run.step,
                          error=run.error))
@@ -674,7 +674,8 @@ def runs(widget: bool = False):
     ``widget=True`` returns the runs browser widget instead (:class:`slamdunk_lab.widgets.Runs`: the table,
     overlaid loss curves and design/hyperparameter diffs of the selected runs).
 
-    Columns: run_id, experiment, name, status, start_time, end_time, steps, train_loss, val_loss, parameters,
+    Columns: run_id, experiment, name, status, start_time, end_time, step (the last one reached), steps (the
+    plan), train_loss, val_loss, parameters,
     family, layers, heads, width, lr, batch_size, context, checkpoint_dir. Runs left RUNNING by a kernel that
     died are marked KILLED first.
     """
@@ -684,7 +685,7 @@ def runs(widget: bool = False):
         return Runs()
     import pandas as pd
 
-    columns = ["run_id", "experiment", "name", "status", "start_time", "end_time", "steps", "train_loss",
+    columns = ["run_id", "experiment", "name", "status", "start_time", "end_time", "step", "steps", "train_loss",
                "val_loss", "parameters", "family", "layers", "heads", "width", "lr", "batch_size", "context",
                "checkpoint_dir"]
     uri = tracking.tracking_uri()
@@ -709,7 +710,8 @@ def runs(widget: bool = False):
         rows.append({"run_id": r.info.run_id, "experiment": names[exp_id], "name": r.info.run_name,
                      "status": r.info.status, "start_time": pd.to_datetime(r.info.start_time, unit="ms"),
                      "end_time": pd.to_datetime(r.info.end_time, unit="ms") if r.info.end_time else pd.NaT,
-                     "steps": num("steps", int), "train_loss": m.get("train_loss"), "val_loss": m.get("val_loss"),
+                     "step": num(tracking.STEP_TAG, int, r.data.tags), "steps": num("steps", int),
+                     "train_loss": m.get("train_loss"), "val_loss": m.get("val_loss"),
                      "parameters": num("parameters", int), "family": p.get("family"), "layers": num("layers", int),
                      "heads": num("heads", int), "width": num("width", int), "lr": num("lr"),
                      "batch_size": num("batch_size", int), "context": num("context", int),

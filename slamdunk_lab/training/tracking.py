@@ -30,6 +30,7 @@ OWNER_PID = "slamdunk.owner_pid"
 OWNER_START = "slamdunk.owner_start"
 LIBRARY_TAG = "slamdunk.lab"
 CHECKPOINT_TAG = "slamdunk.checkpoint_dir"
+STEP_TAG = "slamdunk.step"  # the last step a run reached (its "steps" param is the plan)
 FLUSH_SECONDS = 5.0
 BATCH_LIMIT = 1000  # MLflow's maximum metrics per log_batch call
 
@@ -208,10 +209,13 @@ class Tracker:
         else:
             self.client.log_artifact(self.run_id, str(p), folder)
 
-    def end(self, status: str) -> None:
-        """Flush metrics and set the final status (FINISHED, KILLED or FAILED); never raises."""
+    def end(self, status: str, step: int | None = None) -> None:
+        """Flush metrics, record the last ``step`` reached and set the final status (FINISHED, KILLED or
+        FAILED); never raises."""
         try:
             self.flush()
+            if step is not None:
+                self.client.set_tag(self.run_id, STEP_TAG, str(int(step)))
         except Exception:
             logger.exception("MLflow: could not write the last metrics of run %s", self.run_id)
         try:

@@ -51,7 +51,7 @@ class Runs(SlamDunkWidget):
     _view = traitlets.Unicode("runs").tag(sync=True)
 
     #: One dict per run, newest first: run_id, name, experiment, design, status, start_time (ms), end_time,
-    #: steps, train_loss, val_loss, parameters, tokens_per_s.
+    #: step (the last one reached, once ended), steps (the plan), train_loss, val_loss, parameters, tokens_per_s.
     rows = traitlets.List(traitlets.Dict(), default_value=[]).tag(sync=True)
     #: The run ids ticked on the page (in the order they were ticked).
     selected = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
@@ -171,6 +171,7 @@ def _read_runs(tracking: Any, active: set[str]) -> tuple[list[dict], dict[str, d
                 "status": r.info.status,
                 "start_time": r.info.start_time,
                 "end_time": r.info.end_time,
+                "step": _num(r.data.tags.get(tracking.STEP_TAG), int),
                 "steps": _num(p.get("steps"), int),
                 "train_loss": _finite(m.get("train_loss", m.get("loss"))),
                 "val_loss": _finite(m.get("val_loss")),
