@@ -117,15 +117,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(_issue_line(issue), file=sys.stderr)
         return EXIT_INVALID
     graph = analysis.graph
+    name = args.name or graph.get("name") or Path(args.graph).stem
+    out = Path(args.out) if args.out else Path("models") / safe_name(name, default="model")
+    _check_out(out, given=bool(args.out))  # before any work, not after training
     corpus = _load_corpus(args.data)
     tok = _make_tokenizer(args.tokenizer, corpus)
     if tok.vocab_size != analysis.plan.vocab_size:
         print(f"note: vocabulary set to {tok.vocab_size} to match the {tok.name} tokenizer (the design had "
               f"{analysis.plan.vocab_size})", file=sys.stderr)
         graph = _with_vocab(graph, tok.vocab_size)
-    context = args.context or min(analysis.plan.context, 256)
-    name = args.name or graph.get("name") or Path(args.graph).stem
-    out = Path(args.out) if args.out else Path("models") / safe_name(name, default="model")
+    context = args.context if args.context is not None else min(analysis.plan.context, 256)
 
     from .training import train
 
@@ -149,12 +150,31 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"training {run.status}: {run.error or 'stopped before the last step'}", file=sys.stderr)
         return EXIT_INVALID
 
+    from .errors import ModelFileError
     from .io import save
 
-    folder = save(run.model, out, tokenizer=tok)
+    try:
+        folder = save(run.model, out, tokenizer=tok)
+    except ModelFileError as exc:
+        where = run.last_checkpoint
+        note = f" (the trained weights are in the checkpoint {where})" if where else ""
+        raise CommandError(f"{exc}{note}") from None
     print(f"saved the model to {folder}")
     print(f"try: slamdunk-lab generate {folder} --prompt \"...\"")
     return EXIT_OK
+
+
+def _check_out(out: Path, given: bool) -> None:
+    """Refuse an output folder that cannot be created: an existing file, or a path through one."""
+    what, fix = ("--out", "choose another name") if given else ("the output folder", "choose another with --out")
+    path = out.expanduser()
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"{what} {out} is an existing file, not a folder; {fix}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise CommandError(f"{what} {out} cannot be created: {parent} is a file, not a folder; {fix}")
 
 
 def _load_corpus(source: str):
@@ -212,8 +232,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .generation import generate
     from .io import load
 
+    device = None
+    if args.device is not None:
+        from .training.trainer import resolve_device
+
+        try:
+            device = resolve_device(args.device)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
     try:
-        model = load(args.model, device=args.device)
+        model = load(args.model, device=device)
     except (ModelFileError, GraphError) as exc:
         raise CommandError(str(exc)) from None
     tok = getattr(model, "tokenizer", None)
@@ -236,6 +264,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- parser
+def _whole_number(minimum: int, maximum: int | None = None, bounds: str | None = None):
+    """An argparse ``type``: a whole number ≥ ``minimum`` (and ≤ ``maximum``); argparse names the flag."""
+    bounds = bounds or (f"from {minimum} to {maximum}" if maximum is not None else f"≥ {minimum}")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {text!r}")
+        return value
+
+    return parse
+
+
+_POSITIVE, _COUNT = _whole_number(1), _whole_number(0)
+_SEED = _whole_number(0, 2 ** 63 - 1, bounds="from 0 to 2**63 - 1")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``slamdunk-lab`` (its subcommands: templates, validate, train, generate)."""
     parser = argparse.ArgumentParser(prog="slamdunk-lab",
@@ -250,8 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "list every problem as 'node: field: message' when it is not; exit 2 when "
                                    "the file cannot be read or is not JSON.")
     p.add_argument("graph", metavar="GRAPH.json")
-    p.add_argument("--batch-size", type=int, default=1, help="batch size for the memory estimate (default 1)")
-    p.add_argument("--context", type=int, default=None, help="sequence length for the estimates "
+    p.add_argument("--batch-size", type=_POSITIVE, default=1, help="batch size for the memory estimate "
+                                                                   "(default 1)")
+    p.add_argument("--context", type=_POSITIVE, default=None, help="sequence length for the estimates "
                                                              "(default: the model's context)")
     p.add_argument("--json", action="store_true", help="print the full analysis as JSON")
     p.set_defaults(func=cmd_validate)
@@ -265,17 +314,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "grammar, ...)")
     p.add_argument("--tokenizer", default="char", metavar="char|byte|bpe[:N]",
                    help="char (default), byte, or bpe:N for a BPE of N tokens trained on the data")
-    p.add_argument("--steps", type=int, required=True)
-    p.add_argument("--batch-size", type=int, default=12)
-    p.add_argument("--context", type=int, default=None,
+    p.add_argument("--steps", type=_POSITIVE, required=True)
+    p.add_argument("--batch-size", type=_POSITIVE, default=12)
+    p.add_argument("--context", type=_POSITIVE, default=None,
                    help="training sequence length (default: the model's context, at most 256)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--min-lr", type=float, default=None)
-    p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default: a tenth of the steps, "
+    p.add_argument("--warmup", type=_COUNT, default=None, help="warm-up steps (default: a tenth of the steps, "
                                                             "at most 100)")
-    p.add_argument("--eval-every", type=int, default=250, help="steps between evaluations (0: never)")
-    p.add_argument("--sample-every", type=int, default=500, help="steps between samples (0: never)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=_COUNT, default=250, help="steps between evaluations (0: never)")
+    p.add_argument("--sample-every", type=_COUNT, default=500, help="steps between samples (0: never)")
+    p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, mps")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     p.add_argument("--name", default=None, help="run name (default: the design's name)")
@@ -287,14 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate text with a saved model")
     p.add_argument("model", metavar="MODEL_DIR")
     p.add_argument("--prompt", default="", help="text to continue (default: empty)")
-    p.add_argument("--max-new-tokens", type=int, default=200)
+    p.add_argument("--max-new-tokens", type=_COUNT, default=200)
     p.add_argument("--temperature", type=float, default=0.8, help="0 = always the most likely token")
-    p.add_argument("--top-k", type=int, default=40, help="0 = no limit")
+    p.add_argument("--top-k", type=_COUNT, default=40, help="0 = no limit")
     p.add_argument("--top-p", type=float, default=0.95, help="1 = no limit")
     p.add_argument("--repetition-penalty", type=float, default=1.0)
     p.add_argument("--stop", action="append", default=[], help="stop before this text (may be repeated)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu (default), cuda, ...")
+    p.add_argument("--seed", type=_SEED, default=0)
+    p.add_argument("--device", default=None, help="cpu (default), auto, cuda, cuda:1, mps")
     p.set_defaults(func=cmd_generate)
     return parser
 

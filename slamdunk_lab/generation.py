@@ -22,6 +22,7 @@ tokens instead of a full forward pass per token.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,11 @@ import torch
 __all__ = ["AttentionMaps", "attention", "decode_stream", "generate", "next_token_probs"]
 
 _REPLACEMENT = "\ufffd"  # what a decoder writes for an incomplete UTF-8 sequence
+#: How many token ids before the text still being decoded are decoded with it (and their own text cut off the
+#: front): the end of the prompt before the first new token, then the last tokens already turned into text.
+#: A decoder that treats the first token of a text differently (SentencePiece drops its leading space) then
+#: gives each piece the text it has in context, while each step decodes only a few ids.
+_DECODE_CONTEXT = 8
 
 
 # ---------------------------------------------------------------------------------------------- public API
@@ -40,6 +46,9 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
              stream: bool = False) -> str | Iterator[str]:
     """Continue ``prompt`` with up to ``max_new_tokens`` tokens; returns the new text only, without the prompt.
 
+    The new text is what follows the prompt when the prompt's tokens and the new ones are decoded together, so
+    ``prompt + text`` reads as one text (a SentencePiece tokenizer keeps the space before the first new word).
+
     Args:
         model: a model from :func:`slamdunk_lab.build` (or loaded); it runs in eval mode under
             ``torch.inference_mode()`` and gets its training flag back afterwards.
@@ -47,7 +56,8 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
         prompt: the text to continue. An empty prompt starts from the tokenizer's end-of-text token when it has
             one, otherwise from a newline ("\\n") when the tokenizer can encode it; otherwise it is an error.
         max_new_tokens: how many tokens to generate at most.
-        temperature: divides the logits; 0 means greedy (always the most likely token).
+        temperature: divides the logits; 0 means greedy (always the most likely token). Any positive value
+            works: a tiny one (below about 1e-38) picks the most likely token, like 0.
         top_k: sample only among the ``top_k`` most likely tokens (``None`` or 0: no limit).
         top_p: nucleus sampling: keep the fewest most-likely tokens whose probabilities add up to at least
             ``top_p`` (1.0: no limit; the most likely token is always kept).
@@ -56,7 +66,8 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
         stop: a string or list of strings; generation stops as soon as one appears in the generated text, and
             the text returned is cut just before it. Generation also stops (without returning it) when the
             model produces the tokenizer's end-of-text token, if the tokenizer has one.
-        seed: seed of the sampler's own random generator (``None``: a random seed).
+        seed: seed of the sampler's own random generator, a whole number from 0 to 2**63 - 1 (``None``: a
+            random seed).
         stream: if True, return an iterator of text pieces as they are generated instead of one string; the
             pieces joined equal the string ``stream=False`` returns. Pieces never end inside a multi-byte
             character or inside a possible stop string. The model is in eval mode until the iterator ends.
@@ -66,14 +77,13 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
     """
     settings = _check_settings(max_new_tokens, temperature, top_k, top_p, repetition_penalty)
     stops = _check_stop(stop)
-    ids = _prompt_ids(tok, prompt)
+    ids, prompt_ids = _encode_prompt(tok, prompt)
     generator = _generator(model, seed)
     token_ids = _sample_ids(model, ids, max_new_tokens, settings, generator, eos_id=getattr(tok, "eos_id", None))
-    if stream:
-        return _text_pieces(tok, token_ids, stops)
-    if not stops:  # nothing to watch for while generating: decode once at the end
-        return tok.decode(list(token_ids))
-    return "".join(_text_pieces(tok, token_ids, stops))
+    # The new ids are decoded after the end of the prompt, so the text is what follows the prompt in
+    # decode(prompt + new ids): a SentencePiece tokenizer keeps the space that starts the first new word.
+    pieces = _text_pieces(tok, token_ids, stops, context_ids=prompt_ids)
+    return pieces if stream else "".join(pieces)
 
 
 def next_token_probs(model, tok, prompt: str, k: int = 10) -> list[dict[str, Any]]:
@@ -188,12 +198,21 @@ def _check_stop(stop) -> list[str]:
 
 
 def _prompt_ids(tok, prompt: str) -> list[int]:
+    return _encode_prompt(tok, prompt)[0]
+
+
+def _encode_prompt(tok, prompt: str) -> tuple[list[int], list[int]]:
+    """The ids to run the model on, and the ids of the prompt's text ([] when it starts from a start token)."""
     if not isinstance(prompt, str):
         raise TypeError(f"the prompt must be a string, got {type(prompt).__name__}")
     if prompt:
         ids = list(tok.encode(prompt))  # a char tokenizer raises its own error naming an unknown character
         if ids:
-            return ids
+            return ids, ids
+    return _start_ids(tok), []
+
+
+def _start_ids(tok) -> list[int]:
     if getattr(tok, "eos_id", None) is not None:
         return [tok.eos_id]
     try:
@@ -206,13 +225,28 @@ def _prompt_ids(tok, prompt: str) -> list[int]:
     return ids
 
 
+def _check_seed(seed) -> int | None:
+    """``seed`` as an int in [0, 2**63) (numpy integers too), or None."""
+    if seed is None:
+        return None
+    try:
+        value = None if isinstance(seed, bool) else operator.index(seed)  # no floats, strings or booleans
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < 2 ** 63:
+        raise ValueError(f"seed must be a whole number from 0 to 2**63 - 1, or None for a random seed, "
+                         f"got {seed!r}")
+    return value
+
+
 def _generator(model, seed: int | None) -> torch.Generator:
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
+    seed = _check_seed(seed)
     if seed is None:
         generator.seed()
     else:
-        generator.manual_seed(int(seed))
+        generator.manual_seed(seed)
     return generator
 
 
@@ -279,7 +313,9 @@ def _pick(logits: torch.Tensor, s: _Settings, seen: torch.Tensor | None, generat
         logits = torch.where(seen, penalised, logits)
     if s.temperature == 0:
         return int(logits.argmax())
-    logits = logits / s.temperature
+    # Shifted so the largest is 0: divided by a tiny temperature the others go to -inf, never to inf or nan.
+    # A temperature below float32's smallest normal number divides as that number (it is greedy already).
+    logits = (logits - logits.max()) / max(s.temperature, torch.finfo(logits.dtype).tiny)
     candidates = None  # token ids of `logits` when it holds only some of them, most likely first
     if s.top_k is not None and s.top_k < logits.numel():
         logits, candidates = torch.topk(logits, s.top_k)  # (k,), sorted
@@ -308,19 +344,39 @@ def decode_stream(tok, token_ids, stop: str | Sequence[str] | None = None) -> It
     return _text_pieces(tok, iter(token_ids), _check_stop(stop))
 
 
-def _text_pieces(tok, token_ids: Iterator[int], stops: list[str]) -> Iterator[str]:
-    """Turn new token ids into text pieces: decode everything so far and yield what is new and final.
+def _text_pieces(tok, token_ids: Iterator[int], stops: list[str],
+                 context_ids: Sequence[int] = ()) -> Iterator[str]:
+    """Turn new token ids into text pieces and yield what is new and final.
+
+    ``context_ids`` are the ids before the new ones (the prompt's). Each step decodes the ids not yet turned
+    into text together with up to ``_DECODE_CONTEXT`` ids before them, and cuts off the front the text those
+    context ids decode to alone; so the text is what follows the context in one decode of everything (a
+    SentencePiece decoder keeps the space of the first new word), at the cost of a few ids per step. If the
+    new ids change the text of the ones before them, the pending ids are decoded alone instead.
 
     Holding back a trailing U+FFFD keeps a multi-byte character that is split over several tokens whole;
     holding back the end of the text that could be the start of a stop string keeps stop strings out.
     """
-    ids: list[int] = []
+    ids: list[int] = list(context_ids)[-_DECODE_CONTEXT:]  # the context, then the ids not yet in `final`
+    done = len(ids)  # ids[:done] are the context
+    prefix = _decode(tok, ids)  # the text of the context decoded alone
+    final = ""  # the text of the new ids before ids[done:]; it ends on a complete character
     text, sent = "", 0
     longest_stop = max((len(s) for s in stops), default=0)
     try:
         for token_id in token_ids:
             ids.append(token_id)
-            text = tok.decode(ids)
+            window = tok.decode(ids)
+            if window.startswith(prefix):
+                pending = window[len(prefix):]
+            else:  # the new ids changed how the ones before them decode: decode them alone
+                pending = tok.decode(ids[done:])
+            text = final + pending
+            if not pending.endswith(_REPLACEMENT):  # complete characters: the last ids become the context
+                final = text
+                del ids[:-_DECODE_CONTEXT]
+                done = len(ids)
+                prefix = _decode(tok, ids)
             if stops:
                 cut = _first_stop(text, stops, start=max(0, sent - longest_stop))
                 if cut is not None:
@@ -337,6 +393,10 @@ def _text_pieces(tok, token_ids: Iterator[int], stops: list[str]) -> Iterator[st
             token_ids.close()  # restore the model's training flag now, not when garbage-collected
     if len(text) > sent:  # the end of the text is final now, incomplete characters included
         yield text[sent:]
+
+
+def _decode(tok, ids: list[int]) -> str:
+    return tok.decode(ids) if ids else ""
 
 
 def _first_stop(text: str, stops: list[str], start: int) -> int | None:

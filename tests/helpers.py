@@ -51,3 +51,16 @@ def isolate_training(mp: pytest.MonkeyPatch, root: Path, mlflow: bool = False) -
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
     mp.delenv("SLAMDUNK_BACKGROUND", raising=False)
 
+
+def sentencepiece_tokenizer(folder):
+    """A Llama/SentencePiece-style tokenizer.json (Metaspace), built here: its decoder drops the space that
+    starts the first token of a text, so decoding only the new tokens would glue them to the prompt."""
+    hft = pytest.importorskip("tokenizers")
+    from slamdunk_lab import tokenizers
+    backend = hft.Tokenizer(hft.models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = hft.pre_tokenizers.Metaspace()
+    backend.decoder = hft.decoders.Metaspace()
+    trainer = hft.trainers.BpeTrainer(vocab_size=120, special_tokens=["<unk>"], show_progress=False)
+    backend.train_from_iterator(["hello world the cat sat on the mat"] * 50, trainer=trainer)
+    backend.save(str(folder / "tokenizer.json"))
+    return tokenizers.hf(folder / "tokenizer.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import sentencepiece_tokenizer
 
 import slamdunk_lab as sd
 from slamdunk_lab import tokenizers
@@ -205,6 +206,38 @@ def test_streamed_pieces_join_to_the_same_text():
     assert len(pieces) > 1 and "".join(pieces) == generate(model, tok, "the", max_new_tokens=50, seed=4)
 
 
+def test_a_sentencepiece_tokenizer_keeps_the_space_before_the_first_new_word(tmp_path):
+    tok = sentencepiece_tokenizer(tmp_path)
+    assert tok.decode(tok.encode("hello")) + tok.decode(tok.encode(" world")) == "helloworld"  # the trap
+    model = lively(sd.build(sd.template("gpt2", size="tiny", n_layer=1, n_head=2, d_model=32,
+                                        vocab_size=tok.vocab_size, context=64), dtype=torch.float64))
+    new_words = 0
+    # The last prompt is longer than the few tokens decoded with each new one.
+    for prompt in ["hello", "the cat", "on the", "sat", "mat", "the cat sat on the mat hello world the cat sat"]:
+        ids = tok.encode(prompt)
+        assert tok.decode(ids) == prompt
+        new = greedy_reference(model, ids, 12, window=lambda x: x)
+        whole = tok.decode(ids + new)  # prompt and continuation decoded as one text
+        text = generate(model, tok, prompt, max_new_tokens=12, temperature=0)
+        assert prompt + text == whole
+        assert "".join(generate(model, tok, prompt, max_new_tokens=12, temperature=0, stream=True)) == text
+        if " " in text:  # stop strings still cut the text, streamed or not
+            cut = text[:text.index(" ")]
+            assert generate(model, tok, prompt, max_new_tokens=12, temperature=0, stop=" ") == cut
+            assert "".join(generate(model, tok, prompt, max_new_tokens=12, temperature=0, stop=" ",
+                                    stream=True)) == cut
+        new_words += text.startswith(" ")
+    assert new_words  # some continuation starts a new word, so the comparison means something
+
+
+def test_long_streams_equal_one_decode_of_everything():
+    tok = tokenizers.bpe(TEXT * 20, vocab_size=300)
+    ids = tok.encode(TEXT * 6)  # many more ids than are decoded together at each step
+    pieces = list(decode_stream(tok, ids))
+    assert len(pieces) > 50 and "".join(pieces) == TEXT * 6
+    assert "".join(decode_stream(tok, ids, stop="END!")) == (TEXT * 6)[:TEXT.index("END!")]
+
+
 def test_streaming_never_splits_a_multibyte_character():
     tok = tokenizers.byte()
     text = "naïve café — 東京"
@@ -248,6 +281,31 @@ def test_empty_prompts_unknown_characters_and_bad_settings():
                 {"max_new_tokens": 1.5}, {"stop": ""}):
         with pytest.raises(ValueError):
             generate(model, tok, "the", **bad)
+
+
+def test_a_tiny_temperature_picks_the_most_likely_token():
+    model, tok = char_model()
+    greedy = generate(model, tok, "the", max_new_tokens=30, temperature=0)
+    for temperature in (1e-6, 1e-40, 1e-300, 5e-324):  # logits / temperature would overflow to inf
+        assert generate(model, tok, "the", max_new_tokens=30, temperature=temperature, seed=1) == greedy
+        assert generate(model, tok, "the", max_new_tokens=30, temperature=temperature, top_k=None,
+                        top_p=0.5, seed=1) == greedy
+    huge = generate(model, tok, "the", max_new_tokens=30, temperature=1e300, top_k=None, top_p=1.0, seed=1)
+    assert len(huge) == 30
+
+
+def test_seeds_must_be_whole_numbers_from_0_below_2_to_the_63():
+    np = pytest.importorskip("numpy")
+    model, tok = char_model()
+    a = generate(model, tok, "the", max_new_tokens=10, temperature=1.0, seed=5)
+    assert generate(model, tok, "the", max_new_tokens=10, temperature=1.0, seed=np.int64(5)) == a
+    assert len(generate(model, tok, "the", max_new_tokens=10, temperature=1.0, seed=2 ** 63 - 1)) == 10
+    for bad in ("a", 1.5, 5.0, True, -1, 2 ** 63, 2 ** 70, np.float64(3)):
+        with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*63 - 1") as info:
+            generate(model, tok, "the", max_new_tokens=10, seed=bad)
+        assert repr(bad) in str(info.value)
+        with pytest.raises(ValueError, match="seed"):
+            generate(model, tok, "the", max_new_tokens=10, seed=bad, stream=True)  # at the call, not later
 
 
 # ---------------------------------------------------------------------------------------------- look inside
