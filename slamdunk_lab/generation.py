@@ -79,7 +79,8 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
     stops = _check_stop(stop)
     ids, prompt_ids = _encode_prompt(tok, prompt)
     generator = _generator(model, seed)
-    token_ids = _sample_ids(model, ids, max_new_tokens, settings, generator, eos_id=getattr(tok, "eos_id", None))
+    token_ids = _sample_ids(model, ids, max_new_tokens, settings, generator, eos_id=getattr(tok, "eos_id", None),
+                            seen_ids=prompt_ids)
     # The new ids are decoded after the end of the prompt, so the text is what follows the prompt in
     # decode(prompt + new ids): a SentencePiece tokenizer keeps the space that starts the first new word.
     if stream or stops:
@@ -274,8 +275,11 @@ class _eval_mode:
 
 
 def _sample_ids(model, prompt_ids: list[int], max_new_tokens: int, s: _Settings, generator: torch.Generator,
-                eos_id: int | None) -> Iterator[int]:
-    """Yield new token ids one at a time, using the KV cache and sliding the window by half a context."""
+                eos_id: int | None, seen_ids: list[int] | None = None) -> Iterator[int]:
+    """Yield new token ids one at a time, using the KV cache and sliding the window by half a context.
+
+    ``seen_ids``: the ids the repetition penalty counts as already written (default ``prompt_ids``); an empty
+    prompt runs the model on a start token that the text does not contain, so it passes none."""
     if max_new_tokens == 0:
         return
     context = model.context
@@ -293,7 +297,9 @@ def _sample_ids(model, prompt_ids: list[int], max_new_tokens: int, s: _Settings,
             logits = model(_as_batch(model, ids[-context:]), cache=cache)[0, -1]  # prefill, (V,)
             if s.repetition_penalty != 1.0:
                 seen = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
-                seen[torch.tensor(ids, device=logits.device)] = True
+                earlier = ids if seen_ids is None else list(seen_ids)
+                if earlier:
+                    seen[torch.tensor(earlier, device=logits.device)] = True
             next_id = _pick(logits.float(), s, seen, generator)
         for step in range(max_new_tokens):
             if next_id == eos_id:

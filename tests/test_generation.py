@@ -177,6 +177,25 @@ def test_repetition_penalty_divides_positive_and_multiplies_negative_logits_of_s
     assert got == tok.decode([int(penalised.argmax())])
 
 
+def test_an_empty_prompt_penalises_nothing_it_did_not_write():
+    """An empty prompt runs the model on a start token ("\n" here) that is not part of the text: the repetition
+    penalty must not count it as written, so the first token is the unpenalised favourite."""
+    tok = tokenizers.char("ab\n")
+    start = tok.encode("\n")[0]
+    for seed in range(60):  # a model whose favourite after the start token is the start token itself
+        model = lively(sd.build(sd.template("gpt2", size="tiny", n_layer=1, n_head=2, d_model=16, vocab_size=3,
+                                            context=32), dtype=torch.float64), seed=seed)
+        with torch.inference_mode():
+            if int(model(torch.tensor([[start]]))[0, -1].argmax()) == start:
+                break
+    else:
+        pytest.fail("no model found whose favourite after the start token is the start token")
+    assert generate(model, tok, "", max_new_tokens=1, temperature=0) == "\n"
+    assert generate(model, tok, "", max_new_tokens=1, temperature=0, repetition_penalty=20.0) == "\n"
+    # a real "\n" in the prompt is written text, and is penalised
+    assert generate(model, tok, "\n", max_new_tokens=1, temperature=0, repetition_penalty=1e6) != "\n"
+
+
 def test_stop_strings_cut_the_text_before_the_first_one():
     model, tok = char_model()
     full = generate(model, tok, "the", max_new_tokens=60, temperature=1.0, seed=2)
