@@ -332,9 +332,9 @@ def _docs_from_text(raw: str, split_docs: str | None, p: Path) -> list[str]:
 
 def _docs_from_jsonl(raw: str, field: str, p: Path) -> list[str]:
     docs = []
-    # Split on "\n" only: str.splitlines() would also cut at U+2028, U+0085 ... which
-    # JSON allows unescaped inside strings.  A trailing "\r" is JSON whitespace.
-    for lineno, line in enumerate(raw.split("\n"), start=1):
+    # Lines end at "\n", "\r\n" or a lone "\r" (never raw inside a JSON string, which must escape them), but
+    # not at U+2028, U+0085 ... as str.splitlines() would: JSON allows those unescaped inside strings.
+    for lineno, line in enumerate(_normalise_newlines(raw).split("\n"), start=1):
         if not line.strip():
             continue
         try:

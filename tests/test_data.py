@@ -170,6 +170,9 @@ def test_file_jsonl_splits_lines_on_newline_only(tmp_path):
     lines = (json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows)
     p.write_text("".join(lines), encoding="utf-8", newline="")
     assert data.file(p).docs == [r["text"] for r in rows]
+    mac = tmp_path / "old-mac.jsonl"  # lone "\r" line ends (old Mac files, some exporters)
+    mac.write_text("".join(json.dumps(r, ensure_ascii=False) + "\r" for r in rows), encoding="utf-8", newline="")
+    assert data.file(mac).docs == [r["text"] for r in rows]
 
 
 def test_file_jsonl_invalid_json_names_line(tmp_path):

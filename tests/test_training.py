@@ -370,6 +370,50 @@ def test_first_interrupt_finishes_the_step_checkpoints_and_then_interrupts(corpu
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_process_that_ignores_ctrl_c_trains_on(corpus, tok):
+    """Under nohup or `cmd &` SIGINT is ignored; the run must not install its own handler over that."""
+    import signal
+
+    def ctrl_c(step, loss):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return loss
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run = train(tiny(tok), corpus, tok, steps=4, _hooks={"loss": ctrl_c}, **FAST)
+        assert run.status == "finished" and run.step == 4
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_a_resumed_run_interrupted_at_once_points_back_to_where_it_began(corpus, tok, capsys):
+    run = train(tiny(tok), corpus, tok, steps=3, **FAST)
+    start = str(ckpt.resolve(run.checkpoint_dir))
+
+    def interrupt(step, loss):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        resume(run, steps=2, mlflow=False, progress=True, _hooks={"loss": interrupt})
+    assert f"stopped at step 3; continue with sd.resume({start!r})" in capsys.readouterr().err
+
+
+def test_resume_keeps_saved_optimizer_settings_a_checkpoint_config_does_not_name(corpus, tok):
+    import json
+
+    run = train(tiny(tok), corpus, tok, steps=3, betas=(0.8, 0.9), weight_decay=0.0, **FAST)
+    state_file = Path(ckpt.resolve(run.checkpoint_dir)) / ckpt.STATE
+    state = json.loads(state_file.read_text())
+    del state["config"]["betas"], state["config"]["weight_decay"]  # an older or hand-edited checkpoint
+    state_file.write_text(json.dumps(state))
+    more = resume(run, steps=1, mlflow=False, progress=False)
+    assert [(g["weight_decay"], g["betas"]) for g in more._trainer.optimizer.param_groups] == [
+        (0.0, (0.8, 0.9)), (0.0, (0.8, 0.9))]
+
+
 def test_resume_defaults_to_the_rest_of_the_plan_and_accepts_a_run(corpus, tok):
     run = train(tiny(tok), corpus, tok, steps=3, **FAST)
     with pytest.raises(ValueError, match=r"already trained all 3 steps.*steps=N"):
@@ -429,6 +473,20 @@ def test_a_late_subscriber_never_gets_an_event_twice(corpus, tok):
     run.wait(60)
     assert run.status == "finished"
     assert late == run.events
+
+
+def test_the_same_callback_subscribed_twice_and_unsubscribed_once_gets_each_event_once():
+    from slamdunk_lab.training.events import Dispatcher
+
+    d, got, release = Dispatcher("t"), [], threading.Event()
+    d.add(lambda e: release.wait(10))  # holds the queue while the subscriptions change
+    first, _second = d.add(got.append), d.add(got.append)
+    event = Started(run="t")
+    d.emit(event)
+    first.unsubscribe()
+    release.set()
+    d.drain(10)
+    assert got == [event]  # once, for the subscription that is left
 
 
 def test_a_queued_run_that_is_cancelled_says_there_is_nothing_to_resume(corpus, tok, capsys):

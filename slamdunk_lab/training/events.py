@@ -138,7 +138,7 @@ class Subscription:
         self._dispatcher, self.callback = dispatcher, callback
 
     def unsubscribe(self) -> None:
-        self._dispatcher.remove(self.callback)
+        self._dispatcher.remove(self)
 
     __call__ = unsubscribe
 
@@ -153,7 +153,7 @@ class Dispatcher:
     def __init__(self, name: str):
         self._name = name
         self.events: list[Event] = []
-        self._callbacks: list[Callable[[Event], Any]] = []
+        self._subs: list[Subscription] = []  # one entry per subscribe call, even for the same callback
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -165,26 +165,30 @@ class Dispatcher:
     def add(self, callback: Callable[[Event], Any], replay: bool = False) -> Subscription:
         if not callable(callback):
             raise TypeError(f"a subscriber must be callable (it receives each event), got {callback!r}")
+        sub = Subscription(self, callback)
         with self._lock:  # no event can slip between the snapshot and the subscription
-            self._callbacks.append(callback)
+            self._subs.append(sub)
             past = list(self.events) if replay else []
             if past and not self._closed:
-                self._put(("replay", callback, past))
+                self._put(("replay", sub, past))
                 past = []
         for event in past:  # the run has ended: nothing live can interleave, deliver here
             self._call(callback, event)
-        return Subscription(self, callback)
+        return sub
 
-    def remove(self, callback: Callable[[Event], Any]) -> None:
+    def remove(self, sub: Subscription | Callable[[Event], Any]) -> None:
+        """End a subscription (or the oldest one of a callback)."""
         with self._lock:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
+            if not isinstance(sub, Subscription):
+                sub = next((s for s in self._subs if s.callback == sub), None)
+            if sub is not None and any(s is sub for s in self._subs):
+                self._subs = [s for s in self._subs if s is not sub]
 
     def emit(self, event: Event) -> None:
         with self._lock:
             self.events.append(event)
-            if self._callbacks:  # delivered to those subscribed now: a later one gets it by replay, not twice
-                self._put((event, tuple(self._callbacks)))
+            if self._subs:  # delivered to those subscribed now: a later one gets it by replay, not twice
+                self._put((event, tuple(self._subs)))
 
     def _put(self, item: Any) -> None:  # with self._lock held
         self._pending += 1
@@ -220,17 +224,17 @@ class Dispatcher:
             item = self._queue.get()
             if item is None:
                 return
-            if len(item) == 3:  # ("replay", callback, past events) for one new subscriber
-                _, callback, past = item
+            if len(item) == 3:  # ("replay", subscription, past events) for one new subscriber
+                _, sub, past = item
                 for event in past:
-                    self._call(callback, event)
+                    self._call(sub.callback, event)
             else:
-                event, callbacks = item
-                for callback in callbacks:
+                event, subs = item
+                for sub in subs:
                     with self._lock:
-                        subscribed = callback in self._callbacks  # unsubscribed meanwhile: no more events
+                        subscribed = any(s is sub for s in self._subs)  # unsubscribed meanwhile: no more events
                     if subscribed:
-                        self._call(callback, event)
+                        self._call(sub.callback, event)
             with self._lock:
                 self._pending -= 1
                 if self._pending == 0:

@@ -311,7 +311,7 @@ def _execute(run: Run, max_concurrent: int) -> None:
             path = trainer.checkpoint_after_interrupt()
             step = trainer.step
             if not path:  # nothing new could be written: point at the newest checkpoint there is
-                path = run.last_checkpoint or ""
+                path = run.last_checkpoint or trainer.job.resume_from or ""  # (a resumed run: where it began)
                 step = ckpt.LoadedCheckpoint(path).step if path else trainer.job.start_step
             terminal = Stopped(run=run.name, step=step, checkpoint=path)
         stopped = isinstance(terminal, Stopped)
@@ -351,6 +351,7 @@ def _execute(run: Run, max_concurrent: int) -> None:
         run._done.set()
         run._dispatcher.close()
     if interrupted is not None:
+        run._dispatcher.drain(5)  # the "stopped … continue with" line reaches the console before the script ends
         raise interrupted
 
 
@@ -522,6 +523,9 @@ def _stop_on_interrupt(run: Run):
         yield seen
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:  # under nohup or `cmd &`, the process ignores Ctrl-C: so does the run
+        yield seen
+        return
 
     def handler(signum, frame):
         if seen:

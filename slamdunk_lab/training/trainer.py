@@ -189,6 +189,26 @@ def sample_text(model: nn.Module, tokenizer: Any, prompt: str, max_new_tokens: i
     return tokenizer.decode(torch.cat(out, dim=1)[0].tolist()) if out else ""
 
 
+def _device_rng(device: torch.device) -> Any:
+    """The module holding a GPU's random generator (dropout on the device draws from it), or None on the CPU."""
+    if device.type == "cuda":
+        return _CudaRng(device)
+    if device.type == "mps":
+        return torch.mps
+    return None
+
+
+class _CudaRng:
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def get_rng_state(self) -> torch.Tensor:
+        return torch.cuda.get_rng_state(self.device)
+
+    def set_rng_state(self, state: torch.Tensor) -> None:
+        torch.cuda.set_rng_state(state, self.device)
+
+
 class NonFiniteLoss(RuntimeError):
     """The loss became NaN or infinite; no checkpoint is written from that state."""
 
@@ -250,10 +270,14 @@ class Trainer:
             loaded = ckpt.LoadedCheckpoint(job.resume_from)
             loaded.load_weights(self.model)
             self.optimizer.load_state_dict(loaded.optimizer_state(self.device))
-            # load_state_dict brings back the saved groups' settings; a resume may override them (lr is set
-            # every step anyway)
-            for group, decay in zip(self.optimizer.param_groups, (cfg.weight_decay, 0.0)):
-                group["weight_decay"], group["betas"] = decay, cfg.betas
+            # load_state_dict brings back the saved groups' settings; a resume that changed weight_decay or
+            # betas overrides them (lr is set every step anyway)
+            saved = loaded.state.get("config", {})
+            if "weight_decay" in saved and cfg.weight_decay != saved["weight_decay"]:
+                self.optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay  # group 1 never decays
+            if "betas" in saved and cfg.betas != tuple(saved["betas"]):
+                for group in self.optimizer.param_groups:
+                    group["betas"] = cfg.betas
             ckpt.restore_rng_state(loaded.state["rng"], self.batch_rng, self.device)
         self.fwd = torch.compile(self.model) if cfg.compile else self.model
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
@@ -305,8 +329,10 @@ class Trainer:
         if self.model is None or self.step <= self.job.start_step or self.updating:
             return ""  # nothing new since the last checkpoint, or weights caught half-written
         if self.step_rng is not None and self.current_step == self.step + 1:
-            self.batch_rng.bit_generator.state, cpu_state = self.step_rng
+            self.batch_rng.bit_generator.state, cpu_state, device_state = self.step_rng
             torch.set_rng_state(cpu_state)
+            if device_state is not None:
+                _device_rng(self.device).set_rng_state(device_state)
         return self.save_checkpoint()
 
     def save_checkpoint(self) -> str:
@@ -340,14 +366,17 @@ class Trainer:
         t_start = t_last = time.perf_counter()
         step_at_last = start
         stopped = False
+        device_rng = _device_rng(self.device)
         while self.step < total:
             if self.should_stop():
                 stopped = True
                 break
-            self.current_step = self.step + 1
             # where this step's randomness starts: an interrupt in the middle of the step saves a checkpoint
-            # of the step before, and a resume must draw this step's batches and dropout again
-            self.step_rng = (self.batch_rng.bit_generator.state, torch.get_rng_state())
+            # of the step before, and a resume must draw this step's batches and dropout again (taken before
+            # current_step moves on, so an interrupt between the two lines needs no rewind)
+            self.step_rng = (self.batch_rng.bit_generator.state, torch.get_rng_state(),
+                             device_rng.get_rng_state() if device_rng is not None else None)
+            self.current_step = self.step + 1
             lr = lr_at(self.step, cfg.lr, cfg.warmup, total, cfg.schedule, cfg.min_lr)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
