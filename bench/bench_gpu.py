@@ -16,6 +16,7 @@ Part 1, checks on the device, each printed as PASS/FAIL with its figure (float32
   generate     greedy sd.generate of the trained model on the device equals the same weights on the CPU
   sampling     seeded top-k/top-p sampling on the device (its own torch.Generator) repeats and streams the same
   save-load    sd.save of the device model, sd.load on the CPU: identical logits
+  resume       stop at step 10 of 20 and resume on the device (dropout on): the losses of an uninterrupted run
 
 Part 2, throughput of the original-size GPT-2 (124M) at bfloat16 with torch.compile, batch 16 × 1024:
   raw loop     the built model in a minimal training step (forward, loss, backward, clip, fused AdamW)
@@ -35,6 +36,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -145,6 +147,34 @@ def run_checks(device: torch.device, compile_: bool, tmp: Path) -> bool:
         same = torch.equal(loaded(idx), cpu_copy(idx))
     ok &= check("save-load", same, "sd.save on the device, sd.load on the CPU: logits "
                                    + ("identical" if same else "DIFFER"))
+
+    # stop and resume on the device, with dropout: the device's random state must come back with the weights
+    # (float32; CUDA's atomic adds make runs differ in the last bits, so "equal" is within 1e-4 of the loss)
+    dropout = sd.template("gpt2", size="tiny", vocab_size=tok.vocab_size, dropout=0.1)
+    common = {"batch_size": 16, "context": 64, "lr": 3e-3, "warmup": 5, "eval_every": 0, "sample_every": 0,
+              "checkpoint_every": 0, "device": str(device), "mlflow": False, "background": False, "progress": False}
+    whole = sd.train(dropout, corpus, tok, steps=20, name="gpu-whole", **common)
+    holder: list = []
+    ready = threading.Event()
+
+    def stop_at_10(step, loss):  # stop() lands while step 10 is computed: step 10 finishes, 11 never starts
+        ready.wait(60)
+        if step == 10:
+            holder[0].stop()
+        return loss
+
+    first = sd.train(dropout, corpus, tok, steps=20, name="gpu-first", _hooks={"loss": stop_at_10},
+                     **{**common, "background": True})
+    holder.append(first)
+    ready.set()
+    first.wait()
+    rest = sd.resume(first, mlflow=False, background=False, progress=False)
+    a = [h["loss"] for h in whole.history if h.get("kind") == "train"]
+    b = [h["loss"] for h in rest.history if h.get("kind") == "train"]
+    gap = max(abs(x - y) for x, y in zip(a, b)) if len(a) == len(b) == 20 else float("inf")
+    ok &= check("resume", first.step == 10 and gap <= 1e-4,
+                f"stopped at step {first.step} of 20, resumed to {rest.step}: largest loss difference to an "
+                f"uninterrupted run {gap:.2e} (≤ 1e-4; dropout 0.1)")
     torch.backends.cuda.matmul.allow_tf32 = tf32
     return ok
 
