@@ -40,6 +40,7 @@ class GroupLayer(nn.Module):
     def __init__(self, steps: list[Step], entry: str, exit: str, names: dict[str, str]):
         super().__init__()
         self._program = _compile(self, steps, entry_values=[entry], names=names)
+        self._program.calls(self)  # bound now, not in the first forward: torch.compile would recompile after it
         self._exit = self._program.slot_of[exit]
 
     def forward(self, x: torch.Tensor, ctx: M.ForwardContext) -> torch.Tensor:
@@ -144,6 +145,7 @@ class GraphModel(nn.Module):
         names = {n["id"]: module_name(n["id"], taken) for n in self.graph["nodes"]}
         tokens_id = next(n["id"] for n in self.graph["nodes"] if n["type"] == "tokens")
         self._program = _compile(self, plan.steps, entry_values=[tokens_id], names=names)
+        self._program.calls(self)  # bound now, not in the first forward: torch.compile would recompile after it
         self._output = self._program.slot_of[plan.output]
         self._ties = [(names[head], names[emb]) for head, emb in plan.ties]
         self.tie_weights()

@@ -243,3 +243,28 @@ def test_torch_compile_traces_the_whole_model_as_one_graph(name):
         dynamo.reset()
     assert explained.graph_break_count == 0, [str(b.reason) for b in explained.break_reasons]
     assert explained.graph_count == 1
+
+
+@pytest.mark.parametrize("name", ["llama3", "shared"])
+def test_torch_compile_compiles_once_not_again_on_the_second_step(name):
+    """Nothing in the forward pass may change state dynamo guards on (e.g. a cache filled on the first call):
+    each recompile of a 124M model costs a GPU user most of a minute."""
+    import torch._dynamo as dynamo
+
+    g = (edited(sd.template("smollm3", size="tiny", n_layer=4), "blocks", share_weights=True) if name == "shared"
+         else sd.template(name, size="tiny", n_layer=2))
+    compiled: list = []
+
+    def backend(gm, example_inputs):
+        compiled.append(gm)
+        return gm.forward
+
+    dynamo.reset()
+    try:
+        model = torch.compile(sd.build(g).train(), backend=backend)
+        x = torch.randint(0, 256, (2, 12))
+        for _ in range(3):
+            model(x).sum().backward()
+    finally:
+        dynamo.reset()
+    assert len(compiled) == 1
