@@ -13,14 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# Names Windows reserves for devices, also with an extension ("nul.txt"): a folder of that name cannot exist there.
+_WINDOWS_DEVICES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
 
 def safe_name(name: Any, default: str = "design") -> str:
-    """One path component made of letters, digits and ``._-`` (at most 100), never ``..`` or empty.
+    """One path component made of letters, digits and ``._-`` (at most 100), never ``..``, empty, or a name
+    Windows reserves for a device (``CON``, ``nul.txt`` get a leading ``_``).
 
     >>> safe_name("../my model!")
     'my_model'
+    >>> safe_name("CON")
+    '_CON'
     """
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")[:100] or default
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")[:100] or default
+    return "_" + cleaned[:99] if _WINDOWS_DEVICES.match(cleaned) else cleaned
 
 
 def fsync_dir(folder: Path) -> None:

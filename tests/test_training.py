@@ -624,3 +624,11 @@ def test_a_jupyter_kernel_trains_in_the_background_only_for_a_person(tmp_path, m
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.mark.parametrize("name, folder", [("CON", "_CON"), ("nul.txt", "_nul.txt"), ("../../escape", "escape"),
+                                          ("my model!", "my_model")])
+def test_run_names_become_safe_folders_on_every_system(corpus, tok, name, folder):
+    run = train(tiny(tok), corpus, tok, steps=1, name=name, **FAST)
+    root = Path(os.environ["SLAMDUNK_RUNS_DIR"]).resolve()
+    assert Path(run.checkpoint_dir).resolve().parent == root / folder

@@ -192,3 +192,27 @@ def test_load_run_names_a_mistyped_folder_and_creates_no_store(store, tmp_path, 
     with pytest.raises(ValueError, match="no tracking store"):
         load_run("0123456789abcdef0123456789abcdef")
     assert not (tmp_path / "elsewhere.db").exists()
+
+
+def test_logged_weights_that_do_not_match_the_design_are_refused(store, corpus, tok):
+    """With the checkpoint folder gone, load_run falls back to the logged model: a file with tensors missing
+    must be an error, never a model that is silently part random."""
+    from urllib.parse import unquote, urlparse
+
+    from safetensors.torch import load_file, save_file
+
+    run = train(tiny(tok), corpus, tok, steps=2, name="adder", **FAST)
+    shutil.rmtree(run.checkpoint_dir)
+    uri = store.get_run(run.mlflow_run_id).info.artifact_uri
+    weights = os.path.join(unquote(urlparse(uri).path), "model", "model.safetensors")
+    tensors = load_file(weights)
+    save_file({k: v for k, v in tensors.items() if ".attn." not in k}, weights)
+    with pytest.raises(sd.ModelFileError, match="missing tensor"):
+        load_run(run.mlflow_run_id)
+
+
+def test_load_run_of_a_path_that_does_not_exist_says_so(tmp_path):
+    from pathlib import Path
+
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder at"):
+        load_run(Path(tmp_path / "gone"))

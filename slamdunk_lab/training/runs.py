@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .._files import safe_name
+from .._files import safe_name, write_text_atomic
 from . import checkpoint as ckpt
 from . import tracking
 from .events import Dispatcher, Event, Failed, Stopped, Subscription
@@ -258,13 +258,13 @@ def _log_design_artifacts(tracker, run: Run) -> None:
 
     folder = Path(run.checkpoint_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "graph.json").write_text(json.dumps(run.graph, indent=1), encoding="utf-8")
+    write_text_atomic(folder / "graph.json", json.dumps(run.graph, indent=1))
     tracker.artifact(folder / "graph.json")
     if importlib.util.find_spec("slamdunk_lab.codegen") is not None:
         try:
             from ..codegen import to_code
 
-            (folder / "model.py").write_text(to_code(run.graph), encoding="utf-8")
+            write_text_atomic(folder / "model.py", to_code(run.graph))
             tracker.artifact(folder / "model.py")
         except Exception:
             logger.exception("run %s: could not generate model.py for MLflow", run.name)
@@ -275,7 +275,7 @@ def _log_result_artifacts(tracker, run: Run) -> None:
     samples = [h for h in run.history if h.get("kind") == "sample"]
     if samples:
         text = "".join(f"--- step {s['step']} ---\n{run.config.sample_prompt}{s['text']}\n\n" for s in samples)
-        (folder / "samples.txt").write_text(text, encoding="utf-8")
+        write_text_atomic(folder / "samples.txt", text)
         tracker.artifact(folder / "samples.txt")
     last = run.last_checkpoint
     if last:
@@ -737,6 +737,8 @@ def load_run(run_id: Any, device: Any = "cpu"):
     if isinstance(run_id, (str, os.PathLike)) and Path(run_id).expanduser().is_dir():
         loaded = ckpt.LoadedCheckpoint(run_id)
         return loaded.build_model(device), loaded.tokenizer()
+    if isinstance(run_id, os.PathLike):
+        raise FileNotFoundError(f"no checkpoint folder at '{os.fspath(run_id)}'")
     if not isinstance(run_id, str):
         raise TypeError(f"load_run needs an MLflow run id, a Run or a checkpoint folder, got {run_id!r}")
     if not re.fullmatch(r"[0-9a-f]{32}", run_id):  # MLflow's run ids are 32 hex digits; this was meant as a path
@@ -772,6 +774,8 @@ def _load_from_artifacts(client, run_id: str, device: Any):
     from mlflow.exceptions import MlflowException
     from safetensors.torch import load_model
 
+    from ..analysis import analyze
+    from ..errors import ModelFileError
     from ..model import build
     from ..tokenizers import load as load_tokenizer
 
@@ -782,8 +786,38 @@ def _load_from_artifacts(client, run_id: str, device: Any):
         except (MlflowException, OSError) as exc:
             raise ValueError(f"MLflow run {run_id!r} has no checkpoint on disk and no logged model to download "
                              f"({type(exc).__name__}: {exc})") from None
-        graph = json.loads(Path(graph_path).read_text(encoding="utf-8"))
-        model = build(graph, device=device, max_params=None)
-        load_model(model, str(Path(model_dir) / ckpt.WEIGHTS), strict=False, device=str(device))
+        try:
+            graph = json.loads(Path(graph_path).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ModelFileError(f"graph.json logged with MLflow run {run_id!r} is not valid JSON: {exc}") from None
+        analysis = analyze(graph)
+        analysis.raise_for_errors()
+        _check_logged_weights(Path(model_dir) / ckpt.WEIGHTS, build(analysis, device="meta"), run_id)
+        model = build(analysis, device=device, max_params=None)
+        missing, unexpected = load_model(model, str(Path(model_dir) / ckpt.WEIGHTS), strict=False,
+                                         device=str(device))
+        if missing or unexpected:  # cannot happen after the header check; never load part of a model silently
+            raise ModelFileError(f"the weights logged with MLflow run {run_id!r} do not match its design: missing "
+                                 f"{missing[:5]}, unexpected {unexpected[:5]}")
         model.tie_weights()
         return model, load_tokenizer(Path(model_dir) / "tokenizer")
+
+
+def _check_logged_weights(path: Path, meta_model, run_id: str) -> None:
+    """From the safetensors header alone, before any weight is allocated: every stored tensor is one the design
+    has, with its shape, and every weight of the design is stored (tied weights under any one of their names)."""
+    from ..errors import ModelFileError
+    from ..io import read_safetensors_header
+
+    groups: dict[int, tuple[tuple, list[str]]] = {}
+    for name, t in meta_model.state_dict(keep_vars=True).items():
+        groups.setdefault(id(t), (tuple(t.shape), []))[1].append(name)
+    shape_of = {name: shape for shape, names in groups.values() for name in names}
+    stored = {k: v for k, v in read_safetensors_header(path).items() if k != "__metadata__"}
+    problems = [f"unexpected tensor {k}" for k in stored if k not in shape_of]
+    problems += [f"tensor {k} has shape {tuple(v['shape'])}, the design needs {shape_of[k]}"
+                 for k, v in stored.items() if k in shape_of and tuple(v["shape"]) != shape_of[k]]
+    problems += [f"missing tensor {names[0]}" for _, names in groups.values() if not any(n in stored for n in names)]
+    if problems:
+        raise ModelFileError(f"the weights logged with MLflow run {run_id!r} ({path.name}) do not match its "
+                             f"design: {'; '.join(problems[:5])}" + (" ..." if len(problems) > 5 else ""))
