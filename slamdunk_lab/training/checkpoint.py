@@ -12,6 +12,11 @@ Layout of a run's checkpoint directory::
 Each checkpoint is written into a temporary folder, every file fsync'ed, then renamed into place, and only then
 does ``latest.json`` (itself replaced atomically) point at it: a crash at any moment leaves the previous
 checkpoint loadable. Nothing here unpickles arbitrary objects.
+
+Reading trusts nothing on disk: ``latest.json`` and ``step-*`` entries are only followed to folders inside the
+checkpoint directory, ``state.json`` is checked for shape, the weights file's header is compared with the
+design before the model is allocated, and ``optimizer.pt`` is read with ``weights_only=True``. Problems are
+raised as :class:`slamdunk_lab.ModelFileError` naming the file.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pickle
 import re
 import shutil
 from pathlib import Path
@@ -29,6 +35,7 @@ import torch
 from safetensors.torch import load_model, save_model
 
 from .. import _files
+from ..errors import GraphError, ModelFileError
 
 FORMAT = "slamdunk_lab.checkpoint"
 FORMAT_VERSION = 1
@@ -91,6 +98,8 @@ def save(checkpoint_dir: str | os.PathLike, step: int, model: torch.nn.Module, o
     root = Path(checkpoint_dir)
     root.mkdir(parents=True, exist_ok=True)
     final = root / step_dir_name(step)
+    if final.is_symlink():  # not a folder this function wrote: drop the link (never what it points at)
+        final.unlink()
     if not (final / STATE).is_file():
         tmp = root / f".tmp-{step_dir_name(step)}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -118,34 +127,122 @@ def save(checkpoint_dir: str | os.PathLike, step: int, model: torch.nn.Module, o
 
 
 def _prune(root: Path, keep: int, protect: str) -> None:
-    steps = sorted((int(m.group(1)), p) for p in root.iterdir() if (m := _STEP_DIR.match(p.name)) and p.is_dir())
+    steps = sorted((int(m.group(1)), p) for p in root.iterdir()
+                   if (m := _STEP_DIR.match(p.name)) and p.is_dir() and not p.is_symlink())
     for _, path in steps[:-keep] if keep > 0 else []:
         if path.name != protect:
             shutil.rmtree(path, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ reading
+def _inside(folder: Path, root_real: Path) -> bool:
+    """Whether ``folder``, all symlinks and ``..`` resolved, lies inside ``root_real`` (and is not it)."""
+    try:
+        real = folder.resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):  # gone, a symlink loop, a NUL byte
+        return False
+    return real != root_real and real.is_relative_to(root_real)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+             bool: "a boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _read_state(path: Path) -> dict:
+    """``state.json`` parsed and checked for shape; :class:`ModelFileError` naming the file and field if not."""
+    try:
+        state = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path} is damaged (not valid JSON: {exc}); was the save interrupted?") from None
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{path} is damaged: it holds {_json_type(state)}, not a JSON object")
+    if state.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a slamdunk_lab checkpoint: its 'format' is {state.get('format')!r}, "
+                             f"not {FORMAT!r}")
+    version = state.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(f"{path} is damaged: 'format_version' must be a whole number, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{path} has format version {version}, newer than this library reads "
+                             f"({FORMAT_VERSION}); upgrade slamdunk_lab")
+    step = state.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ModelFileError(f"{path} is damaged: 'step' must be a whole number ≥ 0, got {step!r}")
+    for field in ("config", "graph", "rng"):
+        if field not in state:
+            raise ModelFileError(f"{path} is damaged: the field {field!r} is missing")
+        if not isinstance(state[field], dict):
+            raise ModelFileError(f"{path} is damaged: {field!r} must be a JSON object, got "
+                                 f"{_json_type(state[field])}")
+    rng = state["rng"]
+    if not isinstance(rng.get("torch_cpu"), str) or not isinstance(rng.get("numpy_batches"), dict):
+        raise ModelFileError(f"{path} is damaged: 'rng' must hold 'torch_cpu' (a string) and 'numpy_batches' "
+                             f"(an object)")
+    return state
+
+
+def _valid(folder: Path) -> bool:
+    """A complete checkpoint whose ``state.json`` reads and has the right shape (the weights are not read)."""
+    try:
+        _read_state(folder / STATE)
+    except ModelFileError:
+        return False
+    return True
+
+
 def resolve(path: str | os.PathLike) -> Path:
     """The checkpoint folder ``path`` refers to: a checkpoint folder itself, or a run's checkpoint directory
-    (then its ``latest.json``, or failing that its newest complete ``step-*`` folder)."""
+    (then its ``latest.json``, or failing that its newest complete ``step-*`` folder).
+
+    Inside a run's directory only folders that really are inside it are used: a ``latest.json`` naming a folder
+    elsewhere (``../x``, an absolute path, a symlink out) is ignored as damaged, and so are ``step-*`` entries
+    whose real path lies outside. A newest checkpoint whose ``state.json`` is damaged (a crash mid-write, an
+    edit) gives way to the newest valid one.
+    """
     p = Path(path).expanduser()
     if (p / STATE).is_file():
         return p
     if not p.is_dir():
         raise FileNotFoundError(f"no checkpoint at {str(p)!r}: it is not a folder")
+    root_real = p.resolve()
     latest = p / LATEST
     if latest.is_file():
         try:
-            target = p / json.loads(latest.read_text(encoding="utf-8"))["checkpoint"]
-            if (target / STATE).is_file():
-                return target
-        except (ValueError, KeyError, TypeError):
-            pass
+            name = json.loads(latest.read_text(encoding="utf-8"))["checkpoint"]
+            if isinstance(name, str):
+                target = p / name
+                if _inside(target, root_real) and (target / STATE).is_file() and _valid(target):
+                    return target
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # damaged: fall back to the step-* folders
     complete = sorted((int(m.group(1)), c) for c in p.iterdir()
-                      if (m := _STEP_DIR.match(c.name)) and (c / STATE).is_file())
+                      if (m := _STEP_DIR.match(c.name)) and _inside(c, root_real) and (c / STATE).is_file())
     if not complete:
         raise FileNotFoundError(f"no checkpoint in {str(p)!r}: expected {LATEST} or step-* folders with {STATE}")
-    return complete[-1][1]
+    for _, folder in reversed(complete):
+        if _valid(folder):
+            return folder
+    return complete[-1][1]  # none is valid: loading the newest reports what is wrong with it
+
+
+_ST_DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+                   torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
+                   torch.uint8: "U8", torch.bool: "BOOL"}
+
+
+def _tensor_groups(model: torch.nn.Module) -> list[tuple[list[str], tuple[int, ...], torch.dtype]]:
+    """The model's state dict as groups of names sharing one tensor (tied weights), with shape and dtype.
+
+    Works on a ``device="meta"`` model: tensors are told apart by identity, not by storage."""
+    groups: dict[int, tuple[list[str], tuple[int, ...], torch.dtype]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        entry = groups.setdefault(id(tensor), ([], tuple(tensor.shape), tensor.dtype))
+        entry[0].append(name)
+    return list(groups.values())
 
 
 class LoadedCheckpoint:
@@ -154,12 +251,7 @@ class LoadedCheckpoint:
 
     def __init__(self, path: str | os.PathLike):
         self.path = resolve(path)
-        self.state: dict = json.loads((self.path / STATE).read_text(encoding="utf-8"))
-        if self.state.get("format") != FORMAT:
-            raise ValueError(f"{str(self.path / STATE)!r} is not a slamdunk_lab checkpoint")
-        if self.state.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(f"checkpoint {str(self.path)!r} has format version {self.state['format_version']}, "
-                             f"newer than this library reads ({FORMAT_VERSION}); upgrade slamdunk_lab")
+        self.state: dict = _read_state(self.path / STATE)
 
     @property
     def step(self) -> int:
@@ -170,25 +262,89 @@ class LoadedCheckpoint:
         return self.state["graph"]
 
     def build_model(self, device: Any = "cpu") -> torch.nn.Module:
-        """The model of this checkpoint with its trained weights, on ``device``."""
+        """The model of this checkpoint with its trained weights, on ``device``.
+
+        The design is first built on the meta device (nothing allocated) and the weights file's header is
+        checked against it, so a damaged or tampered checkpoint fails before any memory is taken."""
         from ..model import build
 
+        try:
+            skeleton = build(self.graph, device="meta", max_params=None)
+        except GraphError as exc:
+            raise ModelFileError(f"{self.path / STATE} is damaged: its 'graph' is not a valid design: {exc}") from exc
+        self._check_weights(skeleton)
+        del skeleton
         with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: leave the RNG alone
             model = build(self.graph, device=device, max_params=None)
         self.load_weights(model)
         return model
 
+    def _check_weights(self, model: torch.nn.Module) -> None:
+        """The weights file's header names exactly the model's tensors (one name per tied group), with their
+        shapes and dtypes, and its data fills the file exactly. Reads the header only."""
+        from ..io import read_safetensors_header
+
+        weights = self.path / WEIGHTS
+        if not weights.is_file():
+            raise ModelFileError(f"checkpoint {str(self.path)!r} is incomplete: {WEIGHTS} is missing")
+        header = read_safetensors_header(weights)  # size, offsets and tiling checked there
+        stored = {k: v for k, v in header.items() if k != "__metadata__"}
+        problems, known = [], set()
+        for names, shape, dtype in _tensor_groups(model):
+            known.update(names)
+            present = [n for n in names if n in stored]
+            if not present:
+                problems.append(f"tensor {names[0]!r} is missing")
+                continue
+            for name in present:
+                info = stored[name]
+                if tuple(info["shape"]) != shape:
+                    problems.append(f"tensor {name!r} has shape {tuple(info['shape'])} but the checkpoint's graph "
+                                    f"needs {shape}")
+                elif info["dtype"] != _ST_DTYPE_NAMES.get(dtype):
+                    problems.append(f"tensor {name!r} is {info['dtype']} but the checkpoint's graph needs "
+                                    f"{_ST_DTYPE_NAMES.get(dtype, dtype)}")
+        problems += [f"tensor {name!r} is not part of the design" for name in stored if name not in known]
+        if problems:
+            shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
+            raise ModelFileError(f"{weights} does not match the graph in {self.path / STATE}: {shown}")
+
     def load_weights(self, model: torch.nn.Module) -> None:
-        missing, unexpected = load_model(model, str(self.path / WEIGHTS), strict=False,
-                                         device=str(next(model.parameters()).device))
+        """Copy this checkpoint's weights into ``model`` (checked against it first)."""
+        from safetensors import SafetensorError
+
+        self._check_weights(model)
+        try:
+            missing, unexpected = load_model(model, str(self.path / WEIGHTS), strict=False,
+                                             device=str(next(model.parameters()).device))
+        except (SafetensorError, OSError) as exc:
+            raise ModelFileError(f"cannot read {self.path / WEIGHTS}: {exc}") from None
         if missing or unexpected:
-            raise ValueError(f"checkpoint {str(self.path)!r} does not match the model: missing {missing[:5]}, "
-                             f"unexpected {unexpected[:5]}")
+            raise ModelFileError(f"{self.path / WEIGHTS} does not match the model: missing {missing[:5]}, "
+                                 f"unexpected {unexpected[:5]}")
         model.tie_weights()
 
     def optimizer_state(self, device: Any = "cpu") -> dict:
-        # Our own file, and weights_only=True refuses anything but tensors and plain containers anyway.
-        return torch.load(self.path / OPTIMIZER, map_location=device, weights_only=True)
+        """The optimizer's state dict. Read with ``weights_only=True``: a file holding anything but tensors and
+        plain containers is refused, never unpickled."""
+        path = self.path / OPTIMIZER
+        refused = (f"{path} is not a plain tensor file written by slamdunk_lab; refused to unpickle it "
+                   f"(weights_only=True)")
+        try:
+            state = torch.load(path, map_location=device, weights_only=True)
+        except pickle.UnpicklingError:
+            raise ModelFileError(refused) from None  # torch's own message suggests weights_only=False: never
+        except RuntimeError as exc:
+            if "weights_only" in str(exc) or "Weights only" in str(exc):
+                raise ModelFileError(refused) from None
+            raise ModelFileError(f"{path} is damaged: torch cannot read it ({str(exc).splitlines()[0]})") from None
+        except (EOFError, ValueError) as exc:
+            raise ModelFileError(f"{path} is damaged or truncated: torch cannot read it ({exc})") from None
+        if not isinstance(state, dict) or not isinstance(state.get("state"), dict) \
+                or not isinstance(state.get("param_groups"), list):
+            raise ModelFileError(f"{path} is not an optimizer state: expected an object with 'state' and "
+                                 f"'param_groups'")
+        return state
 
     def tokenizer(self):
         from ..tokenizers import load
