@@ -10,8 +10,9 @@
 
 ``sd.load("runs/shakespeare")`` rebuilds the model from ``graph.json`` and checks the weights file before
 trusting it: the header's length and layout, that it is complete, that every tensor the design needs is there
-with the right shape and dtype (and nothing else), and its checksum. Every file is written to a temporary name,
-flushed to disk and renamed into place, so a crash mid-save never leaves a half-written file under the real name.
+with the right shape and dtype (and nothing else), and its checksum. A save is written whole to a temporary
+folder, flushed to disk, and only then moved into place (``slamdunk.json`` last), so neither a crash nor a save
+that fails part-way leaves a half-written file under the real name or spoils an earlier save in the folder.
 
 >>> import tempfile, torch, slamdunk_lab as sd
 >>> model = sd.build(sd.template("gpt2", size="tiny", n_layer=1))
@@ -24,19 +25,20 @@ True
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
 import os
+import secrets
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ._files import atomic_write, write_json_atomic
+from ._files import atomic_write, fsync_dir, write_json_atomic
 from .analysis import analyze
 from .errors import GraphError, ModelFileError
 from .model import DTYPES, GraphModel, build
@@ -73,9 +75,39 @@ def _folder(path: Any) -> Path:
     if not text.strip():
         raise ModelFileError("the folder name is empty; give a folder such as 'runs/my-model'")
     try:
-        return Path(text).expanduser().resolve(strict=False)
-    except (OSError, RuntimeError) as exc:  # a symlink loop, or a name the OS refuses
-        raise ModelFileError(f"cannot use {text!r} as a folder: {exc}") from None
+        folder = Path(text).expanduser().resolve(strict=False)
+    except OSError as exc:  # a name the OS refuses
+        raise _os_error("use the folder", Path(text), exc) from None
+    except RuntimeError as exc:  # a symlink loop
+        raise ModelFileError(f"cannot use {_shown(text)} as a folder: {exc}") from None
+    try:  # a name too long for the file system, or a parent folder that cannot be searched
+        os.lstat(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a folder still to be created, or a path through a file: the callers explain either
+    except OSError as exc:
+        raise _os_error("use the folder", folder, exc) from None
+    return folder
+
+
+def _shown(path: Any) -> str:
+    """``path`` quoted for an error message; a very long one is cut in the middle so the message stays short."""
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else str(path)
+    if len(text) > 200:
+        text = f"{text[:120]}...{text[-60:]} ({len(text):,} characters)"
+    return f"'{text}'"
+
+
+def _os_error(action: str, path: Path, exc: OSError) -> ModelFileError:
+    """A :class:`ModelFileError` for the operating system refusing ``action`` on ``path``, naming the path."""
+    reason = exc.strerror or str(exc)
+    filename = os.fsdecode(exc.filename) if exc.filename is not None else None
+    if exc.errno == errno.ENAMETOOLONG:
+        longest = max(Path(filename or path).parts, key=lambda part: len(os.fsencode(part)), default="")
+        size = len(os.fsencode(longest))
+        reason += (f": the name {_shown(longest)} is {size:,} bytes long, and file systems allow at most 255"
+                   if size > 255 else ": the whole path is longer than the operating system allows")
+    where = f" ({_shown(filename)})" if filename and filename != os.fspath(path) else ""
+    return ModelFileError(f"cannot {action} {_shown(path)}: {reason}{where}")
 
 
 # --------------------------------------------------------------------------------------------- atomic writes
@@ -105,31 +137,106 @@ def _dtype_name(dtype: torch.dtype) -> str:
 
 
 # --------------------------------------------------------------------------------------------- save
+#: Files (and the tokenizer folder) a save puts in its folder, in the order a save over an old one moves
+#: them in; slamdunk.json comes last: it names the weights' checksum, so a half-finished swap is caught on load.
+_SAVED = (GRAPH, TOKENIZER, WEIGHTS, META)
+
+
 def save(model: GraphModel, path: str | os.PathLike, tokenizer: Any = None) -> Path:
     """Write ``model`` (and its tokenizer) to the folder ``path``, created if needed; returns the folder.
 
     The tokenizer is ``tokenizer`` or else ``model.tokenizer`` when set. Files already in the folder from an
     earlier save are replaced; a path that is an existing file is refused.
+
+    Everything is checked first and then written to a temporary folder; the destination is touched only once
+    the whole save is on disk. A new folder is renamed into place in one step; over an earlier save, the old
+    files are set aside and the new ones moved in (``slamdunk.json`` last), and the old ones are put back if
+    that fails. A save that fails therefore leaves an earlier save in the folder loadable.
     """
     if not isinstance(model, GraphModel):
         raise TypeError(f"save() takes a model built with slamdunk_lab.build, got {type(model).__name__}")
     folder = _folder(path)
-    if folder.exists() and not folder.is_dir():
-        raise ModelFileError(f"cannot save into '{folder}': it is an existing file, not a folder; choose "
-                             "another name")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelFileError(f"cannot create the folder '{folder}': {exc.strerror or exc}") from None
-    for name in (WEIGHTS, GRAPH, META):
-        if (folder / name).is_dir() or (folder / name).is_symlink():
-            raise ModelFileError(f"cannot save into '{folder}': '{name}' there is a folder or a link; remove it")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+    if tokenizer is not None and not callable(getattr(tokenizer, "save", None)):
+        raise TypeError(f"the tokenizer must have a save(folder) method, got {type(tokenizer).__name__}")
+    try:
+        return _save(model, folder, tokenizer)
+    except OSError as exc:
+        raise _os_error("save the model to", folder, exc) from None
 
+
+def _save(model: GraphModel, folder: Path, tokenizer: Any) -> Path:
+    exists = _check_destination(folder)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in _stored_tensors(model).items()}
     dtypes = {v.dtype for v in tensors.values()}
     dtype = _dtype_name(next(iter(tensors.values())).dtype) if len(dtypes) == 1 else "mixed"
 
+    if not exists:
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            blocker = next((p for p in folder.parents if p.exists() or p.is_symlink()), None)
+            reason = (f"{_shown(blocker)} is an existing file, not a folder" if blocker and not blocker.is_dir()
+                      else exc.strerror or str(exc))
+            raise ModelFileError(f"cannot create the folder {_shown(folder)}: {reason}") from None
+    # Beside the new folder, so that it can be renamed into place; inside an existing one, so that its files
+    # can be moved in even when the folder is a mount point or its parent cannot be written to.
+    staging = _make_staging(folder if exists else folder.parent, f".{folder.name[:40]}.saving-")
+    try:
+        _write_save(staging, model, tensors, dtype, tokenizer)
+        if not exists:
+            try:
+                os.rename(staging, folder)  # one step: the folder appears complete or not at all
+                fsync_dir(folder.parent)
+                return folder
+            except OSError:
+                if not folder.is_dir():  # not "something else created it meanwhile": a real failure
+                    raise
+                _check_destination(folder)
+        _swap_in(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _check_destination(folder: Path) -> bool:
+    """Refuse a destination a save cannot safely replace; True when the folder already exists."""
+    if folder.exists() and not folder.is_dir():  # ``folder`` is resolved: a link to a folder is followed
+        raise ModelFileError(f"cannot save into {_shown(folder)}: it is an existing file, not a folder; choose "
+                             "another name")
+    if not folder.exists():
+        return False
+    for name in _SAVED:
+        target = folder / name
+        if target.is_symlink():
+            raise ModelFileError(f"cannot save into {_shown(folder)}: '{name}' there is a link (to "
+                                 f"'{os.readlink(target)}'), which a save will not write through; remove it")
+        if name == TOKENIZER and target.exists() and not target.is_dir():
+            raise ModelFileError(f"cannot save into {_shown(folder)}: '{name}' there is a file, not a folder; "
+                                 "remove it")
+        if name != TOKENIZER and target.is_dir():
+            raise ModelFileError(f"cannot save into {_shown(folder)}: '{name}' there is a folder; remove it")
+    return True
+
+
+def _make_staging(parent: Path, prefix: str) -> Path:
+    """A new, empty, hidden folder in ``parent`` with the usual permissions (``tempfile.mkdtemp`` gives 0700)."""
+    for _ in range(100):
+        staging = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            staging.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ModelFileError(f"cannot create a temporary folder in {_shown(parent)} to write the save in: "
+                                 f"{exc.strerror or exc}") from None
+        return staging
+    raise ModelFileError(f"cannot create a temporary folder in {_shown(parent)}: every name tried exists")
+
+
+def _write_save(staging: Path, model: GraphModel, tensors: dict[str, torch.Tensor], dtype: str,
+                tokenizer: Any) -> None:
+    """Write every file of the save into the empty folder ``staging``."""
     from safetensors.torch import save_file
 
     written: dict[str, Any] = {}
@@ -138,49 +245,70 @@ def save(model: GraphModel, path: str | os.PathLike, tokenizer: Any = None) -> P
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
         written.update(digest=_sha256(tmp), size=tmp.stat().st_size)
 
-    atomic_write(folder / WEIGHTS, write_weights)
-    digest, size = written["digest"], written["size"]
-    write_json_atomic(folder / GRAPH, model.graph)
-    _save_tokenizer(folder, tokenizer)
-
+    atomic_write(staging / WEIGHTS, write_weights)
+    write_json_atomic(staging / GRAPH, model.graph)
+    if tokenizer is not None:
+        tokenizer.save(staging / TOKENIZER)
+        if not (staging / TOKENIZER).is_dir() or (staging / TOKENIZER).is_symlink():
+            raise ModelFileError(f"the tokenizer's save({_shown(staging / TOKENIZER)}) did not write a folder "
+                                 f"there ({type(tokenizer).__name__}.save must create the folder it is given)")
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": _library_version(),
         "params": model.analysis.params,
         "dtype": dtype,
-        "weights": {"file": WEIGHTS, "sha256": digest, "bytes": size, "tensors": len(tensors)},
+        "weights": {"file": WEIGHTS, "sha256": written["digest"], "bytes": written["size"],
+                    "tensors": len(tensors)},
         "tokenizer": TOKENIZER if tokenizer is not None else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    # Written last: it names the weights' checksum, so a save interrupted before here is detected on load.
-    write_json_atomic(folder / META, meta)  # last: a save interrupted before this is caught on load
-    return folder
+    write_json_atomic(staging / META, meta)
 
 
-def _save_tokenizer(folder: Path, tokenizer: Any) -> None:
-    """Save into a fresh temporary folder, then swap it in for ``tokenizer/``; drop a stale one if none."""
-    final = folder / TOKENIZER
-    if final.is_symlink() or (final.exists() and not final.is_dir()):
-        raise ModelFileError(f"cannot save into '{folder}': '{TOKENIZER}' there is a file or a link; remove it")
-    if tokenizer is None:
-        if final.is_dir() and (folder / META).is_file():  # left by an earlier save into this folder
-            shutil.rmtree(final)
-        return
-    if not callable(getattr(tokenizer, "save", None)):
-        raise TypeError(f"the tokenizer must have a save(folder) method, got {type(tokenizer).__name__}")
-    staging = Path(tempfile.mkdtemp(prefix=f".{TOKENIZER}.", dir=folder))
-    old = None
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace the saved files in ``folder`` by those in ``staging``, putting the old ones back on failure.
+
+    The old ``slamdunk.json`` is set aside first and the new one moved in last, so a crash part-way leaves a
+    folder that ``load`` reports as incomplete, never a mix of two saves that loads. Other files in the folder
+    are left alone, and so is a ``tokenizer/`` folder that no earlier save wrote.
+    """
+    old = _make_staging(staging, ".previous-")
+    earlier_save = (folder / META).is_file()
+    set_aside: list[str] = []
+    moved_in: list[str] = []
+
+    def put_aside(name: str) -> None:
+        if (folder / name).exists() or (folder / name).is_symlink():
+            os.replace(folder / name, old / name)  # moves a link itself: nothing is written through it
+            set_aside.append(name)
+
     try:
-        tokenizer.save(staging)
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{TOKENIZER}.old.", dir=folder))
-            os.replace(final, old / TOKENIZER)
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        put_aside(META)
+        fsync_dir(folder)  # the old checksum is gone before any new file arrives
+        for name in _SAVED:
+            new = staging / name
+            if name == TOKENIZER and not new.exists() and not earlier_save:
+                continue  # saved without a tokenizer, and this tokenizer/ is not from an earlier save
+            if name != META:
+                put_aside(name)
+            if new.exists():
+                os.replace(new, folder / name)
+                moved_in.append(name)
+    except BaseException:
+        for name in reversed(moved_in):
+            try:
+                os.replace(folder / name, staging / name)
+            except OSError:
+                pass
+        for name in reversed(set_aside):
+            try:
+                os.replace(old / name, folder / name)
+            except OSError:
+                pass
+        fsync_dir(folder)
+        raise
+    fsync_dir(folder)
 
 
 def _library_version() -> str:
@@ -195,9 +323,17 @@ def load(path: str | os.PathLike, device: Any = None) -> GraphModel:
 
     Raises :class:`slamdunk_lab.ModelFileError` when a file is missing, truncated, altered or does not match
     the design, and :class:`slamdunk_lab.GraphError` when ``graph.json`` is not a valid design. Nothing is
-    unpickled: the weights are read as safetensors and everything else as JSON.
+    unpickled: the weights are read as safetensors and everything else as JSON. A path the operating system
+    refuses (too long, not readable) is a :class:`slamdunk_lab.ModelFileError` naming it too.
     """
     folder = _folder(path)
+    try:
+        return _load(folder, device)
+    except OSError as exc:
+        raise _os_error("load a model from", folder, exc) from None
+
+
+def _load(folder: Path, device: Any) -> GraphModel:
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise ModelFileError(f"no saved model at '{folder}': the path {what}")

@@ -741,9 +741,32 @@ def _field(section: dict[str, Any], dotted: str, path: Path, types: type | tuple
 
 
 def _data_file(cfg: dict[str, Any], key: str, path: Path) -> Path:
-    """The file named by ``config.<key>``, next to tokenizer.json; it must exist."""
+    """The file named by ``config.<key>``, next to tokenizer.json; it must exist.
+
+    Only a plain file name inside the tokenizer's folder is accepted: no folder part, not absolute, not
+    ``.`` or ``..``, and -- once symlinks are followed -- still inside the folder. A downloaded tokenizer
+    folder must never make :func:`load` read a file elsewhere on the machine.
+    """
     name = _field(cfg, f"config.{key}", path, str, "a file name")
-    target = path.parent / name
+    separators = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())
+    if (not name or name in (".", "..") or "\x00" in name or any(s in name for s in separators)
+            or os.path.isabs(name) or Path(name).drive):
+        shown = repr(name) if len(repr(name)) <= 80 else f"{repr(name)[:77]}..."
+        raise ValueError(
+            f"{str(path)!r} is damaged or unsafe: field 'config.{key}' must be the plain name of a file in "
+            f"{str(path.parent)!r}, got {shown}; a saved tokenizer only reads files from its own folder."
+        )
+    folder = path.parent
+    target = folder / name
+    try:
+        real_folder, real_target = folder.resolve(), target.resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop, or a name the OS refuses
+        raise ValueError(f"{str(path)!r}: cannot use {name!r} (config.{key}): {e}") from None
+    if real_target == real_folder or not real_target.is_relative_to(real_folder):
+        raise ValueError(
+            f"{str(path)!r} is unsafe: {name!r} (config.{key}) is a link to {str(real_target)!r}, outside "
+            f"{str(folder)!r}; a saved tokenizer only reads files from its own folder."
+        )
     if not target.is_file():
         raise FileNotFoundError(f"{str(path)!r} needs {name!r} (config.{key}), which is missing from "
                                 f"{str(path.parent)!r}.")

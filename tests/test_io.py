@@ -6,6 +6,7 @@ import ast
 import copy
 import hashlib
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -142,6 +143,100 @@ def test_refuses_to_save_into_an_existing_file(saved, tmp_path):
     with pytest.raises(sd.ModelFileError, match="existing file"):
         sd.save(model, target)
     assert target.read_text() == "keep me"
+
+
+def _outputs(model, idx):
+    with torch.no_grad():
+        return model.eval()(idx)
+
+
+class _FailingTokenizer:
+    """A tokenizer whose save writes part of its folder, then fails (a full disk, say)."""
+
+    def save(self, folder):
+        Path(folder).mkdir()
+        (Path(folder) / "tokenizer.json").write_text("{")
+        raise OSError(28, "No space left on device", str(Path(folder) / "vocab.json"))
+
+
+def test_a_failed_save_leaves_the_previous_save_loadable(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    old = sd.build(sd.template("gpt2", size="tiny", n_layer=2))
+    tok = tokenizers.char("to be or not to be")
+    folder = sd.save(old, tmp_path / "m", tokenizer=tok)
+    (folder / "notes.txt").write_text("mine")
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    idx = _idx(old.vocab_size)
+    new = sd.build(sd.template("gpt2", size="tiny", n_layer=1))
+
+    failed = []
+
+    def replace_failing_on_the_weights(src, dst):  # one failure while the new files are being moved in
+        if Path(dst) == folder / "model.safetensors" and not failed:
+            failed.append(src)
+            raise OSError(5, "Input/output error", str(dst))
+        return real_replace(src, dst)
+
+    real_replace = sdio.os.replace
+    attempts = [
+        (lambda: sd.save(new, folder, tokenizer="not a tokenizer"), TypeError, "save\\(folder\\) method"),
+        (lambda: sd.save(new, folder, tokenizer=_FailingTokenizer()), sd.ModelFileError,
+         "cannot save the model to .*m': No space left on device .*vocab.json"),
+    ]
+    for attempt, error, message in attempts:
+        with pytest.raises(error, match=message):
+            attempt()
+        assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+        loaded = sd.load(folder)
+        assert loaded.graph == old.graph and torch.equal(_outputs(loaded, idx), _outputs(old, idx))
+        assert loaded.tokenizer.encode("not to be") == tok.encode("not to be")
+    monkeypatch.setattr(sdio.os, "replace", replace_failing_on_the_weights)
+    with pytest.raises(sd.ModelFileError, match="Input/output error"):
+        sd.save(new, folder)  # also drops the tokenizer: that must be undone too
+    monkeypatch.undo()
+    assert failed  # the new graph was already in place, and the tokenizer set aside, when it failed
+    assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    assert torch.equal(_outputs(sd.load(folder), idx), _outputs(old, idx))
+    # a save that works replaces the saved files, keeps the others, and leaves no temporary folder behind
+    assert sd.load(sd.save(new, folder, tokenizer=tok)).graph == new.graph
+    assert sorted(p.name for p in folder.iterdir()) == ["graph.json", "model.safetensors", "notes.txt",
+                                                        "slamdunk.json", "tokenizer"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_save_does_not_write_through_a_tokenizer_link(tmp_path):
+    model = sd.build(sd.template("gpt2", size="tiny", n_layer=1))
+    tok = tokenizers.char("to be or not to be")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    fresh = tmp_path / "fresh"  # a folder holding nothing but the link
+    fresh.mkdir()
+    (fresh / "tokenizer").symlink_to(outside)
+    folder = sd.save(model, tmp_path / "m", tokenizer=tok)  # an earlier save whose tokenizer became a link
+    shutil.rmtree(folder / "tokenizer")
+    (folder / "tokenizer").symlink_to(outside)
+    weights = (folder / "model.safetensors").read_bytes()
+    for target in (fresh, folder):
+        with pytest.raises(sd.ModelFileError, match=r"'tokenizer' there is .*link"):
+            sd.save(model, target, tokenizer=tok)
+    assert list(outside.iterdir()) == []
+    assert sorted(p.name for p in fresh.iterdir()) == ["tokenizer"]  # nothing written before the refusal
+    assert (folder / "model.safetensors").read_bytes() == weights
+
+
+def test_too_long_paths_are_model_file_errors(saved, tmp_path):
+    model, _ = saved
+    long_name = tmp_path / ("x" * 300)
+    with pytest.raises(sd.ModelFileError, match=r"cannot use the folder '.*xxx.*': File name too long: the name "
+                                                r"'x+\.\.\.x+ \(300 characters\)' is 300 bytes long"):
+        sd.save(model, long_name)
+    with pytest.raises(sd.ModelFileError, match="File name too long"):
+        sd.load(long_name)
+    deep = tmp_path.joinpath(*["y" * 200] * 30)  # every name is fine; the whole path is too long
+    for call in (lambda: sd.save(model, deep), lambda: sd.load(deep)):
+        with pytest.raises(sd.ModelFileError, match=r"'.*yyy.*\(6,\d\d\d characters\)': File name too long"):
+            call()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_folder_and_missing_file(copy_of, tmp_path):

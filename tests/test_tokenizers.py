@@ -387,6 +387,66 @@ def test_load_missing_data_file_names_it(small_bpe, tmp_path):
         tokenizers.load(folder)
 
 
+def _point_data_file_at(folder: Path, key: str, target: str) -> None:
+    header = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    header["config"][key] = target
+    (folder / "tokenizer.json").write_text(json.dumps(header), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["../elsewhere/secret.json", "ABSOLUTE", "/etc/hostname", "..", ".", "", "sub/hf_tokenizer.json",
+     "sub\\hf_tokenizer.json", "hf_tokenizer.json\x00"],
+    ids=["dot-dot", "absolute-valid-json", "etc-hostname", "parent", "self", "empty", "subfolder", "backslash",
+         "nul"],
+)
+def test_load_refuses_a_data_file_outside_the_folder(small_bpe, tmp_path, target):
+    # A downloaded tokenizer folder must not make load() read a file elsewhere on the machine.
+    folder = small_bpe.save(tmp_path / "bpe")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(folder / "hf_tokenizer.json", elsewhere / "secret.json")  # a valid file: only the path is wrong
+    (folder / "sub").mkdir()
+    shutil.copy(folder / "hf_tokenizer.json", folder / "sub" / "hf_tokenizer.json")
+    target = str(elsewhere / "secret.json") if target == "ABSOLUTE" else target
+    _point_data_file_at(folder, "tokenizer_file", target)
+    with pytest.raises(ValueError, match=r"bpe[/\\]tokenizer\.json' is damaged or unsafe: field "
+                                         r"'config\.tokenizer_file' must be the plain name of a file"):
+        tokenizers.load(folder)
+
+
+def test_load_refuses_a_data_file_that_links_outside_the_folder(small_bpe, tmp_path):
+    folder = small_bpe.save(tmp_path / "bpe")
+    outside = tmp_path / "secret.json"
+    os.replace(folder / "hf_tokenizer.json", outside)
+    try:
+        (folder / "hf_tokenizer.json").symlink_to(outside)
+    except OSError:
+        pytest.skip("symlinks are not available here")
+    with pytest.raises(ValueError, match=r"'hf_tokenizer.json' \(config.tokenizer_file\) is a link to "
+                                         r".*secret\.json', outside"):
+        tokenizers.load(folder)
+    # a link that stays inside the folder is fine, and so is a folder reached through a link
+    os.replace(outside, folder / "real.json")
+    (folder / "hf_tokenizer.json").unlink()
+    (folder / "hf_tokenizer.json").symlink_to("real.json")
+    (tmp_path / "alias").symlink_to(folder)
+    for where in (folder, tmp_path / "alias"):
+        assert tokenizers.load(where).encode(UNICODE_SAMPLE) == small_bpe.encode(UNICODE_SAMPLE)
+
+
+def test_load_refuses_a_tiktoken_ranks_file_outside_the_folder(tmp_path):
+    pytest.importorskip("tiktoken")
+    tok = tokenizers.TiktokenTokenizer("toy", r"""\S+|\s+""", {bytes([i]): i for i in range(256)},
+                                       {"<|endoftext|>": 256})
+    folder = tok.save(tmp_path / "toy")
+    os.replace(folder / "mergeable_ranks.tiktoken", tmp_path / "ranks.tiktoken")
+    for target in ("../ranks.tiktoken", str(tmp_path / "ranks.tiktoken")):
+        _point_data_file_at(folder, "ranks_file", target)
+        with pytest.raises(ValueError, match=r"field 'config\.ranks_file' must be the plain name of a file"):
+            tokenizers.load(folder)
+
+
 # ------------------------------------------------------------------ tiktoken
 
 

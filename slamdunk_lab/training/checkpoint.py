@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pickle
 import re
 import shutil
 from pathlib import Path
@@ -332,14 +331,16 @@ class LoadedCheckpoint:
                    f"(weights_only=True)")
         try:
             state = torch.load(path, map_location=device, weights_only=True)
-        except pickle.UnpicklingError:
-            raise ModelFileError(refused) from None  # torch's own message suggests weights_only=False: never
         except RuntimeError as exc:
             if "weights_only" in str(exc) or "Weights only" in str(exc):
                 raise ModelFileError(refused) from None
             raise ModelFileError(f"{path} is damaged: torch cannot read it ({str(exc).splitlines()[0]})") from None
         except (EOFError, ValueError) as exc:
             raise ModelFileError(f"{path} is damaged or truncated: torch cannot read it ({exc})") from None
+        except Exception as exc:  # pickle.UnpicklingError, by name: this module never imports pickle
+            if type(exc).__name__ != "UnpicklingError":
+                raise
+            raise ModelFileError(refused) from None  # torch's own message suggests weights_only=False: never
         if not isinstance(state, dict) or not isinstance(state.get("state"), dict) \
                 or not isinstance(state.get("param_groups"), list):
             raise ModelFileError(f"{path} is not an optimizer state: expected an object with 'state' and "
