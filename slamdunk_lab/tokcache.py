@@ -113,7 +113,18 @@ class TokenizedCorpus:
         meta = _read_meta(folder)
         if meta is None:
             raise FileNotFoundError(f"{str(folder)!r} is not a complete tokenized-corpus cache folder.")
-        return cls(folder, load_tokenizer(folder / "tokenizer"), meta, cache_hit=True)
+        opened = cls(folder, load_tokenizer(folder / "tokenizer"), meta, cache_hit=True)
+        top = opened.max_id()
+        if top is not None and top >= opened.tokenizer.vocab_size:
+            raise ValueError(f"the token cache {str(folder)!r} is damaged: it holds token id {top}, but its "
+                             f"tokenizer has only {opened.tokenizer.vocab_size} ids; delete the folder and pass "
+                             f"the corpus again")
+        return opened
+
+    def max_id(self) -> int | None:
+        """The largest token id in either split (None when both are empty); one pass over the memmaps."""
+        tops = [int(a.max()) for a in (self.train, self.val) if len(a)]
+        return max(tops) if tops else None
 
     def _open_split(self, split: str) -> np.ndarray:
         n = int(self.meta[f"{split}_tokens"])
@@ -228,7 +239,13 @@ def tokenize_corpus(
     folder = root / key
     meta = _read_meta(folder)
     if meta is not None:
-        return TokenizedCorpus(folder, tokenizer, meta, cache_hit=True)
+        cached = TokenizedCorpus(folder, tokenizer, meta, cache_hit=True)
+        top = cached.max_id()
+        if top is None or top < tokenizer.vocab_size:
+            return cached
+        # ids no tokenizer of this key can produce: damaged after the fact, so marked damaged and rebuilt
+        del cached
+        (folder / "meta.json").unlink(missing_ok=True)
     train, val = corpus.split(val_fraction=val_fraction, seed=seed)
     meta = _build(folder, key, corpus, train, val, tokenizer, val_fraction, seed)
     return TokenizedCorpus(folder, tokenizer, meta, cache_hit=False)

@@ -235,6 +235,22 @@ def test_malformed_meta_is_a_cache_miss_and_rebuilt(corpus, cache, damage):
         TokenizedCorpus.open(rebuilt.path)
 
 
+def test_token_ids_the_tokenizer_cannot_produce_make_the_entry_damaged(corpus, cache):
+    """A .bin of the right size holding ids outside the vocabulary (damaged after the fact) is rebuilt, and
+    reopening it for a resume names the folder, instead of an IndexError at the first training step."""
+    tok = tokenizers.char(corpus)
+    tc = tokenize_corpus(corpus, tok, cache_dir=cache)
+    expected, path, dtype = np.array(tc.train), tc.path, tc.dtype
+    del tc
+    bad = np.full(len(expected), tok.vocab_size + 7, dtype=dtype)
+    (path / "train.bin").write_bytes(bad.tobytes())
+    with pytest.raises(ValueError, match=f"damaged: it holds token id {tok.vocab_size + 7}"):
+        TokenizedCorpus.open(path)
+    rebuilt = tokenize_corpus(corpus, tok, cache_dir=cache)
+    assert rebuilt.cache_hit is False
+    np.testing.assert_array_equal(rebuilt.train, expected)
+
+
 def test_open_reloads_folder_with_its_tokenizer(corpus, cache):
     tc = tokenize_corpus(corpus, tokenizers.char(corpus), cache_dir=cache)
     again = TokenizedCorpus.open(tc.path)

@@ -216,3 +216,11 @@ def test_load_run_of_a_path_that_does_not_exist_says_so(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no checkpoint folder at"):
         load_run(Path(tmp_path / "gone"))
+
+
+def test_a_very_long_design_name_is_still_tracked(store, corpus, tok):
+    long = "an experiment about " + "attention " * 80
+    run = train(tiny(tok), corpus, tok, steps=1, name=long, **FAST)
+    assert run.status == "finished" and run.mlflow_run_id
+    experiment = store.get_experiment(store.get_run(run.mlflow_run_id).info.experiment_id).name
+    assert len(experiment) == 250 and experiment.startswith("an experiment about attention")

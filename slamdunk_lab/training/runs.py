@@ -235,14 +235,24 @@ def _start_tracker(run: Run):
               "resumed_from": job.resume_from or ""}
     tags = {tracking.LIBRARY_TAG: _version(), tracking.CHECKPOINT_TAG: run.checkpoint_dir,
             "mlflow.note.content": f"SLaM Dunk Lab run {run.name}"}
-    tracker = tracking.Tracker(job.extra_state.get("experiment", "design"), run.name, params, tags,
-                               _SCHEDULER.active_mlflow_ids())
+    tracker = tracking.Tracker(_experiment_name(job.extra_state.get("experiment", "design")), run.name, params,
+                               tags, _SCHEDULER.active_mlflow_ids())
     try:
         _log_design_artifacts(tracker, run)
     except BaseException:
         tracker.end("FAILED")  # training goes on without MLflow; the MLflow run must not stay RUNNING
         raise
     return tracker
+
+
+def _experiment_name(name: str, limit: int = 250) -> str:
+    """The design name as an MLflow experiment name: MLflow refuses names over 500 characters, so a long one is
+    cut, with a hash of the whole name so that two long names that start alike stay apart."""
+    if len(name) <= limit:
+        return name
+    import hashlib
+
+    return f"{name[:limit - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def _version() -> str:
