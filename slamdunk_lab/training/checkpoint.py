@@ -244,6 +244,50 @@ def _tensor_groups(model: torch.nn.Module) -> list[tuple[list[str], tuple[int, .
     return list(groups.values())
 
 
+def check_weights_file(weights: Path, model: torch.nn.Module, against: str) -> None:
+    """From the header alone (nothing allocated): the safetensors file names exactly ``model``'s tensors (one
+    name per tied group is enough), with their shapes and dtypes, and its data fills the file exactly.
+    ``model`` may be on the meta device; ``against`` says what the file must match, for the error."""
+    from ..io import read_safetensors_header
+
+    header = read_safetensors_header(weights)  # size, offsets and tiling checked there
+    stored = {k: v for k, v in header.items() if k != "__metadata__"}
+    problems, known = [], set()
+    for names, shape, dtype in _tensor_groups(model):
+        known.update(names)
+        present = [n for n in names if n in stored]
+        if not present:
+            problems.append(f"tensor {names[0]!r} is missing")
+            continue
+        for name in present:
+            info = stored[name]
+            if tuple(info["shape"]) != shape:
+                problems.append(f"tensor {name!r} has shape {tuple(info['shape'])} but {against} needs {shape}")
+            elif info["dtype"] != _ST_DTYPE_NAMES.get(dtype):
+                problems.append(f"tensor {name!r} is {info['dtype']} but {against} needs "
+                                f"{_ST_DTYPE_NAMES.get(dtype, dtype)}")
+    problems += [f"tensor {name!r} is not part of the design" for name in stored if name not in known]
+    if problems:
+        shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
+        raise ModelFileError(f"{weights} does not match {against}: {shown}")
+
+
+def load_weights_file(weights: Path, model: torch.nn.Module, against: str) -> None:
+    """Copy a safetensors file into ``model`` after :func:`check_weights_file`; never a partial load."""
+    from safetensors import SafetensorError
+
+    check_weights_file(weights, model, against)
+    try:
+        missing, unexpected = load_model(model, str(weights), strict=False,
+                                         device=str(next(model.parameters()).device))
+    except (SafetensorError, OSError) as exc:
+        raise ModelFileError(f"cannot read {weights}: {exc}") from None
+    if missing or unexpected:  # the header check rules this out; never keep a partly loaded model
+        raise ModelFileError(f"{weights} does not match the model: missing {missing[:5]}, "
+                             f"unexpected {unexpected[:5]}")
+    model.tie_weights()
+
+
 class LoadedCheckpoint:
     """A checkpoint folder opened for reading: ``state`` (the JSON), ``build_model()``, ``optimizer_state()``,
     ``tokenizer()``."""
@@ -271,57 +315,21 @@ class LoadedCheckpoint:
             skeleton = build(self.graph, device="meta", max_params=None)
         except GraphError as exc:
             raise ModelFileError(f"{self.path / STATE} is damaged: its 'graph' is not a valid design: {exc}") from exc
-        self._check_weights(skeleton)
+        check_weights_file(self._weights(), skeleton, f"the graph in {self.path / STATE}")
         del skeleton
         with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: leave the RNG alone
             model = build(self.graph, device=device, max_params=None)
         self.load_weights(model)
         return model
 
-    def _check_weights(self, model: torch.nn.Module) -> None:
-        """The weights file's header names exactly the model's tensors (one name per tied group), with their
-        shapes and dtypes, and its data fills the file exactly. Reads the header only."""
-        from ..io import read_safetensors_header
-
-        weights = self.path / WEIGHTS
-        if not weights.is_file():
+    def _weights(self) -> Path:
+        if not (self.path / WEIGHTS).is_file():
             raise ModelFileError(f"checkpoint {str(self.path)!r} is incomplete: {WEIGHTS} is missing")
-        header = read_safetensors_header(weights)  # size, offsets and tiling checked there
-        stored = {k: v for k, v in header.items() if k != "__metadata__"}
-        problems, known = [], set()
-        for names, shape, dtype in _tensor_groups(model):
-            known.update(names)
-            present = [n for n in names if n in stored]
-            if not present:
-                problems.append(f"tensor {names[0]!r} is missing")
-                continue
-            for name in present:
-                info = stored[name]
-                if tuple(info["shape"]) != shape:
-                    problems.append(f"tensor {name!r} has shape {tuple(info['shape'])} but the checkpoint's graph "
-                                    f"needs {shape}")
-                elif info["dtype"] != _ST_DTYPE_NAMES.get(dtype):
-                    problems.append(f"tensor {name!r} is {info['dtype']} but the checkpoint's graph needs "
-                                    f"{_ST_DTYPE_NAMES.get(dtype, dtype)}")
-        problems += [f"tensor {name!r} is not part of the design" for name in stored if name not in known]
-        if problems:
-            shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
-            raise ModelFileError(f"{weights} does not match the graph in {self.path / STATE}: {shown}")
+        return self.path / WEIGHTS
 
     def load_weights(self, model: torch.nn.Module) -> None:
         """Copy this checkpoint's weights into ``model`` (checked against it first)."""
-        from safetensors import SafetensorError
-
-        self._check_weights(model)
-        try:
-            missing, unexpected = load_model(model, str(self.path / WEIGHTS), strict=False,
-                                             device=str(next(model.parameters()).device))
-        except (SafetensorError, OSError) as exc:
-            raise ModelFileError(f"cannot read {self.path / WEIGHTS}: {exc}") from None
-        if missing or unexpected:
-            raise ModelFileError(f"{self.path / WEIGHTS} does not match the model: missing {missing[:5]}, "
-                                 f"unexpected {unexpected[:5]}")
-        model.tie_weights()
+        load_weights_file(self._weights(), model, f"the graph in {self.path / STATE}")
 
     def optimizer_state(self, device: Any = "cpu") -> dict:
         """The optimizer's state dict. Read with ``weights_only=True``: a file holding anything but tensors and

@@ -782,7 +782,6 @@ def _load_from_artifacts(client, run_id: str, device: Any):
     import tempfile
 
     from mlflow.exceptions import MlflowException
-    from safetensors.torch import load_model
 
     from ..analysis import analyze
     from ..errors import ModelFileError
@@ -802,32 +801,9 @@ def _load_from_artifacts(client, run_id: str, device: Any):
             raise ModelFileError(f"graph.json logged with MLflow run {run_id!r} is not valid JSON: {exc}") from None
         analysis = analyze(graph)
         analysis.raise_for_errors()
-        _check_logged_weights(Path(model_dir) / ckpt.WEIGHTS, build(analysis, device="meta"), run_id)
+        # checked from the header before the real model is allocated
+        weights, against = Path(model_dir) / ckpt.WEIGHTS, f"the design logged with MLflow run {run_id!r}"
+        ckpt.check_weights_file(weights, build(analysis, device="meta"), against)
         model = build(analysis, device=device, max_params=None)
-        missing, unexpected = load_model(model, str(Path(model_dir) / ckpt.WEIGHTS), strict=False,
-                                         device=str(device))
-        if missing or unexpected:  # cannot happen after the header check; never load part of a model silently
-            raise ModelFileError(f"the weights logged with MLflow run {run_id!r} do not match its design: missing "
-                                 f"{missing[:5]}, unexpected {unexpected[:5]}")
-        model.tie_weights()
+        ckpt.load_weights_file(weights, model, against)
         return model, load_tokenizer(Path(model_dir) / "tokenizer")
-
-
-def _check_logged_weights(path: Path, meta_model, run_id: str) -> None:
-    """From the safetensors header alone, before any weight is allocated: every stored tensor is one the design
-    has, with its shape, and every weight of the design is stored (tied weights under any one of their names)."""
-    from ..errors import ModelFileError
-    from ..io import read_safetensors_header
-
-    groups: dict[int, tuple[tuple, list[str]]] = {}
-    for name, t in meta_model.state_dict(keep_vars=True).items():
-        groups.setdefault(id(t), (tuple(t.shape), []))[1].append(name)
-    shape_of = {name: shape for shape, names in groups.values() for name in names}
-    stored = {k: v for k, v in read_safetensors_header(path).items() if k != "__metadata__"}
-    problems = [f"unexpected tensor {k}" for k in stored if k not in shape_of]
-    problems += [f"tensor {k} has shape {tuple(v['shape'])}, the design needs {shape_of[k]}"
-                 for k, v in stored.items() if k in shape_of and tuple(v["shape"]) != shape_of[k]]
-    problems += [f"missing tensor {names[0]}" for _, names in groups.values() if not any(n in stored for n in names)]
-    if problems:
-        raise ModelFileError(f"the weights logged with MLflow run {run_id!r} ({path.name}) do not match its "
-                             f"design: {'; '.join(problems[:5])}" + (" ..." if len(problems) > 5 else ""))
