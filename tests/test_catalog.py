@@ -109,3 +109,41 @@ def test_block_reference_docs_are_generated_from_the_catalogue(lang, name):
     path = Path(__file__).resolve().parents[1] / "docs" / name
     assert path.read_text(encoding="utf-8") == render_markdown(lang), \
         "docs are stale: run python -m slamdunk_lab.blocks.docs"
+
+
+def test_catalogue_states_each_blocks_role_and_what_flows_through_it():
+    """The canvas reads these instead of keeping its own lists of block types."""
+    cat = json.loads(json.dumps(sd.catalog()))
+    assert set(cat["roles"]) == {"source", "sink", "group", "residual", "op"}
+    assert set(cat["reserved_types"]) == {"input", "output", "default", "group"}
+    by_role: dict = {}
+    for b in cat["blocks"]:
+        assert b["role"] in cat["roles"] and b["type"] not in cat["reserved_types"]
+        by_role.setdefault(b["role"], []).append(b)
+        assert b["reads"] in (("ids", "activations") if b["inputs"] else (None,))
+        assert b["emits"] in (("ids", "activations") if b["outputs"] else (None,))
+        assert b["is_group"] == (b["role"] == "group")
+    (source,), (sink,) = by_role["source"], by_role["sink"]
+    assert source["type"] == "tokens" and source["emits"] == "ids" and source["inputs"] == []
+    assert sink["type"] == "logits" and sink["outputs"] == [] and not sink["feeds_logits"]
+    assert [b["type"] for b in by_role["group"]] == ["transformerBlock"]
+    assert all(len(b["inputs"]) == 2 for b in by_role["residual"])
+    assert [b["type"] for b in cat["blocks"] if b["reads"] == "ids"] == ["tokenEmbedding"]
+    assert {b["type"] for b in cat["blocks"] if b["feeds_logits"]} == {"lmHead", "linear"}
+
+
+# Settings that make a block fit between a 16-wide embedding of a 50-token vocabulary and an LM head.
+_FITS = {"lmHead": {"vocab_size": 50}, "linear": {"out_features": 16},
+         "tokenEmbedding": {"vocab_size": 50, "d_model": 16}}
+
+
+@pytest.mark.parametrize("type_", [t for t, s in BLOCKS.items() if s.role == "op"])
+@pytest.mark.parametrize("fed", ["ids", "activations"])
+def test_what_the_catalogue_says_a_block_reads_is_what_the_analysis_accepts(type_, fed):
+    g = chain((type_, _FITS.get(type_, {})))
+    if fed == "ids":  # tokens → block, skipping the embedding
+        g["nodes"] = [n for n in g["nodes"] if n["id"] != "emb"]
+        g["edges"] = [e for e in g["edges"] if e["source"] != "emb" and e["target"] != "emb"]
+        g["edges"].append({"id": "skip", "source": "tokens", "target": "b0"})
+    flagged = {e.node_id for e in sd.analyze(g).errors}
+    assert ("b0" in flagged) == (BLOCKS[type_].reads != fed), sd.analyze(g).errors

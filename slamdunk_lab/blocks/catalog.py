@@ -6,7 +6,7 @@ rule, the name of its ``nn.Module`` class and its documentation in English and K
 
 from __future__ import annotations
 
-from .spec import BlockProblem, BlockSpec, Docs, GraphContext, Param
+from .spec import ROLES, BlockProblem, BlockSpec, Docs, GraphContext, Param
 
 BIG_INT = 10_000_000
 WIDTH_MAX = 65_536
@@ -46,6 +46,9 @@ TOKENS = BlockSpec(
     inputs=(),
     outputs=("out",),
     infer=_tokens_infer,
+    role="source",
+    reads=None,
+    emits="ids",
     color="#0f766e",
     docs_en=Docs(
         "Where the model starts: a batch of token ids, integers produced by the tokenizer. Every design has exactly "
@@ -86,6 +89,7 @@ TOKEN_EMBEDDING = BlockSpec(
     count_params=lambda d, s, g: d["vocab_size"] * d["d_model"],
     module="TokenEmbedding",
     module_kwargs=lambda d, s, g: {"vocab_size": d["vocab_size"], "d_model": d["d_model"]},
+    reads="ids",
     color="#2563eb",
     docs_en=Docs(
         "A lookup table with one learned vector per token id. Row i of the table is the model's first picture of "
@@ -436,6 +440,7 @@ ADD = BlockSpec(
     outputs=("out",),
     infer=_add_infer,
     flops=lambda d, s, g: int(s[0][2]),
+    role="residual",
     color="#475569",
     docs_en=Docs(
         "Adds its two inputs element by element. With one input taken from before a sub-block and the other from "
@@ -494,6 +499,7 @@ LINEAR = BlockSpec(
     module="Linear",
     module_kwargs=lambda d, s, g: {"in_features": int(s[0][2]), "out_features": d["out_features"],
                                    "bias": d["bias"]},
+    feeds_logits=True,
     color="#475569",
     docs_en=Docs(
         "A learned affine map applied to every position: each output feature is a weighted sum of the input "
@@ -542,6 +548,7 @@ LM_HEAD = BlockSpec(
     activations=lambda d, s, g: int(s[0][2]) + 2 * d["vocab_size"],
     module="LMHead",
     module_kwargs=lambda d, s, g: {"d_model": int(s[0][2]), "vocab_size": d["vocab_size"], "bias": d["bias"]},
+    feeds_logits=True,
     color="#ea580c",
     docs_en=Docs(
         "Turns each final hidden vector into one score (logit) per vocabulary entry; softmax of the scores is the "
@@ -576,6 +583,8 @@ LOGITS = BlockSpec(
     inputs=("in",),
     outputs=(),
     infer=_logits_infer,
+    role="sink",
+    emits=None,
     color="#0f766e",
     docs_en=Docs(
         "Where the model ends: next-token scores for every position. Training compares them with the actual next "
@@ -602,7 +611,9 @@ TRANSFORMER_BLOCK = BlockSpec(
     inputs=(),
     outputs=(),
     infer=lambda d, s, g: None,
-    is_group=True,
+    role="group",
+    reads=None,
+    emits=None,
     color="#334155",
     docs_en=Docs(
         "A group of blocks stacked `repeat` times: the output of one repeat is the input of the next. The blocks "
@@ -643,7 +654,8 @@ def catalog() -> dict:
     for spec in BLOCKS.values():
         if spec.category not in categories:
             categories.append(spec.category)
-    return {"version": 1, "blocks": [spec.to_catalog() for spec in BLOCKS.values()], "categories": categories}
+    return {"version": 1, "blocks": [spec.to_catalog() for spec in BLOCKS.values()], "categories": categories,
+            "roles": list(ROLES), "reserved_types": sorted(RESERVED_TYPES)}
 
 
 __all__ = [

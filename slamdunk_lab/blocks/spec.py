@@ -18,6 +18,15 @@ Shape = tuple  # ("B", "T") for token ids, ("B", "T", D) for activations
 
 ParamKind = Literal["int", "float", "bool", "choice"]
 
+#: What a block is to the graph. ``source``: where token ids enter (no inputs); ``sink``: where the logits leave
+#: (no outputs); ``group``: a container other blocks sit in; ``residual``: sums its inputs (a skip connection,
+#: no module); ``op``: every other block, one module call.
+Role = Literal["source", "sink", "group", "residual", "op"]
+ROLES: tuple[str, ...] = ("source", "sink", "group", "residual", "op")
+
+#: What flows along an edge: integer token ids (B, T) or activations (B, T, D).
+Stream = Literal["ids", "activations"]
+
 
 @dataclass(frozen=True)
 class Param:
@@ -112,7 +121,10 @@ class BlockSpec:
     # Class name in slamdunk_lab.blocks.modules (or a function of the data giving it); None: no module.
     module: Any = None
     module_kwargs: Callable[[dict, list, GraphContext], dict] | None = None
-    is_group: bool = False
+    role: Role = "op"
+    reads: Stream | None = "activations"  # what its inputs carry; None: it takes no input
+    emits: Stream | None = "activations"  # what its output carries; None: it has no output
+    feeds_logits: bool = False  # its output may be the logits (scores over the vocabulary)
     keeps_shape: bool = False  # output shape = input shape whatever the settings (lets checks go on past errors)
     color: str = "#6b7280"
     _model: Any = field(default=None, repr=False, compare=False)
@@ -129,6 +141,10 @@ class BlockSpec:
             )
             object.__setattr__(self, "_model", model)
         return self._model
+
+    @property
+    def is_group(self) -> bool:
+        return self.role == "group"
 
     def module_name(self, data: dict) -> str | None:
         return self.module(data) if callable(self.module) else self.module
@@ -191,6 +207,10 @@ class BlockSpec:
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
             "is_group": self.is_group,
+            "role": self.role,
+            "reads": self.reads,
+            "emits": self.emits,
+            "feeds_logits": self.feeds_logits,
             "color": self.color,
             "defaults": self.defaults(),
             "schema": self.json_schema(),
