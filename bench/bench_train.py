@@ -48,8 +48,9 @@ from handwritten_gpt import GPT, GPTConfig, train_steps
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
+from slamdunk_lab.session import train
 from slamdunk_lab.tokcache import tokenize_corpus
-from slamdunk_lab.training import Finished, train
+from slamdunk_lab.training import Finished
 
 CONFIG = {"n_layer": 4, "n_head": 4, "d_model": 128, "context": 64}
 BATCH, CONTEXT = 12, 64

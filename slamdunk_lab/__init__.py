@@ -53,7 +53,7 @@ __all__ = [
 _LAZY = {
     "build": "model", "save": "io", "load": "io", "to_code": "codegen", "export_hf": "hf", "import_hf": "hf",
     "generate": "generation", "next_token_probs": "generation", "attention": "generation",
-    "train": "training", "resume": "training", "runs": "training", "load_run": "training",
+    "train": "session", "resume": "session", "runs": "session", "load_run": "session",
     "Canvas": "widgets", "Playground": "widgets", "Monitor": "widgets", "Runs": "widgets",
 }
 
@@ -63,6 +63,6 @@ def __getattr__(name: str):
 
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("widgets", "training", "generation", "hf", "io", "codegen", "model"):
+    if name in ("widgets", "training", "runners", "session", "generation", "hf", "io", "codegen", "model"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'slamdunk_lab' has no attribute {name!r}")

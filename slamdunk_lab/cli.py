@@ -128,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         graph = _with_vocab(graph, tok.vocab_size)
     context = args.context if args.context is not None else min(analysis.plan.context, 256)
 
-    from .training import train
+    from .session import train
 
     warmup = args.warmup if args.warmup is not None else min(100, args.steps // 10)
     options: dict[str, Any] = {

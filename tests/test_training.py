@@ -18,6 +18,7 @@ from helpers import isolate_training
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
+from slamdunk_lab.session import load_run, resume, train
 from slamdunk_lab.training import (
     Checkpoint,
     Eval,
@@ -28,14 +29,11 @@ from slamdunk_lab.training import (
     Step,
     Stopped,
     event_from_json,
-    interactive_kernel,
-    load_run,
     lr_at,
-    resume,
-    train,
 )
 from slamdunk_lab.training import checkpoint as ckpt
 from slamdunk_lab.training.trainer import param_groups
+from slamdunk_lab.widgets.kernel import interactive_kernel
 
 FAST = {"batch_size": 8, "context": 32, "warmup": 5, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0,
             "mlflow": False, "progress": False}
@@ -598,7 +596,7 @@ def test_a_jupyter_kernel_trains_in_the_background_only_for_a_person(tmp_path, m
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "SLAMDUNK_BACKGROUND")}
     km, kc = manager.start_new_kernel(kernel_name="slamdunk-test", env=env, cwd=str(tmp_path))
     setup = ("import slamdunk_lab as sd; from slamdunk_lab import data, tokenizers; "
-             "from slamdunk_lab.training import train; c = data.synthetic('reverse', n=300); "
+             "from slamdunk_lab.session import train; c = data.synthetic('reverse', n=300); "
              "tok = tokenizers.char(c); g = sd.template('gpt2', size='tiny', n_layer=1, d_model=16, n_head=2, "
              "context=16, vocab_size=tok.vocab_size); "
              "kw = dict(batch_size=4, context=16, eval_every=0, sample_every=0, mlflow=False, progress=False)")

@@ -18,13 +18,8 @@ mlflow = pytest.importorskip("mlflow")
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
-from slamdunk_lab.training import (
-    Step,
-    load_run,
-    runs,
-    tracking,
-    train,
-)
+from slamdunk_lab.session import load_run, runs, train
+from slamdunk_lab.training import Step, tracking
 
 # MLflow 3.17 itself triggers this SQLAlchemy 2.1 deprecation when it opens a store
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")

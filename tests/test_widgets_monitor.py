@@ -13,7 +13,8 @@ pytest.importorskip("anywidget")
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
-from slamdunk_lab.training import Step, runs, train
+from slamdunk_lab.session import runs, train
+from slamdunk_lab.training import Step
 from slamdunk_lab.widgets import Monitor, _base
 
 pytestmark = [

@@ -257,7 +257,7 @@ def test_playground_stop_ends_a_real_generation():
 @pytest.mark.slow
 def test_monitor_follows_a_real_training_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # checkpoints go under ./runs
-    train = pytest.importorskip("slamdunk_lab.training.runs").train
+    train = pytest.importorskip("slamdunk_lab.session").train
     import slamdunk_lab as sd
     from slamdunk_lab import data, tokenizers
 

@@ -1,4 +1,7 @@
-"""Training in the kernel: ``train``, ``resume``, ``runs``, ``load_run`` and the :class:`Run` handle.
+"""Training: the trainer, its events, checkpoints, MLflow logging, and :func:`execute`, the one function
+every runner calls with a JSON :class:`JobSpec` (``sd.train``, ``sd.resume``, ``sd.runs`` and ``sd.load_run``
+are in :mod:`slamdunk_lab.session`; the runners and the run handle in :mod:`slamdunk_lab.runners`).
+Nothing here imports the widgets or the runners.
 
 >>> import slamdunk_lab as sd
 >>> corpus = sd.data.synthetic("reverse", n=2000)                                    # doctest: +SKIP
@@ -18,6 +21,7 @@ from .events import (
     Event,
     Failed,
     Finished,
+    Lost,
     Sample,
     Started,
     Step,
@@ -25,11 +29,13 @@ from .events import (
     Subscription,
     event_from_json,
 )
+from .execute import Interrupted, Killed, execute
 from .progress import ConsoleProgress
-from .runs import Run, interactive_kernel, load_run, resume, runs, train
+from .results import load_run
 from .schedule import lr_at
+from .spec import JobSpec, data_spec, runs_root, tokenizer_spec
 from .trainer import TrainConfig, sample_text
 
-__all__ = ["Checkpoint", "ConsoleProgress", "Eval", "Event", "Failed", "Finished", "Run", "Sample", "Started",
-           "Step", "Stopped", "Subscription", "TrainConfig", "event_from_json", "interactive_kernel", "load_run",
-           "lr_at", "resume", "runs", "sample_text", "train"]
+__all__ = ["Checkpoint", "ConsoleProgress", "Eval", "Event", "Failed", "Finished", "Interrupted", "JobSpec",
+           "Killed", "Lost", "Sample", "Started", "Step", "Stopped", "Subscription", "TrainConfig", "data_spec",
+           "event_from_json", "execute", "load_run", "lr_at", "runs_root", "sample_text", "tokenizer_spec"]

@@ -1,7 +1,8 @@
 """The typed event stream of a training run, and the dispatcher that delivers it to subscribers.
 
-Every run emits ``Started``, then ``Step`` (throttled to about 5 per second), ``Eval``, ``Sample`` and
-``Checkpoint`` events, and ends with exactly one of ``Finished``, ``Stopped`` or ``Failed``. Events are plain
+Every run emits ``Started``, then ``Step`` (throttled to about 5 per second, each carrying every step since
+the previous one), ``Eval``, ``Sample`` and ``Checkpoint`` events, and ends with exactly one of ``Finished``,
+``Stopped`` or ``Failed`` (a run on a worker that died ends with ``Lost`` instead, unless it is resumed). Events are plain
 dataclasses that survive JSON (``event.to_json()`` → dict, ``event_from_json(d)`` → the same event), so the
 console bar, MLflow, the monitor widget and remote relays all read one format.
 
@@ -54,6 +55,14 @@ class Started(Event):
     checkpoint_dir: str = ""
     mlflow_run_id: str | None = None
     config: dict = field(default_factory=dict)
+    experiment: str = ""
+    #: family, layers, heads, width, parameters, … of the design (what MLflow records as parameters)
+    design: dict = field(default_factory=dict)
+    resumed_from: str = ""
+    #: the history a resumed run starts from (the checkpoint's), so a listener rebuilds ``run.history``
+    history: list = field(default_factory=list)
+    #: who trains it: "" in this process, else the worker's name
+    worker: str = ""
 
 
 @dataclass(kw_only=True)
@@ -67,6 +76,9 @@ class Step(Event):
     tokens_per_s: float = 0.0
     elapsed: float = 0.0
     eta: float = 0.0
+    #: ``[step, loss, lr, grad_norm]`` of every step since the previous Step event (this one's last), so
+    #: listeners see every step although the events come ~5 times a second
+    points: list = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -94,9 +106,11 @@ class Checkpoint(Event):
 
 @dataclass(kw_only=True)
 class Stopped(Event):
-    """``run.stop()`` took effect; ``checkpoint`` is where training can resume from."""
+    """``run.stop()`` took effect; ``checkpoint`` is where training can resume from. ``forced``: the run was
+    ended at once (``run.stop(force=True)``) and ``checkpoint`` is the last one written before."""
 
     checkpoint: str = ""
+    forced: bool = False
 
 
 @dataclass(kw_only=True)
@@ -116,8 +130,17 @@ class Failed(Event):
     error: str = ""
 
 
+@dataclass(kw_only=True)
+class Lost(Event):
+    """The worker training the run stopped answering (its heartbeat expired): the run is over unless it is
+    resumed (``sd.resume(run)``) from ``checkpoint``, the last one it wrote ("" if none)."""
+
+    checkpoint: str = ""
+    worker: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in
-                                       (Started, Step, Eval, Sample, Checkpoint, Stopped, Finished, Failed)}
+                                       (Started, Step, Eval, Sample, Checkpoint, Stopped, Finished, Failed, Lost)}
 TERMINAL = (Stopped, Finished, Failed)
 
 

@@ -238,3 +238,121 @@ def search(active_ids: set[str] = frozenset(), uri: str | None = None) -> list:
         return []
     return c.search_runs(experiments, filter_string=_library_filter(), max_results=5000,
                          order_by=["attributes.start_time DESC"])
+
+
+def experiment_name(name: str, limit: int = 250) -> str:
+    """The design name as an MLflow experiment name: MLflow refuses names over 500 characters, so a long one is
+    cut, with a hash of the whole name so that two long names that start alike stay apart."""
+    if len(name) <= limit:
+        return name
+    import hashlib
+
+    return f"{name[:limit - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+class MlflowLogger:
+    """Logs one run to MLflow by listening to its events, like the console progress does.
+
+    Created when the run starts (the MLflow run exists, with the design's ``graph.json`` and ``model.py``, before
+    the first event, so ``Started`` can name it); then called with every event on the thread that emits them:
+    parameters at ``Started``, every step's loss, learning rate and gradient norm from the ``Step`` events
+    (buffered, written with ``log_batch`` every few seconds), evaluations, and at the end the samples, the model
+    and tokenizer of the last checkpoint and the final status. A failure of MLflow is logged once and turns the
+    logging off; it never reaches the run.
+    """
+
+    def __init__(self, spec, active_ids: set[str] = frozenset(), tags: dict | None = None):
+        from .. import __version__
+
+        folder = spec.run_folder()
+        base = {LIBRARY_TAG: __version__, CHECKPOINT_TAG: str(folder),
+                "mlflow.note.content": f"SLaM Dunk Lab run {spec.name}", **(tags or {})}
+        self.tracker = Tracker(experiment_name(spec.experiment or "design"), spec.name, {}, base, active_ids)
+        self.run_id = self.tracker.run_id
+        self.folder = folder
+        self.samples: list[str] = []
+        self.ok = True
+        try:
+            self._log_design(spec.graph)
+        except BaseException:
+            self.tracker.end("FAILED")  # training goes on without MLflow; the MLflow run must not stay RUNNING
+            raise
+
+    def _log_design(self, graph: dict) -> None:
+        """graph.json and model.py (the code generator's), written into the run folder, then logged."""
+        import json
+
+        from .._files import write_text_atomic
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.folder / "graph.json", json.dumps(graph, indent=1))
+        self.tracker.artifact(self.folder / "graph.json")
+        try:
+            from ..codegen import to_code
+
+            write_text_atomic(self.folder / "model.py", to_code(graph))
+            self.tracker.artifact(self.folder / "model.py")
+        except Exception:
+            logger.exception("could not generate model.py for MLflow")
+
+    def __call__(self, event) -> None:
+        if not self.ok:
+            return
+        try:
+            self._on(event)
+        except Exception as exc:  # noqa: BLE001 - tracking is a convenience; training must not depend on it
+            self.ok = False
+            logger.warning("MLflow logging of run %s stopped (%s: %s)", self.run_id, type(exc).__name__, exc)
+            if type(event).__name__ in ("Finished", "Stopped", "Failed"):
+                self.tracker.end("FAILED" if type(event).__name__ == "Failed" else "KILLED", step=event.step)
+
+    def _on(self, event) -> None:
+        from mlflow.entities import Param
+
+        kind = type(event).__name__
+        t = self.tracker
+        if kind == "Started":
+            params = {**event.config, **event.design, "run_name": event.run, "resumed_from": event.resumed_from}
+            items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+            for i in range(0, len(items), 100):
+                t.client.log_batch(t.run_id, params=items[i:i + 100])
+            if event.worker:
+                t.set_tag("slamdunk.worker", event.worker)
+        elif kind == "Step":
+            for step, loss, lr, grad_norm in event.points:
+                t.metric("loss", loss, step)
+                t.metric("lr", lr, step)
+                t.metric("grad_norm", grad_norm, step)
+            t.metric("tokens_per_s", event.tokens_per_s, event.step)
+            t.maybe_flush()
+        elif kind == "Eval":
+            t.metric("train_loss", event.train_loss, event.step)
+            t.metric("val_loss", event.val_loss, event.step)
+        elif kind == "Sample":
+            self.samples.append(f"--- step {event.step} ---\n{event.prompt}{event.text}\n\n")
+        elif kind in ("Finished", "Stopped"):
+            self._log_results()
+            t.end("KILLED" if kind == "Stopped" else "FINISHED", step=event.step)
+        elif kind == "Failed":
+            try:
+                t.set_tag("slamdunk.error", event.error[:5000])
+            except Exception:
+                logger.exception("run %s: could not record the error in MLflow", t.run_id)
+            t.end("FAILED", step=event.step)
+
+    def _log_results(self) -> None:
+        from .._files import write_text_atomic
+        from . import checkpoint as ckpt
+
+        try:
+            if self.samples:
+                write_text_atomic(self.folder / "samples.txt", "".join(self.samples))
+                self.tracker.artifact(self.folder / "samples.txt")
+            try:
+                last = ckpt.resolve(self.folder)
+            except FileNotFoundError:
+                return
+            self.tracker.artifact(Path(last) / ckpt.WEIGHTS, "model")
+            self.tracker.artifact(Path(last) / "tokenizer", "model/tokenizer")
+        except Exception:
+            logger.exception("run %s: could not log artifacts to MLflow", self.tracker.run_id)

@@ -228,16 +228,31 @@ class Job:
     start_step: int = 0
     history: list = dataclasses.field(default_factory=list)
     extra_state: dict = dataclasses.field(default_factory=dict)
+    mlflow_run_id: str | None = None  # the MLflow run the events are logged to (announced in Started)
+
+
+def initial_model(graph: dict, seed: int) -> nn.Module:
+    """The model a job starts from: built on the CPU from ``graph`` with ``seed`` (the caller's RNG untouched)."""
+    from ..model import build
+
+    with torch.random.fork_rng(devices=[]):  # deterministic init without disturbing the caller's RNG
+        torch.manual_seed(seed)
+        return build(graph, device="cpu", max_params=None)
 
 
 class Trainer:
     """Runs one :class:`Job` on the calling thread. ``emit`` receives every event (already throttled);
-    ``should_stop`` is polled once per step."""
+    ``should_stop`` is polled once per step.
+
+    The trainer knows nothing of MLflow, widgets or queues: each ``Step`` event carries the exact values of
+    every step since the previous one (``points``), so whatever listens (MLflow, a run handle, a Redis
+    stream) sees every step without the loop calling it per step.
+    """
 
     def __init__(self, job: Job, emit: Callable[[Event], None], should_stop: Callable[[], bool],
-                 tracker: Any = None, hooks: dict | None = None):
+                 hooks: dict | None = None):
         self.job, self.cfg = job, job.config
-        self.emit, self.should_stop, self.tracker = emit, should_stop, tracker
+        self.emit, self.should_stop = emit, should_stop
         self.hooks = hooks or {}  # test seams: {"loss": fn(step, loss) -> loss}
         self.device = resolve_device(self.cfg.device)
         self.step = job.start_step  # optimizer steps completed
@@ -247,20 +262,14 @@ class Trainer:
         self.last_checkpoint: str = ""
         self.model: nn.Module | None = None
         self.pending: list = []
+        self.unreported: list[list] = []  # [step, loss, lr, grad_norm] read off the device, not yet in a Step
         self.step_rng: tuple | None = None  # (numpy batch state, torch CPU state) at the start of the step
         self.updating = False  # True while the optimizer writes the weights
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
         cfg, job = self.cfg, self.job
-        if job.model is not None:
-            model = job.model
-        else:
-            from ..model import build
-
-            with torch.random.fork_rng(devices=[]):  # deterministic init without disturbing the caller's RNG
-                torch.manual_seed(cfg.seed)
-                model = build(job.graph, device="cpu", max_params=None)
+        model = job.model if job.model is not None else initial_model(job.graph, cfg.seed)
         self.model = model.to(self.device)
         self.model.train()
         self.optimizer = make_optimizer(self.model, cfg, self.device)
@@ -357,7 +366,11 @@ class Trainer:
         total, start = cfg.steps, self.step
         self.emit(Started(run=name, step=start, total_steps=total, device=str(self.device), dtype=cfg.dtype,
                           params=self.n_params, checkpoint_dir=self.job.checkpoint_dir,
-                          mlflow_run_id=self.tracker.run_id if self.tracker else None, config=cfg.to_json()))
+                          mlflow_run_id=self.job.mlflow_run_id, config=cfg.to_json(),
+                          experiment=str(self.job.extra_state.get("experiment") or ""),
+                          design=dict(self.job.extra_state.get("design") or {}),
+                          resumed_from=self.job.resume_from or "",
+                          history=list(self.job.history)))
         tokens_per_step = cfg.batch_size * cfg.context * cfg.grad_accum
         max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")  # inf: measure the norm, clip nothing
         loss_hook = self.hooks.get("loss")
@@ -405,31 +418,23 @@ class Trainer:
                 now = time.perf_counter()  # ... so the speed counts finished work, not launched work
                 elapsed = now - t_start
                 speed = tokens_per_step * (self.step - step_at_last) / max(now - t_last, 1e-9)
-                last = self.history[-1]
-                self.emit(Step(run=name, step=self.step, total_steps=total, loss=last["loss"], lr=lr,
-                               grad_norm=last["grad_norm"], tokens_per_s=speed, elapsed=elapsed,
-                               eta=elapsed / (self.step - start) * (total - self.step)))
-                if self.tracker:
-                    self.tracker.metric("tokens_per_s", speed, self.step)
+                self.report_steps(tokens_per_s=speed, elapsed=elapsed,
+                                  eta=elapsed / (self.step - start) * (total - self.step))
                 t_last, step_at_last = now, self.step
                 if eval_due:
                     self.last_eval = self.evaluate()
                     self.history.append({"kind": "eval", "step": self.step, **self.last_eval})
                     self.emit(Eval(run=name, step=self.step, **self.last_eval))
-                    if self.tracker:
-                        for k, v in self.last_eval.items():
-                            self.tracker.metric(k, v, self.step)
                 if sample_due:
                     text = self.sample()
                     self.history.append({"kind": "sample", "step": self.step, "text": text})
                     self.emit(Sample(run=name, step=self.step, prompt=cfg.sample_prompt, text=text))
                 if ckpt_due:
                     self.save_checkpoint()
-                if self.tracker:
-                    self.tracker.maybe_flush()
                 t_last = time.perf_counter()  # periodic work is not training time
         self._flush(pending)
         elapsed = time.perf_counter() - t_start
+        self.report_steps(elapsed=elapsed)  # the steps since the last Step event (a stop lands between two)
         if stopped:
             path = self.save_checkpoint()
             return Stopped(run=name, step=self.step, checkpoint=path)
@@ -452,8 +457,16 @@ class Trainer:
                                     f"checkpoint was written from this state. Lower lr, keep grad_clip on, or "
                                     f"check the data")
             self.history.append({"kind": "train", "step": step, "loss": loss, "lr": lr, "grad_norm": gn})
-            if self.tracker:
-                self.tracker.metric("loss", loss, step)
-                self.tracker.metric("lr", lr, step)
-                self.tracker.metric("grad_norm", gn, step)
+            self.unreported.append([step, loss, lr, gn])
         pending.clear()
+
+    def report_steps(self, tokens_per_s: float = 0.0, elapsed: float = 0.0, eta: float = 0.0) -> None:
+        """Emit one ``Step`` event carrying every step read off the device since the previous one (nothing
+        when there is none); its headline values are the latest step's."""
+        if not self.unreported:
+            return
+        points, self.unreported = self.unreported, []
+        step, loss, lr, gn = points[-1]
+        self.speed = tokens_per_s or getattr(self, "speed", 0.0)  # the trailing report repeats the last speed
+        self.emit(Step(run=self.job.name, step=step, total_steps=self.cfg.steps, loss=loss, lr=lr, grad_norm=gn,
+                       tokens_per_s=self.speed, elapsed=elapsed, eta=eta, points=points))

@@ -76,8 +76,8 @@ class Runs(SlamDunkWidget):
     # -- the table ------------------------------------------------------------
     def refresh(self) -> None:
         """Read the runs from the tracking store again (and recompute the comparison)."""
+        from ..session import active_mlflow_ids
         from ..training import tracking
-        from ..training.runs import _SCHEDULER
 
         self.loading = True
         try:
@@ -88,7 +88,7 @@ class Runs(SlamDunkWidget):
             if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
                 rows, params = [], {}
             else:
-                rows, params = _read_runs(tracking, _SCHEDULER.active_mlflow_ids())
+                rows, params = _read_runs(tracking, active_mlflow_ids())
             self._params = params
             live = {r["run_id"] for r in rows if r["status"] == "RUNNING"}
             for rid in live:  # a running run's curves grow

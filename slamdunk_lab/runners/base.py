@@ -1,0 +1,175 @@
+"""What every runner shares: the :class:`Runner` protocol and the :class:`Run` handle.
+
+A runner decides only where a :class:`~slamdunk_lab.training.spec.JobSpec` runs and how its events come back;
+the work itself is :func:`slamdunk_lab.training.execute.execute` in every case. The handle a runner returns is
+the same for all of them: its state (``status``, ``history``, ``step``, ``mlflow_run_id`` …) is rebuilt from
+the run's events alone, so a run training in this kernel and one training on a worker across the network look
+and behave the same to the monitor widget, ``sd.runs()`` and the student.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from ..training.events import Dispatcher, Event, Subscription
+from ..training.spec import JobSpec
+from ..training.trainer import TrainConfig
+
+#: The states of a run: the last four are final ("lost": its worker died; sd.resume continues it).
+STATUSES = ("queued", "running", "finished", "stopped", "failed", "killed", "lost")
+FINAL = ("finished", "stopped", "failed", "killed", "lost")
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """Where jobs run. ``submit`` returns the job's :class:`Run` at once (``background=True``) or once it
+    has ended (``background=False``: the calling thread waits; Ctrl-C stops the run after the current step
+    with a checkpoint, a second one ends it at once)."""
+
+    kind: str
+
+    def submit(self, spec: JobSpec, *, background: bool, on_queued: Callable[[Run], Any] | None = None,
+               progress: bool = False, **options: Any) -> Run: ...
+
+    def active_mlflow_ids(self) -> set[str]: ...
+
+
+class Run:
+    """A training job: its status, history, events and results.
+
+    ``status`` is one of :data:`STATUSES` (``error`` says why a run failed). ``stop()`` ends it within one step
+    with a checkpoint; ``wait()`` blocks until it ends; ``subscribe(callback)`` delivers its events (see
+    :mod:`slamdunk_lab.training.events`); ``monitor()`` is a live widget of it.
+    """
+
+    runner = "local"
+
+    def __init__(self, spec: JobSpec, history: list | None = None):
+        self.spec = spec
+        self.id: str = spec.id
+        self.name: str = spec.name
+        self.config: TrainConfig = TrainConfig.from_json(spec.config)
+        self.graph: dict = spec.graph
+        self.checkpoint_dir: str = ""
+        self.status: str = "queued"
+        self.error: str | None = None
+        self.exception: BaseException | None = None
+        self.mlflow_run_id: str | None = spec.mlflow_run_id
+        self.worker: str = ""
+        self._experiment = spec.experiment
+        self._history: list[dict] = list(history or [])
+        self._step = 0
+        self._checkpoint = ""
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._dispatcher = Dispatcher(self.name)
+
+    # -- state, from the events
+    def record(self, event: Event) -> None:
+        """Take ``event`` into the run's state, then hand it to the subscribers (the runner's sink)."""
+        kind = type(event).__name__
+        with self._lock:
+            if kind == "Started":
+                self.status = "running"
+                self._step = event.step
+                self._history = list(event.history) if event.history or event.step == 0 else self._history
+                self.mlflow_run_id = event.mlflow_run_id or self.mlflow_run_id
+                self.checkpoint_dir = event.checkpoint_dir or self.checkpoint_dir
+                self._experiment = event.experiment or self._experiment
+                self.worker = event.worker or self.worker
+            elif kind == "Step":
+                self._history.extend({"kind": "train", "step": s, "loss": loss, "lr": lr, "grad_norm": gn}
+                                     for s, loss, lr, gn in event.points)
+                self._step = event.step
+            elif kind == "Eval":
+                self._history.append({"kind": "eval", "step": event.step, "train_loss": event.train_loss,
+                                      "val_loss": event.val_loss})
+            elif kind == "Sample":
+                self._history.append({"kind": "sample", "step": event.step, "text": event.text})
+            elif kind == "Checkpoint":
+                self._checkpoint = event.path
+            elif kind in ("Finished", "Stopped", "Failed", "Lost"):
+                self._step = event.step if kind != "Failed" else self._step
+                self._checkpoint = getattr(event, "checkpoint", "") or self._checkpoint
+                self.status = {"Finished": "finished", "Failed": "failed", "Lost": "lost",
+                               "Stopped": "killed" if getattr(event, "forced", False) else "stopped"}[kind]
+                if kind == "Failed":
+                    self.error = event.error
+                    self.exception = getattr(event, "exception", None)
+        self._dispatcher.emit(event)
+
+    def _close(self) -> None:
+        """The run has ended: ``wait()`` returns once its events are delivered."""
+        self._done.set()
+        self._dispatcher.close()
+
+    @property
+    def history(self) -> list[dict]:
+        """One dict per step (``kind="train"``: step, loss, lr, grad_norm), per evaluation (``kind="eval"``:
+        step, train_loss, val_loss) and per sample (``kind="sample"``: step, text), oldest first."""
+        with self._lock:
+            return list(self._history)
+
+    def history_tail(self, start: int) -> list[dict]:
+        """``history[start:]`` without copying the whole history (the monitor reads new entries this way)."""
+        with self._lock:
+            return self._history[start:]
+
+    @property
+    def experiment(self) -> str:
+        """The MLflow experiment (design name) this run is logged under."""
+        return self._experiment
+
+    @property
+    def step(self) -> int:
+        """Optimizer steps done (the latest reported; exact once the run has ended)."""
+        return self._step
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def last_checkpoint(self) -> str | None:
+        """The folder of this run's newest checkpoint, or None before the first one."""
+        return self._checkpoint or None
+
+    # -- control
+    def stop(self, force: bool = False) -> Run:
+        """Stop after the current step and save a checkpoint (a queued run just never starts)."""
+        raise NotImplementedError
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until the run has ended and its events were delivered (or ``timeout`` seconds passed)."""
+        if self._done.wait(timeout):
+            self._dispatcher.drain(timeout)
+        return self
+
+    def monitor(self, **kwargs: Any):
+        """A new monitor widget of this run (its whole history so far, then live); show it by making it a
+        cell's last expression. ``kwargs`` go to :class:`slamdunk_lab.widgets.Monitor` (e.g. ``height``)."""
+        from ..widgets.monitor import Monitor
+
+        return Monitor(**kwargs).follow(self)
+
+    def subscribe(self, callback: Callable[[Event], Any], replay: bool = False) -> Subscription:
+        """Call ``callback(event)`` for each event from now on (``replay=True``: every earlier one first).
+
+        Callbacks run on a dispatcher thread, in order; an exception in one is logged and the run carries on.
+        Returns a handle: call ``handle.unsubscribe()`` (or ``handle()``) to stop.
+        """
+        return self._dispatcher.add(callback, replay=replay)
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event so far (``Step`` events are throttled to about 5 per second)."""
+        return list(self._dispatcher.events)
+
+    def __repr__(self) -> str:
+        last = next((h for h in reversed(self.history) if h.get("kind") == "train"), None)
+        loss = f", loss {last['loss']:.4f}" if last else ""
+        err = f", error {self.error!r}" if self.error else ""
+        where = f", on {self.worker}" if self.worker else ""
+        return f"Run({self.name!r}, {self.status}, step {self.step}/{self.config.steps}{loss}{err}{where})"

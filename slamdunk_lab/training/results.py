@@ -1,0 +1,123 @@
+"""Finished runs read back: ``load_run`` (a model and tokenizer from a checkpoint folder or an MLflow run) and
+``runs_table`` (this library's MLflow runs as a table)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from . import checkpoint as ckpt
+from . import tracking
+
+COLUMNS = ["run_id", "experiment", "name", "status", "start_time", "end_time", "step", "steps", "train_loss",
+           "val_loss", "parameters", "family", "layers", "heads", "width", "lr", "batch_size", "context",
+           "checkpoint_dir", "worker"]
+
+
+def runs_table(active_ids: set[str] = frozenset()):
+    """A pandas DataFrame of this library's MLflow runs in the tracking store, newest first (see ``sd.runs``)."""
+    import pandas as pd
+
+    uri = tracking.tracking_uri()
+    if not tracking.available() or (uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists()):
+        return pd.DataFrame(columns=COLUMNS)  # no store yet: don't create one just to list nothing
+    found = tracking.search(active_ids)
+    client = tracking.client()
+    names: dict[str, str] = {}
+    rows = []
+    for r in found:
+        exp_id = r.info.experiment_id
+        if exp_id not in names:
+            names[exp_id] = client.get_experiment(exp_id).name
+        p, m = r.data.params, r.data.metrics
+
+        def num(key: str, cast=float, src=p):
+            try:
+                return cast(src[key])
+            except (KeyError, ValueError, TypeError):
+                return None
+
+        rows.append({"run_id": r.info.run_id, "experiment": names[exp_id], "name": r.info.run_name,
+                     "status": r.info.status, "start_time": pd.to_datetime(r.info.start_time, unit="ms"),
+                     "end_time": pd.to_datetime(r.info.end_time, unit="ms") if r.info.end_time else pd.NaT,
+                     "step": num(tracking.STEP_TAG, int, r.data.tags), "steps": num("steps", int),
+                     "train_loss": m.get("train_loss"), "val_loss": m.get("val_loss"),
+                     "parameters": num("parameters", int), "family": p.get("family"), "layers": num("layers", int),
+                     "heads": num("heads", int), "width": num("width", int), "lr": num("lr"),
+                     "batch_size": num("batch_size", int), "context": num("context", int),
+                     "checkpoint_dir": r.data.tags.get(tracking.CHECKPOINT_TAG),
+                     "worker": r.data.tags.get("slamdunk.worker")})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def load_run(run_id: Any, device: Any = "cpu"):
+    """``(model, tokenizer)`` of a finished, stopped or killed run.
+
+    ``run_id``: an MLflow run id (from ``sd.runs()``) or a checkpoint folder. The newest checkpoint on disk is
+    used; if it is gone (or on another machine), the model and tokenizer logged to MLflow are downloaded.
+    """
+    if isinstance(run_id, (str, os.PathLike)) and Path(run_id).expanduser().is_dir():
+        loaded = ckpt.LoadedCheckpoint(run_id)
+        return loaded.build_model(device), loaded.tokenizer()
+    if isinstance(run_id, os.PathLike):
+        raise FileNotFoundError(f"no checkpoint folder at '{os.fspath(run_id)}'")
+    if not isinstance(run_id, str):
+        raise TypeError(f"load_run needs an MLflow run id, a Run or a checkpoint folder, got {run_id!r}")
+    if not re.fullmatch(r"[0-9a-f]{32}", run_id):  # MLflow's run ids are 32 hex digits; this was meant as a path
+        raise ValueError(f"no checkpoint folder at {run_id!r} (and it is not an MLflow run id, which is 32 hex "
+                         f"digits); run.checkpoint_dir or sd.runs()['checkpoint_dir'] give the folder")
+    if not tracking.available():
+        raise ValueError(f"{run_id!r} is not a checkpoint folder, and MLflow is not installed to look it up")
+    uri = tracking.tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists():
+        raise ValueError(f"no MLflow run {run_id!r}: there is no tracking store at {uri} (set MLFLOW_TRACKING_URI "
+                         f"to the store the run was logged to)")  # and do not create an empty one by looking
+    from mlflow.exceptions import MlflowException
+
+    client = tracking.client()
+    try:
+        info = client.get_run(run_id)
+    except MlflowException as exc:
+        raise ValueError(f"no MLflow run {run_id!r} in {tracking.tracking_uri()} ({type(exc).__name__})") from None
+    folder = info.data.tags.get(tracking.CHECKPOINT_TAG)
+    if folder:
+        try:
+            loaded = ckpt.LoadedCheckpoint(folder)
+            return loaded.build_model(device), loaded.tokenizer()
+        except FileNotFoundError:
+            pass
+    return _load_from_artifacts(client, run_id, device)
+
+
+def _load_from_artifacts(client, run_id: str, device: Any):
+    import json
+    import tempfile
+
+    from mlflow.exceptions import MlflowException
+
+    from ..analysis import analyze
+    from ..errors import ModelFileError
+    from ..model import build
+    from ..tokenizers import load as load_tokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            graph_path = client.download_artifacts(run_id, "graph.json", tmp)
+            model_dir = client.download_artifacts(run_id, "model", tmp)
+        except (MlflowException, OSError) as exc:
+            raise ValueError(f"MLflow run {run_id!r} has no checkpoint on disk and no logged model to download "
+                             f"({type(exc).__name__}: {exc})") from None
+        try:
+            graph = json.loads(Path(graph_path).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ModelFileError(f"graph.json logged with MLflow run {run_id!r} is not valid JSON: {exc}") from None
+        analysis = analyze(graph)
+        analysis.raise_for_errors()
+        # checked from the header before the real model is allocated
+        weights, against = Path(model_dir) / ckpt.WEIGHTS, f"the design logged with MLflow run {run_id!r}"
+        ckpt.check_weights_file(weights, build(analysis, device="meta"), against)
+        model = build(analysis, device=device, max_params=None)
+        ckpt.load_weights_file(weights, model, against)
+        return model, load_tokenizer(Path(model_dir) / "tokenizer")
