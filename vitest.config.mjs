@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // Playwright in tests/browser/.
 export default defineConfig({
   test: {
-    include: ['js/**/*.test.ts'],
+    include: ['js/**/*.test.ts', 'js/**/*.test.tsx'],
     environment: 'node'
   }
 });

@@ -285,12 +285,16 @@ def test_page_requests_code_and_templates():
     c = Canvas(tiny(), name="my_canvas")
     sent = []
     c.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
-    c._dispatch_msg(c, {"type": "request_code"}, [])
-    assert sent[-1]["type"] == "insert_cell" and "def build_model" in sent[-1]["code"]
-    # an invalid design: a toast with the reason instead of code
+    # "Export code": one request (anywidget's invoke of the `_export_code` command), one response
+    c._handle_custom_msg({"kind": "anywidget-command", "id": "q1", "name": "_export_code", "msg": {}}, [])
+    assert sent[-1]["id"] == "q1" and sent[-1]["kind"] == "anywidget-command-response"
+    assert sent[-1]["response"] == {"ok": True, "code": canvas_mod.code_cell(c.graph)}
+    # an invalid design: the reason instead of code
     page_edit(c, with_data(c.graph, "attn", n_heads=3))
-    c._dispatch_msg(c, {"type": "request_code"}, [])
-    assert sent[-1]["type"] == "toast" and "Cannot export code" in sent[-1]["message"]
+    c._handle_custom_msg({"kind": "anywidget-command", "id": "q2", "name": "_export_code", "msg": {}}, [])
+    answer = sent[-1]["response"]
+    assert sent[-1]["id"] == "q2" and answer["ok"] is False and answer["error"].startswith("Cannot export code: ")
+    assert "n_heads" in answer["error"]
     c._dispatch_msg(c, {"type": "load_template", "name": "llama3", "size": "tiny"}, [])
     assert c.graph == sd.template("llama3", size="tiny") and c.analysis.ok
     c._dispatch_msg(c, {"type": "load_template", "name": "nope", "size": "tiny"}, [])

@@ -2,13 +2,14 @@
 import React, { memo } from 'react';
 
 import { formatBytes, formatCount } from '../shared/format';
+import { useGraphIssues } from './selectors';
 import { useCanvas } from './store';
 
 export const AnalysisBar = memo(function AnalysisBar({ notices }: { notices: string[] }) {
   const analysis = useCanvas(s => s.analysis);
   const has = analysis && Object.keys(analysis).length > 0;
   const errors = analysis.errors ?? [];
-  const graphLevel = errors.filter(e => !e.node_id);
+  const graphLevel = useGraphIssues();
   const memory = Object.entries(analysis.memory ?? {});
   return (
     <footer className="sdl-statusbar" data-ok={has ? String(Boolean(analysis.ok)) : 'unknown'}>

@@ -4,6 +4,7 @@ import React, { memo, useMemo } from 'react';
 import { schemaFields } from '../shared/schema';
 import { Panel, SchemaField } from '../shared/ui';
 import type { GraphNode } from './graph';
+import { useNodeIssues } from './selectors';
 import { useCanvas } from './store';
 
 export const Inspector = memo(function Inspector({
@@ -14,15 +15,7 @@ export const Inspector = memo(function Inspector({
   onCommit: (nodeId: string, name: string, value: unknown) => void;
 }) {
   const block = useCanvas(s => (node ? s.blocks[node.type] : undefined));
-  const errorsKey = useCanvas(s =>
-    node
-      ? JSON.stringify((s.analysis.errors ?? []).filter(e => e.node_id === node.id))
-      : '[]'
-  );
-  const errors = useMemo(
-    () => JSON.parse(errorsKey) as { field: string | null; message: string }[],
-    [errorsKey]
-  );
+  const errors = useNodeIssues(node?.id);
   const language = useCanvas(s => s.language);
   const fields = useMemo(() => schemaFields(block?.schema), [block]);
   if (!node) {

@@ -1,7 +1,8 @@
-/** Header pieces of the canvas: the templates menu and the design's totals. */
+/** The canvas toolbar: the design's totals, the templates menu and the editing buttons. */
 import React, { memo, useMemo } from 'react';
 
 import { formatCount } from '../shared/format';
+import { Button } from '../shared/ui';
 import { useCanvas } from './store';
 import { TemplateRow, templateFamilies } from './types';
 
@@ -65,6 +66,58 @@ export const Totals = memo(function Totals() {
       <span className={ok ? 'sdl-ok-text' : 'sdl-error-text'}>
         {ok ? '✓ buildable' : `⚠ ${problems} problem${problems === 1 ? '' : 's'}`}
       </span>
+    </div>
+  );
+});
+
+export interface ToolbarActions {
+  canUndo: boolean;
+  canRedo: boolean;
+  undo(): void;
+  redo(): void;
+  layout(): void;
+  fit(): void;
+  exportCode(): void;
+  chooseTemplate(name: string, size: string): void;
+}
+
+/** The row above the blocks: totals, templates, undo/redo, layout, fit, export. */
+export const CanvasToolbar = memo(function CanvasToolbar({
+  templates,
+  actions
+}: {
+  templates: TemplateRow[];
+  actions: ToolbarActions;
+}) {
+  return (
+    <div className="sdl-toolbar">
+      <Totals />
+      <TemplatesMenu templates={templates} onChoose={actions.chooseTemplate} />
+      <Button onClick={actions.undo} disabled={!actions.canUndo} title="Undo (Ctrl/Cmd+Z)" data-action="undo">
+        ↶
+      </Button>
+      <Button
+        onClick={actions.redo}
+        disabled={!actions.canRedo}
+        title="Redo (Ctrl/Cmd+Shift+Z or Ctrl+Y)"
+        data-action="redo"
+      >
+        ↷
+      </Button>
+      <Button onClick={actions.layout} title="Arrange the blocks top to bottom" data-action="layout">
+        Layout
+      </Button>
+      <Button onClick={actions.fit} title="Fit the graph in view" data-action="fit">
+        Fit
+      </Button>
+      <Button
+        variant="primary"
+        onClick={actions.exportCode}
+        title="Put PyTorch code that builds this model (sd.to_code) in a new cell below"
+        data-action="export-code"
+      >
+        Export code ↓
+      </Button>
     </div>
   );
 });

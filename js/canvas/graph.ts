@@ -6,11 +6,19 @@
  */
 import type { Edge, Node, XYPosition } from '@xyflow/react';
 
+/** A point in flow coordinates. */
+export type XY = XYPosition;
+
+/** A block's settings (`node.data`): the fields of its catalogue schema. */
+export type BlockData = Record<string, unknown>;
+/** A block type name from the catalogue (`tokens`, `attention`, ...). */
+export type BlockType = string;
+
 export interface GraphNode {
   id: string;
-  type: string;
+  type: BlockType;
   position: XYPosition;
-  data: Record<string, unknown>;
+  data: BlockData;
   parentId?: string;
   [key: string]: unknown;
 }
@@ -37,6 +45,9 @@ export interface Graph {
   viewport: Viewport;
   [key: string]: unknown;
 }
+
+/** A block as React Flow holds it. */
+export type FlowNode = Node<BlockData, BlockType>;
 
 export interface Handles {
   inputs: string[];
@@ -177,11 +188,11 @@ export function fitGroups<N extends Node>(nodes: N[]): N[] {
  * React Flow nodes for `graph`, keeping run-time state (selection, measured
  * size) of `prev` nodes with the same id so a re-render does not flicker.
  */
-export function toFlowNodes(graph: Graph, prev: readonly Node[] = []): Node[] {
+export function toFlowNodes(graph: Graph, prev: readonly FlowNode[] = []): FlowNode[] {
   const prevById = new Map(prev.map(n => [n.id, n]));
-  const nodes: Node[] = sortParentsFirst(graph.nodes).map(g => {
+  const nodes: FlowNode[] = sortParentsFirst(graph.nodes).map(g => {
     const p = prevById.get(g.id);
-    const n: Node = {
+    const n: FlowNode = {
       id: g.id,
       type: g.type,
       position: { x: Number(g.position?.x) || 0, y: Number(g.position?.y) || 0 },

@@ -5,6 +5,11 @@ import type { AnyModel, RenderProps } from '../shared/anywidget';
 import { anchorId, mount } from '../shared/mount';
 import { CanvasApp, CanvasModel } from './CanvasApp';
 
-export function renderCanvas({ model, el }: RenderProps<CanvasModel>): () => void {
-  return mount(el, anchorId(model as AnyModel<CanvasModel>), 'sdl-canvas-root', <CanvasApp model={model} />);
+export function renderCanvas({ model, el, experimental }: RenderProps<CanvasModel>): () => void {
+  return mount(
+    el,
+    anchorId(model as AnyModel<CanvasModel>),
+    'sdl-canvas-root',
+    <CanvasApp model={model} experimental={experimental} />
+  );
 }

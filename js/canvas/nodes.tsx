@@ -3,7 +3,8 @@ import { Handle, NodeProps, NodeTypes, Position } from '@xyflow/react';
 import React, { memo } from 'react';
 
 import { formatCount, formatShape } from '../shared/format';
-import { DEFAULT_HANDLES, GROUP_TYPE, handlesFor } from './graph';
+import { DEFAULT_HANDLES, FlowNode, GROUP_TYPE, handlesFor } from './graph';
+import { issueLines, useNodeIssues } from './selectors';
 import { useCanvas } from './store';
 
 /** Up to two "key=value" pairs summarising a block's data. */
@@ -19,21 +20,15 @@ function handleOffsets(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${((i + 1) * 100) / (n + 1)}%`);
 }
 
-const BlockNodeImpl = ({ id, type, data, selected }: NodeProps) => {
+const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
   const shape = useCanvas(s => formatShape(s.analysis.nodes?.[id]?.shape));
   const params = useCanvas(s => s.analysis.nodes?.[id]?.params);
-  // a string, so the selector result compares by value
-  const errors = useCanvas(s =>
-    (s.analysis.errors ?? [])
-      .filter(e => e.node_id === id)
-      .map(e => (e.field ? `${e.field}: ${e.message}` : e.message))
-      .join('\n')
-  );
+  const errors = issueLines(useNodeIssues(id)).join('\n');
   const { inputs, outputs } = handlesFor(type, block);
   const inX = handleOffsets(inputs.length);
   const outX = handleOffsets(outputs.length);
-  const text = summary(data as Record<string, unknown>);
+  const text = summary(data);
   return (
     <div
       className={`sdl-node sdl-node-${type}${errors ? ' sdl-node-error' : ''}${
@@ -87,14 +82,9 @@ const BlockNodeImpl = ({ id, type, data, selected }: NodeProps) => {
 
 export const BlockNode = memo(BlockNodeImpl);
 
-const GroupNodeImpl = ({ id, type, data, selected }: NodeProps) => {
+const GroupNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
-  const errors = useCanvas(s =>
-    (s.analysis.errors ?? [])
-      .filter(e => e.node_id === id)
-      .map(e => (e.field ? `${e.field}: ${e.message}` : e.message))
-      .join('\n')
-  );
+  const errors = issueLines(useNodeIssues(id)).join('\n');
   const params = useCanvas(s => s.analysis.nodes?.[id]?.params);
   const d = data as { repeat?: number; share_weights?: boolean };
   const { inputs, outputs } = handlesFor(type, block ?? DEFAULT_HANDLES[GROUP_TYPE]);

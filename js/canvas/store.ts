@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'react';
 
 import { createStore, Store, useStore } from '../shared/store';
+import { GROUP_TYPE } from './graph';
 import type { Analysis, Catalog, CatalogBlock, Language } from './types';
 
 export interface CanvasState {
@@ -34,6 +35,11 @@ export function indexBlocks(catalog: Catalog): Record<string, CatalogBlock> {
     out[b.type] = b;
   }
   return out;
+}
+
+/** Whether blocks of `type` hold other blocks (a transformer block). */
+export function isGroupType(blocks: Record<string, CatalogBlock | undefined>, type: string | undefined): boolean {
+  return type === GROUP_TYPE || Boolean(type && blocks[type]?.is_group);
 }
 
 export const CanvasStoreContext = createContext<Store<CanvasState> | null>(null);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { graphIssues, groupByCategory, issuesFor } from './types';
+import { graphIssues, issueLines, nodeIssues, sameIssues } from './selectors';
+import { createCanvasStore } from './store';
+import { groupByCategory } from './types';
 
 const block = (type: string, category: string) => ({
   type,
@@ -30,8 +32,14 @@ describe('catalogue and analysis helpers', () => {
         { node_id: null, field: null, message: 'no logits' }
       ]
     };
-    expect(issuesFor(analysis, 'a')).toHaveLength(2);
-    expect(issuesFor(analysis, 'a', 'x')).toEqual([{ node_id: 'a', field: 'x', message: 'bad x' }]);
-    expect(graphIssues(analysis)).toEqual([{ node_id: null, field: null, message: 'no logits' }]);
+    const s = createCanvasStore({ analysis }).getState();
+    expect(nodeIssues(s, 'a')).toHaveLength(2);
+    expect(issueLines(nodeIssues(s, 'a'))).toEqual(['x: bad x', 'bad a']);
+    expect(nodeIssues(s, 'b')).toBe(nodeIssues(s, 'c')); // no problems: one shared empty list
+    expect(graphIssues(s)).toEqual([{ node_id: null, field: null, message: 'no logits' }]);
+    // a new analysis with the same problems is "the same" (no re-render)
+    const again = createCanvasStore({ analysis: JSON.parse(JSON.stringify(analysis)) }).getState();
+    expect(sameIssues(nodeIssues(s, 'a'), nodeIssues(again, 'a'))).toBe(true);
+    expect(sameIssues(nodeIssues(s, 'a'), graphIssues(s))).toBe(false);
   });
 });

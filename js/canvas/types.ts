@@ -80,18 +80,6 @@ export function categoryTitle(catalog: Catalog, id: string): string {
   return id;
 }
 
-/** Issues of one node, optionally of one field. */
-export function issuesFor(analysis: Analysis | null | undefined, nodeId: string, field?: string): AnalysisIssue[] {
-  return (analysis?.errors ?? []).filter(
-    e => e.node_id === nodeId && (field === undefined || e.field === field)
-  );
-}
-
-/** Issues about the whole graph (no node). */
-export function graphIssues(analysis: Analysis | null | undefined): AnalysisIssue[] {
-  return (analysis?.errors ?? []).filter(e => !e.node_id);
-}
-
 /** One row of `sd.templates()` (the templates menu). */
 export interface TemplateRow {
   name: string;

@@ -15,10 +15,19 @@ export interface AnyModel<T extends object = Record<string, unknown>> {
   readonly model_id?: string;
 }
 
+/** anywidget's `experimental` API: request/response with the kernel's `@command` methods. */
+export interface Experimental {
+  invoke<T>(
+    name: string,
+    msg?: unknown,
+    options?: { buffers?: ArrayBuffer[]; signal?: AbortSignal }
+  ): Promise<[T, DataView[]]>;
+}
+
 export interface RenderProps<T extends object = Record<string, unknown>> {
   model: AnyModel<T>;
   el: HTMLElement;
-  experimental?: unknown;
+  experimental?: Experimental;
 }
 
 export type Cleanup = () => void;

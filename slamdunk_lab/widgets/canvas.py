@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import traitlets
+from anywidget.experimental import command
 
 from .._files import write_json_atomic
 from ..analysis import Analysis, analyze
@@ -444,13 +445,13 @@ class Canvas(SlamDunkWidget):
         return (data, metadata) if isinstance(bundle, tuple) else data
 
     # -- front-end requests -------------------------------------------------------------
-    def _on_msg_request_code(self, content: dict) -> None:
+    @command
+    def _export_code(self, _msg: Any, _buffers: list) -> tuple[dict, list]:
+        """The page's "Export code" button (anywidget's request/response): the cell's code, or why not."""
         try:
-            code = code_cell(self.graph)
+            return {"ok": True, "code": code_cell(self.graph)}, []
         except Exception as exc:  # noqa: BLE001 - e.g. GraphError: shown as a toast in the page
-            self._send_event("toast", message=f"Cannot export code: {exc}")
-            return
-        self.insert_cell_below(code, run=bool(content.get("run")))
+            return {"ok": False, "error": f"Cannot export code: {exc}"}, []
 
     def _on_msg_hello(self, content: dict) -> None:
         self._page_has_hook = self._page_has_hook or bool(content.get("hook"))

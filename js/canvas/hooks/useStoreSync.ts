@@ -1,0 +1,43 @@
+/**
+ * Mirror the model values that many components read (catalogue, analysis,
+ * language) into the canvas store, where components select slices of them.
+ * Each value is read again right after subscribing, so a change that
+ * arrives before the subscription is never lost (issue #16).
+ */
+import { useEffect } from 'react';
+
+import type { AnyModel } from '../../shared/anywidget';
+import type { Store } from '../../shared/store';
+import { CanvasState, indexBlocks } from '../store';
+import type { Analysis, Catalog, Language } from '../types';
+
+export interface StoreSyncedModel {
+  catalog: Catalog;
+  analysis_json: Analysis;
+  language: Language;
+}
+
+export function useStoreSync(model: AnyModel<StoreSyncedModel>, store: Store<CanvasState>): void {
+  useEffect(() => {
+    const readers: Record<string, () => void> = {
+      catalog: () => {
+        const catalog = model.get('catalog') ?? {};
+        store.setState({ catalog, blocks: indexBlocks(catalog) });
+      },
+      analysis_json: () => store.setState({ analysis: model.get('analysis_json') ?? {} }),
+      language: () => store.setState({ language: model.get('language') ?? 'en' })
+    };
+    const entries = Object.entries(readers);
+    for (const [key, read] of entries) {
+      model.on(`change:${key}`, read);
+    }
+    for (const [, read] of entries) {
+      read(); // after subscribing: nothing can slip in between
+    }
+    return () => {
+      for (const [key, read] of entries) {
+        model.off(`change:${key}`, read);
+      }
+    };
+  }, [model, store]);
+}
