@@ -345,6 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--device", default=None, help="cpu (default), auto, cuda, cuda:1, mps")
     p.set_defaults(func=cmd_generate)
+
+    from .runners.commands import add_commands  # worker, serve, cluster (no torch, no Celery until run)
+
+    add_commands(sub, _POSITIVE)
     return parser
 
 
