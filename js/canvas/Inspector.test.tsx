@@ -1,0 +1,114 @@
+// @vitest-environment happy-dom
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import React from 'react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import type { GraphNode } from './graph';
+import { Inspector } from './Inspector';
+import { CanvasStoreContext, createCanvasStore, indexBlocks } from './store';
+import type { Analysis, Catalog } from './types';
+
+afterEach(cleanup);
+
+const CATALOG: Catalog = {
+  blocks: [
+    {
+      type: 'attention',
+      title: 'Causal self-attention',
+      category: 'attention',
+      inputs: ['in'],
+      outputs: ['out'],
+      is_group: false,
+      docs: {},
+      schema: {
+        type: 'object',
+        properties: {
+          n_heads: {
+            type: 'integer', minimum: 1, maximum: 1024, default: 4, title: 'N Heads',
+            description: 'Number of query heads.', 'x-help-ko': '쿼리 헤드의 수.'
+          },
+          n_kv_heads: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }], default: null, title: 'N Kv Heads' },
+          qk_norm: { type: 'boolean', default: false, title: 'Qk Norm' },
+          rope_scaling: { enum: ['none', 'llama3'], default: 'none', title: 'Rope Scaling' }
+        }
+      }
+    }
+  ]
+};
+
+const NODE: GraphNode = { id: 'attn', type: 'attention', position: { x: 0, y: 0 }, data: { n_heads: 3, n_kv_heads: 2 } };
+
+function show(node: GraphNode | null, analysis: Analysis = {}, language: 'en' | 'ko' = 'en') {
+  const store = createCanvasStore({ catalog: CATALOG, blocks: indexBlocks(CATALOG), analysis, language });
+  const onCommit = vi.fn();
+  const view = render(
+    <CanvasStoreContext.Provider value={store}>
+      <Inspector node={node} onCommit={onCommit} />
+    </CanvasStoreContext.Provider>
+  );
+  return { ...view, store, onCommit };
+}
+
+describe('Inspector', () => {
+  it('asks for a selection when no block is selected', () => {
+    show(null);
+    expect(screen.getByText('Select a block to edit its settings.')).toBeTruthy();
+  });
+
+  it("shows a form for the block's settings: values, defaults, and the right kind of input", () => {
+    show(NODE);
+    expect(screen.getByText('Causal self-attention · attn')).toBeTruthy();
+    expect((screen.getByLabelText('N Heads') as HTMLInputElement).value).toBe('3');
+    expect((screen.getByLabelText('N Kv Heads') as HTMLInputElement).value).toBe('2');
+    expect((screen.getByLabelText('Qk Norm') as HTMLInputElement).type).toBe('checkbox');
+    const select = screen.getByLabelText('Rope Scaling') as HTMLSelectElement;
+    expect(select.value).toBe('none'); // the default, the node does not set it
+    expect([...select.options].map(o => o.value)).toEqual(['none', 'llama3']);
+    // every input is marked so that React Flow neither drags nor handles keys from it
+    for (const input of document.querySelectorAll('input, select')) {
+      expect(input.className).toMatch(/\bnodrag\b.*\bnokey\b/);
+    }
+  });
+
+  it('commits a valid value on Enter and refuses an invalid one with a reason', () => {
+    const { onCommit } = show(NODE);
+    const heads = screen.getByLabelText('N Heads');
+    fireEvent.change(heads, { target: { value: '0' } });
+    fireEvent.keyDown(heads, { key: 'Enter' });
+    expect(onCommit).not.toHaveBeenCalled();
+    expect(screen.getByRole('alert').textContent).toBe('must be at least 1');
+    fireEvent.change(heads, { target: { value: '8' } });
+    fireEvent.blur(heads);
+    expect(onCommit).toHaveBeenCalledWith('attn', 'n_heads', 8);
+    fireEvent.click(screen.getByLabelText('Qk Norm'));
+    expect(onCommit).toHaveBeenLastCalledWith('attn', 'qk_norm', true);
+    fireEvent.change(screen.getByLabelText('N Kv Heads'), { target: { value: '' } });
+    fireEvent.keyDown(screen.getByLabelText('N Kv Heads'), { key: 'Enter' });
+    expect(onCommit).toHaveBeenLastCalledWith('attn', 'n_kv_heads', null);
+  });
+
+  it("shows the analysis's problems under their fields, and the others at the top", () => {
+    const analysis: Analysis = {
+      ok: false,
+      errors: [
+        { node_id: 'attn', field: 'n_heads', message: 'n_heads (3) must be a multiple of n_kv_heads (2)' },
+        { node_id: 'attn', field: null, message: 'the attention block has no input' },
+        { node_id: 'other', field: 'n_heads', message: 'not about this block' }
+      ]
+    };
+    const { store } = show(NODE, analysis);
+    const heads = document.querySelector('[data-field="n_heads"]')!;
+    expect(heads.className).toContain('sdl-field-invalid');
+    expect(heads.textContent).toContain('n_heads (3) must be a multiple of n_kv_heads (2)');
+    const alerts = screen.getAllByRole('alert').map(a => a.textContent);
+    expect(alerts).toEqual(['the attention block has no input', 'n_heads (3) must be a multiple of n_kv_heads (2)']);
+    // a fixed design clears them
+    act(() => store.setState({ analysis: { ok: true, errors: [] } }));
+    expect(screen.queryAllByRole('alert')).toEqual([]);
+  });
+
+  it('shows Korean help when the language is Korean', () => {
+    show(NODE, {}, 'ko');
+    expect(screen.getByText('N Heads').getAttribute('title')).toBe('쿼리 헤드의 수.');
+  });
+});

@@ -1,0 +1,69 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import React from 'react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { DRAG_MIME, Palette } from './Palette';
+import { CanvasStoreContext, createCanvasStore, indexBlocks } from './store';
+import type { Catalog, CatalogBlock } from './types';
+
+afterEach(cleanup);
+
+const block = (type: string, title: string, category: string): CatalogBlock => ({
+  type, title, category, inputs: ['in'], outputs: ['out'], is_group: false, schema: {},
+  docs: { en: { summary: `${title} does things.` } }
+});
+
+const CATALOG: Catalog = {
+  categories: ['embedding', 'attention', 'empty'],
+  blocks: [
+    block('attention', 'Causal self-attention', 'attention'),
+    block('tokenEmbedding', 'Token embedding', 'embedding'),
+    block('positionalEmbedding', 'Positional embedding', 'embedding')
+  ]
+};
+
+function show(catalog: Catalog = CATALOG) {
+  const store = createCanvasStore({ catalog, blocks: indexBlocks(catalog) });
+  const onAdd = vi.fn();
+  render(
+    <CanvasStoreContext.Provider value={store}>
+      <Palette onAdd={onAdd} />
+    </CanvasStoreContext.Provider>
+  );
+  return { store, onAdd };
+}
+
+describe('Palette', () => {
+  it('lists the blocks by category in catalogue order, empty categories left out', () => {
+    show();
+    const items = [...document.querySelectorAll('.sdl-palette-category, .sdl-palette-item')].map(e => e.textContent);
+    expect(items).toEqual(['embedding', 'Token embedding', 'Positional embedding', 'attention', 'Causal self-attention']);
+  });
+
+  it('a click adds the block; hovering shows its docs', () => {
+    const { onAdd, store } = show();
+    const item = screen.getByRole('button', { name: 'Causal self-attention' });
+    expect(item.getAttribute('title')).toBe('Causal self-attention does things.');
+    fireEvent.click(item);
+    expect(onAdd).toHaveBeenCalledWith('attention');
+    fireEvent.mouseEnter(item);
+    expect(store.getState().docsType).toBe('attention');
+    fireEvent.mouseLeave(item);
+    expect(store.getState().docsType).toBeNull();
+  });
+
+  it('dragging a block carries its type for the canvas to drop', () => {
+    show();
+    const set = vi.fn();
+    const item = screen.getByRole('button', { name: 'Token embedding' });
+    expect(item.getAttribute('draggable')).toBe('true');
+    fireEvent.dragStart(item, { dataTransfer: { setData: set, effectAllowed: 'none' } });
+    expect(set).toHaveBeenCalledWith(DRAG_MIME, 'tokenEmbedding');
+  });
+
+  it('says so when the catalogue did not arrive', () => {
+    show({});
+    expect(screen.getByText('Block catalogue unavailable.')).toBeTruthy();
+  });
+});

@@ -1,0 +1,105 @@
+// @vitest-environment happy-dom
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import React from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { LineChart } from '../shared/LineChart';
+import { fakeModel } from '../shared/testing/fakeModel';
+import { MonitorApp, MonitorModel } from './MonitorApp';
+
+afterEach(cleanup);
+
+function monitor(over: Partial<MonitorModel> = {}) {
+  return fakeModel<MonitorModel>({
+    _view: 'monitor', title: 'Training', total_steps: 100, status: '', running: false, log_scale: false,
+    height: 280, sample: '', sample_step: 0, can_stop: false, count: 0, state: '', step: 0, tokens_per_s: 0,
+    eta: null, error: '', mlflow_run_id: '', experiment: '', stop_requested: false, ...over
+  });
+}
+
+const points = (n: number) => Array.from({ length: n }, (_, i) => ({ step: i, loss: 4 / (i + 1), lr: 1e-3 }));
+
+/** The numbers in a path's "Mx,y Lx,y ..." commands. */
+function coords(d: string | null): [number, number][] {
+  return [...(d ?? '').matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map(m => [Number(m[1]), Number(m[2])]);
+}
+
+describe('LineChart', () => {
+  it('draws one path per series through every point, higher values higher up', () => {
+    render(
+      <LineChart
+        width={400}
+        height={200}
+        label="loss"
+        series={[
+          { name: 'loss', color: 'red', last: 1, points: [{ x: 0, y: 4 }, { x: 1, y: 2 }, { x: 2, y: 1 }] },
+          { name: 'val_loss', color: 'blue', last: 3, dashed: true, points: [{ x: 2, y: 3 }] }
+        ]}
+      />
+    );
+    const loss = document.querySelector('path[data-series="loss"]')!;
+    const xy = coords(loss.getAttribute('d'));
+    expect(xy).toHaveLength(3);
+    expect(xy[0][0]).toBeLessThan(xy[1][0]); // steps go right
+    expect(xy[0][1]).toBeLessThan(xy[2][1]); // 4 is drawn above 1
+    expect(xy.every(([x, y]) => x >= 0 && x <= 400 && y >= 0 && y <= 200)).toBe(true);
+    expect(document.querySelector('path[data-series="val_loss"]')?.getAttribute('stroke-dasharray')).toBe('5 3');
+    expect(screen.getByRole('img', { name: 'loss' })).toBeTruthy();
+  });
+
+  it('on a log axis, equal ratios are equal distances and non-positive values are skipped', () => {
+    render(
+      <LineChart
+        width={400}
+        height={200}
+        label="loss"
+        logY
+        series={[{ name: 'loss', color: 'red', last: 1, points: [{ x: 0, y: 100 }, { x: 1, y: 10 }, { x: 2, y: 0 }, { x: 3, y: 1 }] }]}
+      />
+    );
+    const [a, b, c] = coords(document.querySelector('path')!.getAttribute('d'));
+    expect(b[1] - a[1]).toBeCloseTo(c[1] - b[1], 0);
+  });
+
+  it('says it is waiting when there is nothing to draw', () => {
+    render(<LineChart width={300} height={100} label="loss" series={[]} />);
+    expect(screen.getByText('waiting for the first logged step…')).toBeTruthy();
+  });
+});
+
+describe('MonitorApp', () => {
+  it('draws the points Python appends, with progress and a legend of the latest values', () => {
+    const m = monitor({ state: 'running', running: true, can_stop: true, step: 0, total_steps: 10 });
+    render(<MonitorApp model={m} />);
+    act(() => m.pySend({ type: 'append', start: 0, points: points(3) }));
+    act(() => m.pySet('step', 3));
+    expect(document.querySelector('.sdl-monitor')?.getAttribute('data-points')).toBe('3');
+    expect(coords(document.querySelector('path[data-series="loss"]')!.getAttribute('d'))).toHaveLength(3);
+    // the learning rate gets its own small chart
+    expect(document.querySelector('[data-chart="learning rate"] path[data-series="lr"]')).toBeTruthy();
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('3');
+    expect(document.querySelector('[data-figure="steps"]')?.textContent).toBe('3/10');
+    expect(document.querySelector('.sdl-legend-item[data-series="loss"]')?.textContent).toBe('loss 1.333');
+  });
+
+  it('asks Python for the whole history when a batch was missed', () => {
+    const m = monitor();
+    render(<MonitorApp model={m} />);
+    act(() => m.pySend({ type: 'append', start: 5, points: points(1) }));
+    expect(m.sent).toEqual([{ type: 'sync' }]);
+    act(() => m.pySend({ type: 'reset', points: points(6) }));
+    expect(document.querySelector('.sdl-monitor')?.getAttribute('data-points')).toBe('6');
+  });
+
+  it('Stop asks Python to stop; the log-scale switch is saved', () => {
+    const m = monitor({ state: 'running', running: true, can_stop: true });
+    render(<MonitorApp model={m} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    expect(m.sent).toContainEqual({ type: 'stop' });
+    fireEvent.click(screen.getByRole('button', { name: 'linear y' }));
+    expect(m.get('log_scale')).toBe(true);
+    expect(m.saves).toBe(1);
+    act(() => m.pySet('can_stop', false));
+    expect((screen.getByRole('button', { name: 'Stop' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
