@@ -115,12 +115,7 @@ class RemoteRun(Run):
         """Ask the worker to stop after the current step with a checkpoint (a queued run never starts).
         ``force=True`` ends it at once (Celery revoke with terminate, and the worker's own kill switch): the
         run ends ``killed`` and keeps its last checkpoint."""
-        self._store.request_stop(self.id, force=force)
-        if force:
-            try:
-                self._app.control.revoke(self.id, terminate=True, signal="SIGTERM")
-            except Exception as exc:  # noqa: BLE001 - the kill switch in Redis does the work
-                logger.warning("run %s: Celery revoke failed (%s)", self.name, exc)
+        stop_job(self._store, self._app, self.id, force)
         return self
 
 
@@ -170,12 +165,27 @@ class CeleryRunner:
             _wait_interruptibly(run)
         return run
 
+    def attach_stop(self, job_id: str, force: bool = False) -> None:
+        """Stop a job by id (see :meth:`RemoteRun.stop`)."""
+        stop_job(self.store, self.app, job_id, force)
+
     def attach(self, job_id: str) -> RemoteRun:
         """A handle of a job already sent (by this or another process), its events replayed from the start."""
         spec = self.store.spec(job_id)
         if spec is None:
             raise ValueError(f"there is no job {job_id!r} in {self.store.url} (prefix {self.store.prefix!r})")
         return RemoteRun(JobSpec.from_json(spec), self.store, self.app)
+
+
+def stop_job(store: JobStore, app: Any, job_id: str, force: bool = False) -> None:
+    """Ask the worker to stop ``job_id`` after its step; ``force``: revoke with terminate and flip its kill
+    switch (a solo worker only hears Celery's broadcast between jobs; the switch ends the job now)."""
+    store.request_stop(job_id, force=force)
+    if force:
+        try:
+            app.control.revoke(job_id, terminate=True, signal="SIGTERM")
+        except Exception as exc:  # noqa: BLE001 - the kill switch in Redis does the work
+            logger.warning("job %s: Celery revoke failed (%s)", job_id, exc)
 
 
 def _wait_interruptibly(run: RemoteRun) -> None:

@@ -192,7 +192,6 @@ def tokenizer_from_spec(spec: dict) -> Any:
 
 def open_data(spec: dict, tok: Any) -> tuple[Any, Any]:
     """``(TokenizedCorpus, tokenizer)`` for a data spec, tokenizing into this machine's token cache."""
-    from .. import data
     from ..tokcache import TokenizedCorpus, tokenize_corpus
 
     kind = spec.get("kind")
@@ -203,6 +202,14 @@ def open_data(spec: dict, tok: Any) -> tuple[Any, Any]:
         return opened, opened.tokenizer
     if tok is None:
         raise ValueError(f"a job with {kind!r} data needs a tokenizer spec")
+    return tokenize_corpus(open_corpus(spec), tok), tok
+
+
+def open_corpus(spec: dict) -> Any:
+    """The :class:`~slamdunk_lab.data.Corpus` a text, file, named or synthetic data spec describes."""
+    from .. import data
+
+    kind = spec.get("kind")
     if kind == "text":
         docs = spec.get("docs")
         if not isinstance(docs, list) or not docs or not all(isinstance(d, str) for d in docs):
@@ -224,7 +231,7 @@ def open_data(spec: dict, tok: Any) -> tuple[Any, Any]:
         raise ValueError(f"data kind {kind!r} is not one of {', '.join(DATA_KINDS)}")
     if len(corpus) == 0 or corpus.num_chars == 0:
         raise ValueError(f"the corpus {corpus.name!r} is empty: there is nothing to train on")
-    return tokenize_corpus(corpus, tok), tok
+    return corpus
 
 
 # ------------------------------------------------------------------ checks shared by every runner
