@@ -6,7 +6,6 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED ?= 0
 
 JS_SOURCES := $(shell find js -type f -not -name '*.test.ts') package.json package-lock.json tsconfig.json
@@ -31,14 +30,25 @@ $(VENV)/.installed: pyproject.toml $(JS_BUILT)
 	$(PIP) install -q -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed
+# Node takes a script's module type from the nearest package.json: ours says "type": "module", which breaks the
+# CommonJS yarn.js that JupyterLab runs from the venv at every start ("Fail to get yarn configuration").
+$(VENV)/package.json: $(VENV)/.installed
+	echo '{"type": "commonjs"}' > $@
 
+install: $(VENV)/.installed $(VENV)/package.json
+
+# JupyterLab on examples/ (--allow-root when run as root, as in containers); more flags with ARGS, e.g.
+#   make lab ARGS="--port 8899 --no-browser"
+# Unlike the tests, it may use the Hugging Face hub (named data sets other than tiny_shakespeare, tokenizers).
 lab: install
-	$(VENV)/bin/jupyter lab --notebook-dir=examples
+	$(VENV)/bin/jupyter lab --notebook-dir=examples $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 test-js: node_modules/.installed
 	npm run typecheck
 	npm test
+
+# the tests never ask the Hugging Face hub (an online lookup otherwise hangs ~25 s without internet)
+test test-python bench: export HF_HUB_OFFLINE ?= 1
 
 test-python: install
 	$(PY) -m pytest

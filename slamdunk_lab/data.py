@@ -10,8 +10,8 @@ Loaders:
 * :func:`file` -- a local ``.txt``, ``.jsonl`` or ``.json`` file.
 * :func:`text` -- a string (or list of strings) you already have in memory.
 * :func:`hf` -- a Hugging Face dataset, streamed, with row and byte caps.
-* :func:`load` -- a named set (``"tiny_shakespeare"``, ``"TinyStories"``,
-  ``"openwebtext-100k"``, ``"c4"``, or a synthetic one).
+* :func:`load` -- a named set (``"tiny_shakespeare"``, shipped with the package,
+  ``"TinyStories"``, ``"openwebtext-100k"``, ``"c4"``, or a synthetic one).
 * :func:`synthetic` -- deterministic toy corpora generated offline
   (``"arithmetic"``, ``"reverse"``, ``"grammar"``).
 
@@ -46,11 +46,13 @@ __all__ = [
     "Corpus",
     "DataFormatError",
     "DatasetUnreachableError",
+    "bundled_path",
     "check_split_settings",
     "file",
     "hf",
     "hub_unreachable_reason",
     "load",
+    "local_copy",
     "synthetic",
     "text",
 ]
@@ -479,8 +481,8 @@ def hf(
             raise DatasetUnreachableError(
                 f"Could not reach Hugging Face dataset {name!r}: {reason}. "
                 "Use a local file with sd.data.file(path) or generate one offline with "
-                "sd.data.synthetic('grammar'); for 'tiny_shakespeare', set SLAMDUNK_DATA_DIR to a "
-                "folder holding tinyshakespeare.txt."
+                "sd.data.synthetic('grammar'); sd.data.load('tiny_shakespeare') needs no internet, and "
+                "SLAMDUNK_DATA_DIR can name a folder holding local copies of the named sets (<name>.jsonl)."
             )
     rows = _stream_rows(name, config, split, data_files)
     docs = _take_docs(rows, field, max_docs, max_bytes, name)
@@ -560,17 +562,21 @@ class _HubSet:
     single_document: bool = False
     #: default byte cap so a notebook never tries to stream a multi-GB set by accident
     default_max_bytes: int | None = None
+    #: a copy shipped inside the package (in ``slamdunk_lab/datasets/``): read offline, the hub is never asked
+    bundled: str | None = None
 
 
 _100_MB = 100_000_000
 
-#: Named hub datasets understood by :func:`load`.
-#: tiny_shakespeare uses "karpathy/tiny_shakespeare": parquet, one row per split
-#: (train / validation / test are consecutive 90/5/5 slices of the original
-#: file), so joining them in that order rebuilds karpathy's input.txt.
+#: Named datasets understood by :func:`load`.
+#: tiny_shakespeare ships with the package (karpathy's char-rnn input.txt, 1.1 MB of public-domain
+#: Shakespeare), so it loads on a machine without internet. Its hub entry "karpathy/tiny_shakespeare" is
+#: the same text as parquet, one row per split (train / validation / test are consecutive 90/5/5 slices),
+#: so joining them in that order rebuilds the same file.
 KNOWN_DATASETS: dict[str, _HubSet] = {
     "tiny_shakespeare": _HubSet(
-        "karpathy/tiny_shakespeare", splits=("train", "validation", "test"), single_document=True
+        "karpathy/tiny_shakespeare", splits=("train", "validation", "test"), single_document=True,
+        bundled="tinyshakespeare.txt",
     ),
     "TinyStories": _HubSet("roneneldan/TinyStories", default_max_bytes=_100_MB),
     "openwebtext-100k": _HubSet("Elriggs/openwebtext-100k", default_max_bytes=_100_MB),
@@ -580,32 +586,56 @@ KNOWN_DATASETS: dict[str, _HubSet] = {
 _DEFAULT = object()
 
 
-def _local_shakespeare() -> Path | None:
+#: Folder of the data files shipped inside the package.
+BUNDLED_DIR = Path(__file__).resolve().parent / "datasets"
+
+
+def local_copy(name: str) -> Path | None:
+    """The local copy of the named set ``name`` in ``$SLAMDUNK_DATA_DIR``, or ``None``.
+
+    A classroom without internet puts its files there once: ``<name>.txt``, ``<name>.jsonl`` (documents in
+    the ``"text"`` field) or ``<name>.json``; ``tinyshakespeare.txt`` is also accepted for
+    ``"tiny_shakespeare"`` (the file's usual name).
+    """
     folder = os.environ.get("SLAMDUNK_DATA_DIR")
-    if not folder:
+    if not folder or name not in KNOWN_DATASETS:
         return None
-    candidate = Path(folder).expanduser() / "tinyshakespeare.txt"
-    return candidate if candidate.is_file() else None
+    names = [f"{name}{suffix}" for suffix in (".txt", ".jsonl", ".json")]
+    if KNOWN_DATASETS[name].bundled:
+        names.append(KNOWN_DATASETS[name].bundled)
+    for candidate in (Path(folder).expanduser() / n for n in names):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def bundled_path(name: str) -> Path | None:
+    """The copy of the named set ``name`` shipped inside the package, or ``None`` (only tiny_shakespeare)."""
+    spec = KNOWN_DATASETS.get(name)
+    if spec is None or not spec.bundled:
+        return None
+    return BUNDLED_DIR / spec.bundled
 
 
 def load(name: str, max_docs: int | None = None, max_bytes: Any = _DEFAULT, **options: Any) -> Corpus:
     """Load a named dataset.
 
-    Hub sets:
+    Named sets:
 
     ============================  ===========================================
-    ``"tiny_shakespeare"``        ``karpathy/tiny_shakespeare`` (one document)
+    ``"tiny_shakespeare"``        shipped with the package (1.1 MB, one document; also
+                                  ``karpathy/tiny_shakespeare`` on the hub)
     ``"TinyStories"``             ``roneneldan/TinyStories``
     ``"openwebtext-100k"``        ``Elriggs/openwebtext-100k``
     ``"c4"``                      ``allenai/c4``, config ``"en"``
     ============================  ===========================================
 
-    ``"tiny_shakespeare"`` is read from ``$SLAMDUNK_DATA_DIR/tinyshakespeare.txt``
-    when that file exists, and only otherwise from the hub.  The three large
-    sets are capped at 100 MB of text unless you pass ``max_bytes`` (``None``
+    A local copy in the folder named by ``$SLAMDUNK_DATA_DIR`` comes first (see :func:`local_copy`);
+    then the copy shipped with the package (tiny Shakespeare: no internet needed); then the Hugging Face
+    hub.  The three large sets are capped at 100 MB of text unless you pass ``max_bytes`` (``None``
     for no cap).  ``max_docs`` and ``max_bytes`` must be positive integers or
-    ``None``, as for :func:`hf`, wherever the set is read from; the local
-    tiny Shakespeare file is one document, so ``max_docs`` never cuts it.
+    ``None``, as for :func:`hf`, wherever the set is read from; tiny Shakespeare
+    is one document, so ``max_docs`` never cuts it.
     The synthetic names ``"arithmetic"``, ``"reverse"`` and ``"grammar"`` go
     to :func:`synthetic`, with ``**options`` passed along.
 
@@ -628,18 +658,19 @@ def load(name: str, max_docs: int | None = None, max_bytes: Any = _DEFAULT, **op
     # Checked here, not only in hf(), so the local tiny_shakespeare copy follows the same rules.
     _check_cap("max_docs", max_docs)
     _check_cap("max_bytes", cap)
-    if name == "tiny_shakespeare":
-        local = _local_shakespeare()
-        if local is not None:
-            corpus = file(local, name=name)
-            return _cap_local(corpus, max_bytes=cap)
+    local = local_copy(name) or bundled_path(name)
+    if local is not None:
+        corpus = file(local, name=name)
+        if spec.single_document and len(corpus.docs) > 1:
+            corpus = Corpus([corpus.separator.join(corpus.docs)], name=name, source=corpus.source)
+        return _cap_local(corpus, max_docs=max_docs, max_bytes=cap)
     return _load_hub_set(name, spec, max_docs, cap)
 
 
-def _cap_local(corpus: Corpus, max_bytes: int | None) -> Corpus:
-    if max_bytes is None:
+def _cap_local(corpus: Corpus, max_docs: int | None, max_bytes: int | None) -> Corpus:
+    if max_bytes is None and max_docs is None:
         return corpus
-    docs = _take_docs(({"text": d} for d in corpus.docs), "text", None, max_bytes, corpus.name)
+    docs = _take_docs(({"text": d} for d in corpus.docs), "text", max_docs, max_bytes, corpus.name)
     return Corpus(docs, name=corpus.name, source=corpus.source, separator=corpus.separator)
 
 

@@ -349,9 +349,51 @@ def test_load_hub_set_offline_fails_fast_with_hint():
     assert "sd.data.file" in msg and "sd.data.synthetic" in msg
 
 
-def test_tiny_shakespeare_without_local_copy_goes_to_hub():
-    with pytest.raises(DatasetUnreachableError, match="karpathy/tiny_shakespeare"):
-        data.load("tiny_shakespeare")
+def test_tiny_shakespeare_ships_with_the_package_and_needs_no_internet(monkeypatch):
+    # offline (HF_HUB_OFFLINE=1, no SLAMDUNK_DATA_DIR) and with the hub unreachable: the bundled copy
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    corpus = data.load("tiny_shakespeare")
+    assert corpus.name == "tiny_shakespeare" and len(corpus.docs) == 1
+    assert corpus.stats() == {"docs": 1, "chars": 1_115_394}
+    assert corpus.docs[0].startswith("First Citizen:\nBefore we proceed any further, hear me speak.")
+    # karpathy's char-rnn input.txt, byte for byte
+    import hashlib
+
+    digest = hashlib.sha256(data.bundled_path("tiny_shakespeare").read_bytes()).hexdigest()
+    assert digest == "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+    assert data.load("tiny_shakespeare", max_bytes=14).docs == ["First Citizen:"]
+
+
+def test_bundled_corpus_is_package_data():
+    # the wheel ships every file under slamdunk_lab/ that git tracks: the corpus must not be ignored
+    import importlib.resources
+    import subprocess
+
+    assert (importlib.resources.files("slamdunk_lab") / "datasets" / "tinyshakespeare.txt").is_file()
+    root = Path(data.__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        ignored = subprocess.run(["git", "check-ignore", "-q", "slamdunk_lab/datasets/tinyshakespeare.txt"],
+                                 cwd=root, check=False)
+        assert ignored.returncode == 1  # 1: not ignored
+
+
+def test_other_named_sets_still_come_from_the_hub():
+    assert data.bundled_path("TinyStories") is None
+    with pytest.raises(DatasetUnreachableError, match="roneneldan/TinyStories"):
+        data.load("TinyStories", max_docs=3)
+
+
+def test_local_copy_of_a_hub_set_in_data_dir(tmp_path, monkeypatch):
+    rows = [{"text": f"Once upon a time {i}."} for i in range(5)]
+    (tmp_path / "TinyStories.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    monkeypatch.setenv("SLAMDUNK_DATA_DIR", str(tmp_path))
+    corpus = data.load("TinyStories", max_docs=3)
+    assert corpus.docs == ["Once upon a time 0.", "Once upon a time 1.", "Once upon a time 2."]
+    assert corpus.name == "TinyStories" and corpus.source == str(tmp_path / "TinyStories.jsonl")
+    # a folder without a copy of the set: the hub as before
+    monkeypatch.setenv("SLAMDUNK_DATA_DIR", str(tmp_path / "elsewhere"))
+    with pytest.raises(DatasetUnreachableError):
+        data.load("TinyStories", max_docs=3)
 
 
 def _closed_port() -> int:

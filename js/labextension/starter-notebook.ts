@@ -16,7 +16,7 @@ export const STARTER = {
     {
       "cell_type": "markdown",
       "metadata": {},
-      "source": "# Build, train and generate with SLaM Dunk Lab\n\nIn this notebook you design a small GPT on the canvas, train it on Tiny Shakespeare (or a built-in corpus when\nthat is not at hand), watch it learn, generate text with it, and export the design as plain PyTorch code.\nEverything runs on a laptop CPU in a few minutes."
+      "source": "# Build, train and generate with SLaM Dunk Lab\n\nIn this notebook you design a small GPT on the canvas, train it on Tiny Shakespeare, watch it learn, generate text with it, and export the design as plain PyTorch code.\nEverything runs on a laptop CPU in a few minutes."
     },
     {
       "cell_type": "code",
@@ -28,14 +28,14 @@ export const STARTER = {
     {
       "cell_type": "markdown",
       "metadata": {},
-      "source": "## 1. Data and tokenizer\n\n`sd.data.load(\"tiny_shakespeare\")` reads a local copy (the folder in `SLAMDUNK_DATA_DIR`) or the Hugging Face\nhub. Without either, we fall back to a built-in corpus that needs no internet: sentences from a small grammar."
+      "source": "## 1. Data and tokenizer\n\nTiny Shakespeare (1.1 MB of plays) ships with SLaM Dunk Lab, so `sd.data.load(\"tiny_shakespeare\")` needs no\ninternet. A character tokenizer is enough for it: every character is one token."
     },
     {
       "cell_type": "code",
       "execution_count": null,
       "metadata": {},
       "outputs": [],
-      "source": "try:\n    corpus = sd.data.load(\"tiny_shakespeare\")\nexcept Exception as exc:  # offline and no local copy\n    print(f\"Tiny Shakespeare is not available here ({exc}); using the built-in grammar corpus instead.\")\n    corpus = sd.data.synthetic(\"grammar\", n=20_000)\nPROMPT = \"ROMEO:\" if corpus.name == \"tiny_shakespeare\" else \"the \"\ntok = sd.tokenizers.char(corpus)\nprint(corpus.stats(), \"vocabulary:\", tok.vocab_size)"
+      "source": "corpus = sd.data.load(\"tiny_shakespeare\")\ntok = sd.tokenizers.char(corpus)\nPROMPT = \"ROMEO:\"\nprint(corpus.stats(), \"vocabulary:\", tok.vocab_size)"
     },
     {
       "cell_type": "markdown",
