@@ -30,6 +30,7 @@ __all__ = [
     "attention",
     "build",
     "catalog",
+    "connect",
     "data",
     "export_hf",
     "generate",
@@ -53,7 +54,7 @@ __all__ = [
 _LAZY = {
     "build": "model", "save": "io", "load": "io", "to_code": "codegen", "export_hf": "hf", "import_hf": "hf",
     "generate": "generation", "next_token_probs": "generation", "attention": "generation",
-    "train": "session", "resume": "session", "runs": "session", "load_run": "session",
+    "train": "session", "resume": "session", "runs": "session", "load_run": "session", "connect": "session",
     "Canvas": "widgets", "Playground": "widgets", "Monitor": "widgets", "Runs": "widgets",
 }
 
