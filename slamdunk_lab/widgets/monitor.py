@@ -238,7 +238,8 @@ class Monitor(SlamDunkWidget):
                 step=step,
                 can_stop=not self.stop_requested,
                 mlflow_run_id=str(data.get("mlflow_run_id") or self.mlflow_run_id or ""),
-                status=f"running on {data.get('device', '?')} ({data.get('dtype', '')})",
+                status=f"running on {data.get('device', '?')} ({data.get('dtype', '')})"
+                + (f" · {data['worker']}" if data.get("worker") else ""),
             )
         elif kind == "Step":
             if from_history is None:
@@ -260,10 +261,12 @@ class Monitor(SlamDunkWidget):
             self._add(points)
         elif kind == "Sample":
             self._add(points, sample=f"{data.get('prompt', '')}{data.get('text', '')}", sample_step=step)
-        elif kind in ("Finished", "Stopped", "Failed"):
+        elif kind in ("Finished", "Stopped", "Failed", "Lost"):
+            if kind == "Lost":  # its worker died: shown as a failure that says how to go on
+                kind, data = "Failed", {**data, "error": _lost_message(data)}
             detail = {
                 "Finished": "finished",
-                "Stopped": "stopped",
+                "Stopped": "killed" if data.get("forced") else "stopped",
                 "Failed": f"failed: {data.get('error', '')}",
             }
             self._add(points, step=max(step, self.step) if kind != "Failed" else self.step)
@@ -299,6 +302,12 @@ def _point(step: Any, metrics: dict) -> dict:
         v = float(value)
         point[name] = v if math.isfinite(v) else None
     return point
+
+
+def _lost_message(data: dict) -> str:
+    where = f"the worker {data['worker']}" if data.get("worker") else "its worker"
+    back = f" from {data['checkpoint'].rstrip('/').rsplit('/', 1)[-1]}" if data.get("checkpoint") else ""
+    return f"lost: {where} stopped answering; sd.resume(run) continues it{back} on any worker"
 
 
 def _step_status(data: dict) -> str:
