@@ -12,7 +12,10 @@ from . import data, graph, tokenizers
 from .analysis import Analysis, GraphIssue, NodeInfo, analyze
 from .blocks import catalog
 from .errors import GraphError, ModelFileError
+from .interop import seed as _seed
 from .templates import template, templates
+
+graph.from_seed = _seed.from_seed  # the seed importer lives in interop/ (it reads the catalogue); users find it here
 
 __version__ = "0.1.0"
 
@@ -52,7 +55,8 @@ __all__ = [
 # Public names that need torch (or MLflow), by the module that defines them: loaded on first use, so that
 # `import slamdunk_lab` stays fast for graph work.
 _LAZY = {
-    "build": "model", "save": "io", "load": "io", "to_code": "codegen", "export_hf": "hf", "import_hf": "hf",
+    "build": "model", "save": "io", "load": "io", "to_code": "interop.codegen", "export_hf": "interop.hf",
+    "import_hf": "interop.hf",
     "generate": "generation", "next_token_probs": "generation", "attention": "generation",
     "train": "session", "resume": "session", "runs": "session", "load_run": "session", "connect": "session",
     "Canvas": "widgets", "Playground": "widgets", "Monitor": "widgets", "Runs": "widgets",
@@ -64,6 +68,8 @@ def __getattr__(name: str):
 
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("widgets", "training", "runners", "session", "generation", "hf", "io", "codegen", "model"):
+    if name in ("hf", "codegen"):  # the modules moved into interop/ keep their short names
+        return importlib.import_module(f".interop.{name}", __name__)
+    if name in ("widgets", "training", "runners", "session", "generation", "io", "model", "interop"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'slamdunk_lab' has no attribute {name!r}")

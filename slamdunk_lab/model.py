@@ -37,7 +37,7 @@ def module_name(node_id: str, taken: set[str]) -> str:
 class GroupLayer(nn.Module):
     """One repeat of a transformer block: its child modules and the order to call them in."""
 
-    def __init__(self, steps: list[Step], entry: str, exit: str, names: dict[str, str]):
+    def __init__(self, steps: tuple[Step, ...], entry: str, exit: str, names: dict[str, str]):
         super().__init__()
         self._program = _compile(self, steps, entry_values=[entry], names=names)
         self._program.calls(self)  # bound now, not in the first forward: torch.compile would recompile after it
@@ -100,7 +100,7 @@ def _compile(owner: nn.Module, steps: list, entry_values: list[str], names: dict
             program.slot_of[item.exit] = len(program.slot_of)
             continue
         ins = tuple(program.slot_of[v] for v in item.inputs)
-        if item.type == "add":
+        if item.role == "residual":
             program.ops.append((_Program.ADD, "", ins))
         else:
             module = _make_module(item)
@@ -143,28 +143,28 @@ class GraphModel(nn.Module):
         self.vocab_size: int = plan.vocab_size
         taken: set[str] = set()
         names = {n["id"]: module_name(n["id"], taken) for n in self.graph["nodes"]}
-        tokens_id = next(n["id"] for n in self.graph["nodes"] if n["type"] == "tokens")
-        self._program = _compile(self, plan.steps, entry_values=[tokens_id], names=names)
+        self._program = _compile(self, plan.steps, entry_values=[plan.source], names=names)
         self._program.calls(self)  # bound now, not in the first forward: torch.compile would recompile after it
         self._output = self._program.slot_of[plan.output]
         self._ties = [(names[head], names[emb]) for head, emb in plan.ties]
         self.tie_weights()
-        self._cache_shapes = [(m.n_kv_heads, m.head_dim) for m in self._attention_calls()]
+        self._cache_shapes = [m.kv_cache_shape() for m in self._attention_calls()]
 
     def tie_weights(self) -> None:
         for head, emb in self._ties:
             getattr(self, head).weight = getattr(self, emb).weight
 
-    def _attention_calls(self) -> list[M.CausalSelfAttention]:
-        """Attention modules in call order, one entry per call (shared layers appear once per repeat)."""
+    def _attention_calls(self) -> list[nn.Module]:
+        """Modules that keep a KV cache (attention), in call order: one entry per call, so shared layers appear
+        once per repeat."""
         calls = []
         for kind, name, _ in self._program.ops:
             owner = getattr(self, name, None) if name else None
             if kind == _Program.GROUP:
                 for layer in owner:
                     calls += [getattr(layer, n) for k, n, _ in layer._program.ops
-                              if k == _Program.CALL_CTX and isinstance(getattr(layer, n), M.CausalSelfAttention)]
-            elif isinstance(owner, M.CausalSelfAttention):
+                              if k == _Program.CALL_CTX and hasattr(getattr(layer, n), "kv_cache_shape")]
+            elif hasattr(owner, "kv_cache_shape"):
                 calls.append(owner)
         return calls
 
@@ -193,21 +193,16 @@ class GraphModel(nn.Module):
     # ------------------------------------------------------------------ initialisation
     @torch.no_grad()
     def reset_parameters(self) -> None:
-        """GPT-2 initialisation: N(0, 0.02) weights, zero biases, residual projections scaled by 1/√(2·layers)."""
+        """GPT-2 initialisation: N(0, 0.02) weights, zero biases, residual projections scaled by 1/√(2·layers).
+
+        Each module initialises its own weights (``init_weights``), in ``modules()`` order, so the same seed gives
+        the same weights wherever this code runs.
+        """
         n_residual = sum(1 for m in self.modules() if getattr(m, "residual_projection", False))
+        residual_std = 0.02 / math.sqrt(n_residual) if n_residual else 0.02
         for module in self.modules():
-            if isinstance(module, nn.Linear):
-                std = 0.02 / math.sqrt(n_residual) if getattr(module, "residual_projection", False) else 0.02
-                nn.init.normal_(module.weight, mean=0.0, std=std)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, (nn.Embedding, M.LearnedPositionalEmbedding)):
-                nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            elif isinstance(module, (nn.LayerNorm, M.RMSNorm)):
-                if module.weight is not None:
-                    nn.init.ones_(module.weight)
-                if getattr(module, "bias", None) is not None:
-                    nn.init.zeros_(module.bias)
+            if hasattr(module, "init_weights"):
+                module.init_weights(residual_std)
         self.tie_weights()
 
 

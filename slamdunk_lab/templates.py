@@ -15,6 +15,22 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .blocks.catalog import (
+    ADD,
+    ATTENTION,
+    DROPOUT,
+    FEED_FORWARD,
+    LAYER_NORM,
+    LM_HEAD,
+    LOGITS,
+    POSITIONAL_EMBEDDING,
+    RMS_NORM,
+    TOKEN_EMBEDDING,
+    TOKENS,
+    TRANSFORMER_BLOCK,
+    BlockSpec,
+    get_block,
+)
 from .graph.schema import make_edge, make_node
 
 OVERRIDES = ("n_layer", "n_head", "n_kv_head", "d_model", "d_ff", "context", "vocab_size", "dropout")
@@ -35,7 +51,7 @@ class TemplateConfig:
     d_ff: int
     n_kv_head: int | None = None  # None: same as n_head
     head_dim: int | None = None  # None: d_model / n_head
-    norm: str = "rmsNorm"
+    norm: str = RMS_NORM.type  # the norm block's type
     norm_eps: float = 1e-5
     activation: str = "swiglu"
     ff_bias: bool = False
@@ -59,15 +75,15 @@ PRESETS: dict[str, dict[str, TemplateConfig]] = {
     "gpt2": {
         "tiny": TemplateConfig("gpt2", "tiny", "GPT-2 shrunk to train on a laptop CPU in minutes (char-level vocab).",
                                vocab_size=256, context=256, n_layer=4, n_head=4, d_model=128, d_ff=512,
-                               norm="layerNorm", norm_eps=1e-5, activation="gelu_tanh", ff_bias=True, qkv_bias=True,
+                               norm=LAYER_NORM.type, norm_eps=1e-5, activation="gelu_tanh", ff_bias=True, qkv_bias=True,
                                out_bias=True, positional="learned", rope=False, tie=True),
         "124M": TemplateConfig("gpt2", "124M", "GPT-2 small (OpenAI, 2019): learned positions, pre-LayerNorm, GELU, "
                                "tied head.", vocab_size=50257, context=1024, n_layer=12, n_head=12, d_model=768,
-                               d_ff=3072, norm="layerNorm", norm_eps=1e-5, activation="gelu_tanh", ff_bias=True,
+                               d_ff=3072, norm=LAYER_NORM.type, norm_eps=1e-5, activation="gelu_tanh", ff_bias=True,
                                qkv_bias=True, out_bias=True, positional="learned", rope=False, tie=True,
                                published_params=124_439_808, hf_id="openai-community/gpt2"),
         "355M": TemplateConfig("gpt2", "355M", "GPT-2 medium.", vocab_size=50257, context=1024, n_layer=24,
-                               n_head=16, d_model=1024, d_ff=4096, norm="layerNorm", norm_eps=1e-5,
+                               n_head=16, d_model=1024, d_ff=4096, norm=LAYER_NORM.type, norm_eps=1e-5,
                                activation="gelu_tanh", ff_bias=True, qkv_bias=True, out_bias=True,
                                positional="learned", rope=False, tie=True, published_params=354_823_168,
                                hf_id="openai-community/gpt2-medium"),
@@ -190,7 +206,8 @@ def _attention_data(cfg: TemplateConfig) -> dict:
 
 
 def _norm_data(cfg: TemplateConfig) -> dict:
-    return {"eps": cfg.norm_eps, "bias": True} if cfg.norm == "layerNorm" else {"eps": cfg.norm_eps}
+    norm = get_block(cfg.norm)
+    return {k: v for k, v in {"eps": cfg.norm_eps, "bias": True}.items() if norm.param(k) is not None}
 
 
 @dataclass
@@ -198,9 +215,12 @@ class _GraphWriter:
     nodes: list = field(default_factory=list)
     edges: list = field(default_factory=list)
 
-    def node(self, node_id: str, type_: str, x: float, y: float, data: dict | None = None,
+    def node(self, node_id: str, spec: BlockSpec, x: float, y: float, values: dict | None = None,
              parent: str | None = None) -> str:
-        self.nodes.append(make_node(node_id, type_, x, y, data or {}, parent))
+        """A node of block ``spec``: its catalogue defaults, then ``values`` (each one a setting of the block)."""
+        unknown = set(values or {}) - {p.name for p in spec.params}
+        assert not unknown, f"{spec.type} has no setting {sorted(unknown)}"  # internal invariant: a template bug
+        self.nodes.append(make_node(node_id, spec.type, x, y, {**spec.defaults(), **(values or {})}, parent))
         return node_id
 
     def edge(self, source: str, target: str, handle: str = "in") -> None:
@@ -209,45 +229,38 @@ class _GraphWriter:
 
 def graph_from_config(cfg: TemplateConfig) -> dict:
     """The v1 graph of a template config: the single function every family goes through."""
-    from .blocks.catalog import BLOCKS
-
-    def data(type_: str, values: dict) -> dict:
-        return {**BLOCKS[type_].defaults(), **values}
-
     w = _GraphWriter()
     step, x = 110.0, 0.0
     y = 0.0
-    prev = w.node("tokens", "tokens", x, y, data("tokens", {"context": cfg.context}))
+    prev = w.node("tokens", TOKENS, x, y, {"context": cfg.context})
     y += step
-    prev_emb = w.node("tok_emb", "tokenEmbedding", x, y, data("tokenEmbedding", {"vocab_size": cfg.vocab_size,
-                                                                                "d_model": cfg.d_model}))
+    prev_emb = w.node("tok_emb", TOKEN_EMBEDDING, x, y, {"vocab_size": cfg.vocab_size, "d_model": cfg.d_model})
     w.edge(prev, prev_emb)
     prev = prev_emb
     if cfg.positional != "none":
         y += step
-        w.edge(prev, w.node("pos_emb", "positionalEmbedding", x, y, data("positionalEmbedding",
-                                                                           {"kind": cfg.positional})))
+        w.edge(prev, w.node("pos_emb", POSITIONAL_EMBEDDING, x, y, {"kind": cfg.positional}))
         prev = "pos_emb"
     if cfg.dropout > 0:
         y += step
-        w.edge(prev, w.node("drop_emb", "dropout", x, y, {"p": cfg.dropout}))
+        w.edge(prev, w.node("drop_emb", DROPOUT, x, y, {"p": cfg.dropout}))
         prev = "drop_emb"
 
     y += step
-    group = w.node("blocks", "transformerBlock", x - 40, y, {"repeat": cfg.n_layer, "share_weights": False})
-    inner = [("ln_1", cfg.norm, _norm_data(cfg)),
-             ("attn", "attention", data("attention", _attention_data(cfg))),
-             ("drop_1", "dropout", {"p": cfg.dropout}),
-             ("add_1", "add", {}),
-             ("ln_2", cfg.norm, _norm_data(cfg)),
-             ("mlp", "feedForward", data("feedForward", {"activation": cfg.activation, "hidden_dim": cfg.d_ff,
-                                                         "bias": cfg.ff_bias})),
-             ("drop_2", "dropout", {"p": cfg.dropout}),
-             ("add_2", "add", {})]
-    inner = [item for item in inner if item[1] != "dropout" or cfg.dropout > 0]
+    group = w.node("blocks", TRANSFORMER_BLOCK, x - 40, y, {"repeat": cfg.n_layer, "share_weights": False})
+    norm = get_block(cfg.norm)
+    inner = [("ln_1", norm, _norm_data(cfg)),
+             ("attn", ATTENTION, _attention_data(cfg)),
+             ("drop_1", DROPOUT, {"p": cfg.dropout}),
+             ("add_1", ADD, {}),
+             ("ln_2", norm, _norm_data(cfg)),
+             ("mlp", FEED_FORWARD, {"activation": cfg.activation, "hidden_dim": cfg.d_ff, "bias": cfg.ff_bias}),
+             ("drop_2", DROPOUT, {"p": cfg.dropout}),
+             ("add_2", ADD, {})]
+    inner = [item for item in inner if item[1] is not DROPOUT or cfg.dropout > 0]
     cy = 50.0
-    for node_id, type_, values in inner:
-        w.node(node_id, type_, 40, cy, values, parent=group)
+    for node_id, spec, values in inner:
+        w.node(node_id, spec, 40, cy, values, parent=group)
         cy += step
     stream = prev
     w.edge(stream, "ln_1")
@@ -268,13 +281,13 @@ def graph_from_config(cfg: TemplateConfig) -> dict:
     w.edge(sub, "add_2", "b")
 
     y += cy + 40
-    w.node("ln_f", cfg.norm, x, y, _norm_data(cfg))
+    w.node("ln_f", norm, x, y, _norm_data(cfg))
     w.edge("add_2", "ln_f")
     y += step
-    w.node("lm_head", "lmHead", x, y, {"vocab_size": cfg.vocab_size, "bias": False, "tie_weights": cfg.tie})
+    w.node("lm_head", LM_HEAD, x, y, {"vocab_size": cfg.vocab_size, "bias": False, "tie_weights": cfg.tie})
     w.edge("ln_f", "lm_head")
     y += step
-    w.node("logits", "logits", x, y, {})
+    w.node("logits", LOGITS, x, y)
     w.edge("lm_head", "logits")
     name = f"{cfg.family}-{cfg.size}"
     return {"version": 1, "name": name, "nodes": w.nodes, "edges": w.edges,

@@ -64,3 +64,44 @@ def sentencepiece_tokenizer(folder):
     backend.train_from_iterator(["hello world the cat sat on the mat"] * 50, trainer=trainer)
     backend.save(str(folder / "tokenizer.json"))
     return tokenizers.hf(folder / "tokenizer.json")
+
+
+def harness(type_: str, data: dict) -> dict:
+    """A small valid design that exercises one block with the given settings (a catalogue example).
+
+    Op blocks sit between a 16-wide token embedding of a 50-token vocabulary and the LM head; the token input,
+    the token embedding and the transformer block take the example's settings in their own place.
+    """
+    from slamdunk_lab.blocks import BLOCKS
+
+    spec = BLOCKS[type_]
+    if spec.role == "source":
+        return chain(context=data.get("context", 16))
+    if spec.role == "sink":
+        return chain()
+    if spec.reads == "ids":
+        g = chain()
+        node(g, "emb")["data"] = dict(data)
+        node(g, "head")["data"]["vocab_size"] = data.get("vocab_size", 50)
+        return g
+    if spec.role == "group":  # one pre-norm attention layer, repeated
+        g = chain(("rmsNorm", {}), ("attention", {"n_heads": 2}), ("add", {}))
+        g["nodes"].insert(2, {"id": "grp", "type": type_, "position": {"x": 0, "y": 0}, "data": dict(data)})
+        for n in g["nodes"]:
+            if n["id"] in ("b0", "b1", "b2"):
+                n["parentId"] = "grp"
+        _residual(g, "emb", "b2")
+        return g
+    if spec.role == "residual":  # x + norm(x)
+        g = chain(("rmsNorm", {}), (type_, dict(data)))
+        _residual(g, "emb", "b1")
+        return g
+    return chain((type_, dict(data)))
+
+
+def _residual(g: dict, stream: str, add: str) -> None:
+    """Send ``stream`` into the add node's first input; the chain's edge feeds its second."""
+    for e in g["edges"]:
+        if e["target"] == add:
+            e["targetHandle"] = "b"
+    g["edges"].append({"id": f"skip-{add}", "source": stream, "target": add, "targetHandle": "a"})

@@ -6,10 +6,28 @@ rule, the name of its ``nn.Module`` class and its documentation in English and K
 
 from __future__ import annotations
 
-from .spec import ROLES, BlockProblem, BlockSpec, Docs, GraphContext, Param
+from .activations import ACTIVATIONS, help_text, is_gated
+from .spec import (
+    ROLES,
+    BlockProblem,
+    BlockSpec,
+    Docs,
+    ExportNames,
+    GraphContext,
+    Param,
+    hf_key,
+    hf_refuse,
+    hf_require,
+    hf_unused,
+)
 
 BIG_INT = 10_000_000
 WIDTH_MAX = 65_536
+
+#: The Hugging Face families built on RMSNorm and RoPE (Llama's layout); GPT-2 is the other one.
+RMS = ("llama", "qwen3", "smollm3")
+#: A rule for settings the family selection already rules out (e.g. QK-norm outside Qwen3): stated, never met.
+_UNREACHABLE = "{cls} cannot express this setting"
 
 
 def fmt_shape(shape) -> str:
@@ -41,7 +59,8 @@ TOKENS = BlockSpec(
     category="input/output",
     params=(
         Param("context", "int", 256, "Maximum sequence length (positions) the model accepts.",
-              "모델이 받을 수 있는 최대 시퀀스 길이(위치 수).", minimum=1, maximum=1_048_576),
+              "모델이 받을 수 있는 최대 시퀀스 길이(위치 수).", minimum=1, maximum=1_048_576,
+              hf={"gpt2": hf_key("n_positions"), RMS: hf_key("max_position_embeddings")}),
     ),
     inputs=(),
     outputs=("out",),
@@ -49,6 +68,8 @@ TOKENS = BlockSpec(
     role="source",
     reads=None,
     emits="ids",
+    examples=({"context": 8},),
+    hf_slot="tokens",
     color="#0f766e",
     docs_en=Docs(
         "Where the model starts: a batch of token ids, integers produced by the tokenizer. Every design has exactly "
@@ -79,9 +100,10 @@ TOKEN_EMBEDDING = BlockSpec(
     category="embedding",
     params=(
         Param("vocab_size", "int", 256, "Number of distinct tokens (rows of the table).",
-              "서로 다른 토큰의 수(표의 행 수).", minimum=1, maximum=BIG_INT),
+              "서로 다른 토큰의 수(표의 행 수).", minimum=1, maximum=BIG_INT, hf={"*": hf_key("vocab_size")}),
         Param("d_model", "int", 128, "Width of each token vector: the model's hidden size.",
-              "각 토큰 벡터의 폭: 모델의 은닉 크기.", minimum=1, maximum=WIDTH_MAX),
+              "각 토큰 벡터의 폭: 모델의 은닉 크기.", minimum=1, maximum=WIDTH_MAX,
+              hf={"gpt2": hf_key("n_embd"), RMS: hf_key("hidden_size")}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -90,6 +112,8 @@ TOKEN_EMBEDDING = BlockSpec(
     module="TokenEmbedding",
     module_kwargs=lambda d, s, g: {"vocab_size": d["vocab_size"], "d_model": d["d_model"]},
     reads="ids",
+    examples=({"vocab_size": 50, "d_model": 16},),
+    hf_slot="embedding",
     color="#2563eb",
     docs_en=Docs(
         "A lookup table with one learned vector per token id. Row i of the table is the model's first picture of "
@@ -103,6 +127,10 @@ TOKEN_EMBEDDING = BlockSpec(
         "x_{b,t} = E[idx_{b,t}],  E ∈ ℝ^{V×D}",
         "입력: (B, T) ID → 출력: (B, T, D)"),
 )
+
+
+_SINUSOIDAL = ("sinusoidal positions have no Hugging Face equivalent; use learned positions (GPT-2) or RoPE in the "
+               "attention block")
 
 
 def _pos_module(d):
@@ -126,7 +154,13 @@ POSITIONAL_EMBEDDING = BlockSpec(
               "How positions are added: a learned table (GPT-2), fixed sinusoids (the original Transformer) or "
               "none (use RoPE in attention instead).",
               "위치를 더하는 방법: 학습형 표(GPT-2), 고정 사인파(원조 트랜스포머), 또는 없음(어텐션의 RoPE 사용).",
-              choices=("learned", "sinusoidal", "none")),
+              choices=("learned", "sinusoidal", "none"),
+              hf={"gpt2": hf_require("learned", lambda v, n: _SINUSOIDAL if v == "sinusoidal" else
+                                     "GPT-2 (the Hugging Face class for LayerNorm models) needs learned positional "
+                                     "embeddings"),
+                  RMS: hf_require("none", lambda v, n: _SINUSOIDAL if v == "sinusoidal" else
+                                  "{cls} has no learned position table; RMSNorm models use RoPE in the attention "
+                                  "block")}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -136,6 +170,8 @@ POSITIONAL_EMBEDDING = BlockSpec(
     flops=lambda d, s, g: int(s[0][2]) if d["kind"] != "none" else 0,
     module=_pos_module,
     module_kwargs=lambda d, s, g: {} if d["kind"] == "none" else {"context": g.context, "d_model": int(s[0][2])},
+    examples=({"kind": "learned"}, {"kind": "sinusoidal"}, {"kind": "none"}),
+    hf_slot="positions",
     color="#2563eb",
     docs_en=Docs(
         "Attention by itself does not know the order of tokens. This block adds a vector that depends only on the "
@@ -228,48 +264,101 @@ def _attn_kwargs(data, shapes, g):
     }
 
 
+def _scaled(node) -> bool:
+    return node.kwargs["rope_scaling"] is not None
+
+
+def _nope_interval(node) -> int:
+    """SmolLM3's no_rope_layer_interval: every N-th layer skips RoPE (1: all of them, when rope is off)."""
+    return node.data["no_rope_every"] if node.data["rope"] else 1
+
+
 ATTENTION = BlockSpec(
     type="attention",
     title="Causal self-attention",
     category="attention",
     params=(
-        Param("n_heads", "int", 4, "Number of query heads.", "쿼리 헤드의 수.", minimum=1, maximum=1024),
+        Param("n_heads", "int", 4, "Number of query heads.", "쿼리 헤드의 수.", minimum=1, maximum=1024,
+              hf={"gpt2": hf_key("n_head"), "qwen3": hf_key("num_attention_heads"),
+                  ("llama", "smollm3"): hf_key("num_attention_heads", require=lambda v, n: n.model["d_model"] % v == 0,
+                                               refuse="{cls} needs d_model divisible by n_heads")}),
         Param("n_kv_heads", "int", None,
               "Number of key/value heads: empty = n_heads (multi-head), 1 = multi-query, in between = "
               "grouped-query attention. Must divide n_heads.",
               "키/값 헤드의 수: 비우면 n_heads(멀티헤드), 1이면 멀티쿼리, 그 사이는 그룹 쿼리 어텐션. n_heads의 약수여야 합니다.",
-              minimum=1, maximum=1024, nullable=True),
+              minimum=1, maximum=1024, nullable=True,
+              hf={"gpt2": hf_require(lambda v, n: n.kwargs["n_kv_heads"] == n.kwargs["n_heads"],
+                                     "GPT-2 has no grouped-query attention; n_kv_heads must equal n_heads"),
+                  RMS: hf_key("num_key_value_heads", value=lambda v, n: n.kwargs["n_kv_heads"])}),
         Param("head_dim", "int", None, "Width of each head: empty = d_model / n_heads.",
-              "각 헤드의 폭: 비우면 d_model / n_heads.", minimum=1, maximum=4096, nullable=True),
+              "각 헤드의 폭: 비우면 d_model / n_heads.", minimum=1, maximum=4096, nullable=True,
+              hf={"gpt2": hf_require(lambda v, n: n.kwargs["n_heads"] * n.kwargs["head_dim"] == n.model["d_model"],
+                                     "GPT-2 needs n_heads × head_dim = d_model"),
+                  RMS: hf_key("head_dim", value=lambda v, n: n.kwargs["head_dim"])}),
         Param("qkv_bias", "bool", False, "Add a bias to the query, key and value projections.",
-              "쿼리·키·값 투영에 편향을 더합니다."),
-        Param("out_bias", "bool", False, "Add a bias to the output projection.", "출력 투영에 편향을 더합니다."),
+              "쿼리·키·값 투영에 편향을 더합니다.",
+              hf={"gpt2": hf_require(True, "GPT-2's attention projections all have biases; turn qkv_bias and "
+                                           "out_bias on"),
+                  RMS: hf_key("attention_bias")}),
+        Param("out_bias", "bool", False, "Add a bias to the output projection.", "출력 투영에 편향을 더합니다.",
+              hf={"gpt2": hf_require(True, "GPT-2's attention projections all have biases; turn qkv_bias and "
+                                           "out_bias on"),
+                  RMS: hf_key("attention_bias", why="{cls} has one attention_bias switch for the q, k, v and "
+                                                    "output projections; set qkv_bias and out_bias alike")}),
         Param("qk_norm", "bool", False, "RMS-normalise each query and key head before RoPE (Qwen3).",
-              "RoPE 전에 각 쿼리·키 헤드를 RMS 정규화합니다(Qwen3)."),
+              "RoPE 전에 각 쿼리·키 헤드를 RMS 정규화합니다(Qwen3).",
+              hf={"gpt2": hf_require(False, "GPT-2 has no QK-norm"), "qwen3": hf_require(True, _UNREACHABLE),
+                  "*": hf_require(False, _UNREACHABLE)}),
         Param("qk_norm_eps", "float", 1e-6, "Epsilon of the QK-norm.", "QK 정규화의 엡실론.",
-              minimum=0, maximum=1, exclusive_minimum=True),
+              minimum=0, maximum=1, exclusive_minimum=True,
+              hf={"qwen3": hf_key("rms_norm_eps", why="Qwen3 uses the norms' eps ({other_value:g}) for QK-norm too"),
+                  "*": hf_unused("only QK-norm uses it, and the family has none")}),
         Param("rope", "bool", False, "Rotary position embedding: rotate queries and keys by their position.",
-              "회전 위치 임베딩: 쿼리와 키를 위치에 따라 회전시킵니다."),
+              "회전 위치 임베딩: 쿼리와 키를 위치에 따라 회전시킵니다.",
+              hf={"gpt2": hf_require(False, "GPT-2 has no RoPE; turn rope off and use learned positions (or RMSNorm "
+                                            "norms for the Llama family)"),
+                  "llama": hf_require(True, _UNREACHABLE),
+                  "qwen3": hf_require(True, "no Hugging Face class combines QK-norm with attention layers that "
+                                            "skip RoPE"),
+                  "smollm3": hf_key("no_rope_layer_interval", value=lambda v, n: _nope_interval(n))}),
         Param("rope_base", "float", 10000.0, "RoPE base θ: larger values mean slower rotations.",
-              "RoPE 밑 θ: 클수록 천천히 회전합니다.", minimum=1, maximum=1e12),
+              "RoPE 밑 θ: 클수록 천천히 회전합니다.", minimum=1, maximum=1e12,
+              hf={"gpt2": hf_unused("GPT-2 has no RoPE"), RMS: hf_key("rope_parameters.rope_theta", "rope_theta")}),
         Param("rope_scaling", "choice", "none", "RoPE frequency scaling for long context ('llama3' as in Llama 3.1).",
-              "긴 문맥을 위한 RoPE 주파수 스케일링(Llama 3.1의 'llama3').", choices=("none", "llama3")),
+              "긴 문맥을 위한 RoPE 주파수 스케일링(Llama 3.1의 'llama3').", choices=("none", "llama3"),
+              hf={"gpt2": hf_unused("GPT-2 has no RoPE"),
+                  RMS: hf_key("rope_parameters.rope_type",
+                              value=lambda v, n: "default" if n.kwargs["rope_scaling"] is None else v)}),
         Param("rope_factor", "float", 8.0, "Llama 3 scaling: factor by which low frequencies are slowed.",
-              "Llama 3 스케일링: 저주파를 느리게 하는 배율.", minimum=1, maximum=1024),
+              "Llama 3 스케일링: 저주파를 느리게 하는 배율.", minimum=1, maximum=1024,
+              hf={"gpt2": hf_unused("GPT-2 has no RoPE"), RMS: hf_key("rope_parameters.factor", when=_scaled)}),
         Param("rope_low_freq_factor", "float", 1.0, "Llama 3 scaling: low-frequency boundary factor.",
-              "Llama 3 스케일링: 저주파 경계 계수.", minimum=0, maximum=1024, exclusive_minimum=True),
+              "Llama 3 스케일링: 저주파 경계 계수.", minimum=0, maximum=1024, exclusive_minimum=True,
+              hf={"gpt2": hf_unused("GPT-2 has no RoPE"),
+                  RMS: hf_key("rope_parameters.low_freq_factor", when=_scaled)}),
         Param("rope_high_freq_factor", "float", 4.0, "Llama 3 scaling: high-frequency boundary factor.",
-              "Llama 3 스케일링: 고주파 경계 계수.", minimum=0, maximum=1024, exclusive_minimum=True),
+              "Llama 3 스케일링: 고주파 경계 계수.", minimum=0, maximum=1024, exclusive_minimum=True,
+              hf={"gpt2": hf_unused("GPT-2 has no RoPE"),
+                  RMS: hf_key("rope_parameters.high_freq_factor", when=_scaled)}),
         Param("rope_original_context", "int", 8192, "Llama 3 scaling: the context length trained before scaling.",
-              "Llama 3 스케일링: 스케일링 전에 학습한 문맥 길이.", minimum=1, maximum=BIG_INT),
+              "Llama 3 스케일링: 스케일링 전에 학습한 문맥 길이.", minimum=1, maximum=BIG_INT,
+              hf={"gpt2": hf_unused("GPT-2 has no RoPE"),
+                  RMS: hf_key("rope_parameters.original_max_position_embeddings", when=_scaled)}),
         Param("no_rope_every", "int", 0,
               "0 = RoPE in every repeat; N = no RoPE in every N-th repeat of the enclosing block (SmolLM3 uses 4).",
               "0이면 모든 반복에서 RoPE 사용; N이면 감싸는 블록의 N번째 반복마다 RoPE를 쓰지 않습니다(SmolLM3는 4).",
-              minimum=0, maximum=1000),
+              minimum=0, maximum=1000,
+              hf={"gpt2": hf_unused("GPT-2 has no RoPE to skip"), "llama": hf_require(0, _UNREACHABLE),
+                  "qwen3": hf_require(0, "no Hugging Face class combines QK-norm with attention layers that skip "
+                                         "RoPE"),
+                  "smollm3": hf_key("no_rope_layer_interval", value=lambda v, n: _nope_interval(n))}),
         Param("sliding_window", "int", None, "Attend only to the last W positions; empty = the whole prefix.",
-              "마지막 W개 위치에만 어텐션합니다. 비우면 앞부분 전체.", minimum=1, maximum=BIG_INT, nullable=True),
+              "마지막 W개 위치에만 어텐션합니다. 비우면 앞부분 전체.", minimum=1, maximum=BIG_INT, nullable=True,
+              hf={"*": hf_require(None, "sliding-window attention is not supported by the {cls} export; clear "
+                                        "sliding_window")}),
         Param("dropout", "float", 0.0, "Dropout on the attention weights during training.",
-              "학습 중 어텐션 가중치에 적용하는 드롭아웃.", minimum=0, maximum=1, exclusive_maximum=True),
+              "학습 중 어텐션 가중치에 적용하는 드롭아웃.", minimum=0, maximum=1, exclusive_maximum=True,
+              hf={"gpt2": hf_key("attn_pdrop"), RMS: hf_key("attention_dropout")}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -280,6 +369,19 @@ ATTENTION = BlockSpec(
     activations=_attn_acts,
     module="CausalSelfAttention",
     module_kwargs=_attn_kwargs,
+    counts_as_layer=True,
+    examples=(
+        {"n_heads": 4},
+        {"n_heads": 4, "n_kv_heads": 2, "rope": True, "rope_base": 500000.0, "dropout": 0.1},
+        {"n_heads": 4, "n_kv_heads": 1, "head_dim": 8, "qk_norm": True, "qk_norm_eps": 1e-5, "rope": True,
+         "qkv_bias": True},
+        {"n_heads": 2, "rope": True, "rope_scaling": "llama3", "rope_original_context": 8, "rope_factor": 4.0,
+         "rope_low_freq_factor": 0.5, "rope_high_freq_factor": 2.0},
+        {"n_heads": 2, "sliding_window": 3, "out_bias": True},
+        {"n_heads": 2, "rope": True, "no_rope_every": 2},
+    ),
+    export=ExportNames(prefix="", fields={"dropout": "attn_dropout"}),
+    hf_slot="attention",
     color="#dc2626",
     docs_en=Docs(
         "Each position looks back at earlier positions and takes a weighted mix of what it finds. The input is "
@@ -300,19 +402,30 @@ ATTENTION = BlockSpec(
 
 
 # --------------------------------------------------------------------------------------------- feed-forward
-GATED = ("swiglu", "geglu")
-
-
 def _ff_params(data, shapes, g):
     d, h, b = int(shapes[0][2]), data["hidden_dim"], data["bias"]
-    if data["activation"] in GATED:
+    if is_gated(data["activation"]):
         return 3 * d * h + (2 * h + d if b else 0)
     return 2 * d * h + (h + d if b else 0)
 
 
 def _ff_flops(data, shapes, g):
     d, h = int(shapes[0][2]), data["hidden_dim"]
-    return 2 * (3 if data["activation"] in GATED else 2) * d * h
+    return 2 * (3 if is_gated(data["activation"]) else 2) * d * h
+
+
+def _hf_activation(gated: bool) -> dict:
+    """The activation's rule in a family whose feed-forward is (or is not) gated."""
+    fits = [a.name for a in ACTIVATIONS.values() if a.gated == gated and a.hf]
+    if gated:
+        why = "{cls} uses a gated feed-forward; choose " + " or ".join(fits)
+    else:
+        why = "GPT-2's feed-forward is not gated; choose " + ", ".join(fits[:-1]) + " or " + fits[-1]
+    return hf_key("hidden_act" if gated else "activation_function", value=lambda v, n: ACTIVATIONS[v].hf,
+                  require=lambda v, n: v in fits, refuse=why)
+
+
+_ACTIVATION_HELP = help_text()
 
 
 FEED_FORWARD = BlockSpec(
@@ -320,15 +433,15 @@ FEED_FORWARD = BlockSpec(
     title="Feed-forward",
     category="feed-forward",
     params=(
-        Param("activation", "choice", "gelu",
-              "Non-linearity. relu, gelu, gelu_tanh (GPT-2), silu, mish: two layers; swiglu (Llama), geglu: gated, "
-              "three weight matrices.",
-              "비선형 함수. relu, gelu, gelu_tanh(GPT-2), silu, mish는 두 층; swiglu(Llama), geglu는 게이트형으로 "
-              "가중치 행렬이 셋입니다.",
-              choices=("relu", "gelu", "gelu_tanh", "silu", "mish", "swiglu", "geglu")),
+        Param("activation", "choice", "gelu", *_ACTIVATION_HELP, choices=tuple(ACTIVATIONS),
+              hf={"gpt2": _hf_activation(gated=False), RMS: _hf_activation(gated=True)}),
         Param("hidden_dim", "int", 512, "Width of the hidden layer (often 4 × d_model, or about 8/3 × for gated).",
-              "은닉층의 폭(보통 d_model의 4배, 게이트형은 약 8/3배).", minimum=1, maximum=1_048_576),
-        Param("bias", "bool", True, "Add biases to the linear layers.", "선형층에 편향을 더합니다."),
+              "은닉층의 폭(보통 d_model의 4배, 게이트형은 약 8/3배).", minimum=1, maximum=1_048_576,
+              hf={"gpt2": hf_key("n_inner"), RMS: hf_key("intermediate_size")}),
+        Param("bias", "bool", True, "Add biases to the linear layers.", "선형층에 편향을 더합니다.",
+              hf={"gpt2": hf_require(True, "GPT-2's feed-forward layers have biases; turn bias on"),
+                  "qwen3": hf_require(False, "Qwen3 has no feed-forward biases; turn bias off"),
+                  ("llama", "smollm3"): hf_key("mlp_bias")}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -336,10 +449,13 @@ FEED_FORWARD = BlockSpec(
     infer=lambda d, s, g: _same_width(d, s, g),
     count_params=_ff_params,
     flops=_ff_flops,
-    activations=lambda d, s, g: int(s[0][2]) + (4 if d["activation"] in GATED else 2) * d["hidden_dim"],
-    module=lambda d: "GatedMLP" if d["activation"] in GATED else "MLP",
+    activations=lambda d, s, g: int(s[0][2]) + (4 if is_gated(d["activation"]) else 2) * d["hidden_dim"],
+    module=lambda d: "GatedMLP" if is_gated(d["activation"]) else "MLP",
     module_kwargs=lambda d, s, g: {"d_model": int(s[0][2]), "hidden_dim": d["hidden_dim"],
                                    "activation": d["activation"], "bias": d["bias"]},
+    examples=tuple({"activation": a, "hidden_dim": 24, "bias": b} for a in ACTIVATIONS for b in (True, False)),
+    export=ExportNames(prefix="", fields={"bias": "ff_bias"}),
+    hf_slot="mlp",
     color="#7c3aed",
     docs_en=Docs(
         "A small two-layer network applied to every position on its own: widen, apply a non-linearity, narrow "
@@ -356,14 +472,20 @@ FEED_FORWARD = BlockSpec(
 
 
 # --------------------------------------------------------------------------------------------- norms
+_ONE_EPS = "eps {value:g} differs from '{other}' ({other_value:g}); Hugging Face configs hold one norm epsilon"
+_RMS_ONLY = "{cls} normalises with RMSNorm only"
 LAYER_NORM = BlockSpec(
     type="layerNorm",
     title="LayerNorm",
     category="normalization",
     params=(
         Param("eps", "float", 1e-5, "Small number added to the variance to avoid dividing by zero.",
-              "0으로 나누는 것을 막기 위해 분산에 더하는 작은 수.", minimum=0, maximum=1, exclusive_minimum=True),
-        Param("bias", "bool", True, "Learn a shift β as well as a scale γ.", "스케일 γ와 함께 이동 β도 학습합니다."),
+              "0으로 나누는 것을 막기 위해 분산에 더하는 작은 수.", minimum=0, maximum=1, exclusive_minimum=True,
+              hf={"gpt2": hf_key("layer_norm_epsilon", why=_ONE_EPS), RMS: hf_refuse(_RMS_ONLY)}),
+        Param("bias", "bool", True, "Learn a shift β as well as a scale γ.", "스케일 γ와 함께 이동 β도 학습합니다.",
+              hf={"gpt2": hf_require(True, "GPT-2's LayerNorms have a bias; turn bias on (or use RMSNorm for the "
+                                           "Llama family)"),
+                  RMS: hf_refuse(_RMS_ONLY)}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -374,6 +496,9 @@ LAYER_NORM = BlockSpec(
     activations=lambda d, s, g: int(s[0][2]),
     module="LayerNorm",
     module_kwargs=lambda d, s, g: {"d_model": int(s[0][2]), "eps": d["eps"], "bias": d["bias"]},
+    examples=({"eps": 1e-4}, {"bias": False}),
+    export=ExportNames(fields={"eps": "norm_eps", "bias": "norm_bias"}, inline=True),
+    hf_slot="norm",
     color="#059669",
     docs_en=Docs(
         "Rescales each position's vector to zero mean and unit variance, then applies a learned scale (and "
@@ -394,7 +519,9 @@ RMS_NORM = BlockSpec(
     category="normalization",
     params=(
         Param("eps", "float", 1e-6, "Small number added to the mean square to avoid dividing by zero.",
-              "0으로 나누는 것을 막기 위해 제곱 평균에 더하는 작은 수.", minimum=0, maximum=1, exclusive_minimum=True),
+              "0으로 나누는 것을 막기 위해 제곱 평균에 더하는 작은 수.", minimum=0, maximum=1, exclusive_minimum=True,
+              hf={"gpt2": hf_refuse("GPT-2 normalises with LayerNorm only"),
+                  RMS: hf_key("rms_norm_eps", why=_ONE_EPS)}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -405,6 +532,9 @@ RMS_NORM = BlockSpec(
     activations=lambda d, s, g: int(s[0][2]),
     module="RMSNorm",
     module_kwargs=lambda d, s, g: {"d_model": int(s[0][2]), "eps": d["eps"]},
+    examples=({"eps": 1e-5},),
+    export=ExportNames(fields={"eps": "norm_eps"}, inline=True),
+    hf_slot="norm",
     color="#059669",
     docs_en=Docs(
         "A cheaper LayerNorm used by Llama, Qwen and SmolLM: divide each vector by its root mean square and apply "
@@ -441,6 +571,7 @@ ADD = BlockSpec(
     infer=_add_infer,
     flops=lambda d, s, g: int(s[0][2]),
     role="residual",
+    hf_slot="residual",
     color="#475569",
     docs_en=Docs(
         "Adds its two inputs element by element. With one input taken from before a sub-block and the other from "
@@ -461,7 +592,10 @@ DROPOUT = BlockSpec(
     category="regularization",
     params=(
         Param("p", "float", 0.1, "Probability of zeroing each value during training.",
-              "학습 중 각 값을 0으로 만들 확률.", minimum=0, maximum=1, exclusive_maximum=True),
+              "학습 중 각 값을 0으로 만들 확률.", minimum=0, maximum=1, exclusive_maximum=True,
+              hf={"gpt2": hf_key(lambda n: "embd_pdrop" if n.where == "embeddings" else "resid_pdrop", merge="max"),
+                  RMS: hf_unused("Llama-family configs have no dropout outside attention, and dropout does nothing "
+                                 "at inference")}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -469,6 +603,9 @@ DROPOUT = BlockSpec(
     infer=lambda d, s, g: _same_width(d, s, g),
     module="Dropout",
     module_kwargs=lambda d, s, g: {"p": d["p"]},
+    examples=({"p": 0.2},),
+    export=ExportNames(fields={"p": "dropout"}),
+    hf_slot="dropout",
     color="#64748b",
     docs_en=Docs(
         "During training, zeroes each value with probability p and scales the rest by 1/(1−p), so the model cannot "
@@ -500,6 +637,7 @@ LINEAR = BlockSpec(
     module_kwargs=lambda d, s, g: {"in_features": int(s[0][2]), "out_features": d["out_features"],
                                    "bias": d["bias"]},
     feeds_logits=True,
+    examples=({"out_features": 24}, {"out_features": 16, "bias": False}),
     color="#475569",
     docs_en=Docs(
         "A learned affine map applied to every position: each output feature is a weighted sum of the input "
@@ -534,10 +672,12 @@ LM_HEAD = BlockSpec(
     category="output",
     params=(
         Param("vocab_size", "int", 256, "Number of tokens to score (must equal the token embedding's).",
-              "점수를 매길 토큰의 수(토큰 임베딩과 같아야 함).", minimum=1, maximum=BIG_INT),
-        Param("bias", "bool", False, "Add a learned bias per token.", "토큰마다 학습되는 편향을 더합니다."),
+              "점수를 매길 토큰의 수(토큰 임베딩과 같아야 함).", minimum=1, maximum=BIG_INT,
+              hf={"*": hf_key("vocab_size")}),
+        Param("bias", "bool", False, "Add a learned bias per token.", "토큰마다 학습되는 편향을 더합니다.",
+              hf={"*": hf_require(False, "{cls} has no LM-head bias")}),
         Param("tie_weights", "bool", False, "Share the weight matrix with the token embedding (GPT-2, Qwen3-0.6B).",
-              "가중치 행렬을 토큰 임베딩과 공유합니다(GPT-2, Qwen3-0.6B)."),
+              "가중치 행렬을 토큰 임베딩과 공유합니다(GPT-2, Qwen3-0.6B).", hf={"*": hf_key("tie_word_embeddings")}),
     ),
     inputs=("in",),
     outputs=("out",),
@@ -549,6 +689,10 @@ LM_HEAD = BlockSpec(
     module="LMHead",
     module_kwargs=lambda d, s, g: {"d_model": int(s[0][2]), "vocab_size": d["vocab_size"], "bias": d["bias"]},
     feeds_logits=True,
+    ties="tie_weights",
+    examples=({"vocab_size": 50, "bias": True}, {"vocab_size": 50, "tie_weights": True}),
+    export=ExportNames(fields={"bias": "head_bias"}),
+    hf_slot="head",
     color="#ea580c",
     docs_en=Docs(
         "Turns each final hidden vector into one score (logit) per vocabulary entry; softmax of the scores is the "
@@ -585,6 +729,7 @@ LOGITS = BlockSpec(
     infer=_logits_infer,
     role="sink",
     emits=None,
+    hf_slot="logits",
     color="#0f766e",
     docs_en=Docs(
         "Where the model ends: next-token scores for every position. Training compares them with the actual next "
@@ -604,9 +749,12 @@ TRANSFORMER_BLOCK = BlockSpec(
     category="structure",
     params=(
         Param("repeat", "int", 1, "How many times the block is stacked. Each repeat is its own layer with its own "
-              "weights.", "블록을 몇 번 쌓을지. 반복마다 자기 가중치를 가진 별개의 층입니다.", minimum=1, maximum=1000),
+              "weights.", "블록을 몇 번 쌓을지. 반복마다 자기 가중치를 가진 별개의 층입니다.", minimum=1, maximum=1000,
+              hf={"gpt2": hf_key("n_layer"), RMS: hf_key("num_hidden_layers")}),
         Param("share_weights", "bool", False, "Use one set of weights for every repeat (ALBERT-style looping).",
-              "모든 반복에 가중치 한 벌을 씁니다(ALBERT식 반복)."),
+              "모든 반복에 가중치 한 벌을 씁니다(ALBERT식 반복).",
+              hf={"*": hf_require(False, "a shared-weights transformer block runs one layer several times; Hugging "
+                                         "Face decoders have separate weights in every layer")}),
     ),
     inputs=(),
     outputs=(),
@@ -614,6 +762,8 @@ TRANSFORMER_BLOCK = BlockSpec(
     role="group",
     reads=None,
     emits=None,
+    examples=({"repeat": 2}, {"repeat": 3, "share_weights": True}),
+    hf_slot="layers",
     color="#334155",
     docs_en=Docs(
         "A group of blocks stacked `repeat` times: the output of one repeat is the input of the next. The blocks "

@@ -3,6 +3,15 @@
 Every class here depends on torch alone, so :func:`slamdunk_lab.to_code` copies their source verbatim into the
 exported file: the code a student reads is the code that ran. Modules that need to know where in the sequence
 they are (positions, the KV cache) take a second argument, ``ctx`` (a :class:`ForwardContext`).
+
+Each class carries what the model needs to know about it, so the model never lists classes:
+
+* ``init_weights(residual_std)`` initialises the module's own weights (GPT-2's scheme). The model calls it on
+  every module that has it, in ``modules()`` order; children initialise themselves.
+* ``takes_context = True``: ``forward(x, ctx)`` instead of ``forward(x)``.
+* ``kv_cache_shape()``: the module keeps keys and values while generating; (n_kv_heads, head_dim) per call.
+* ``residual_projection = True`` (on a linear layer): it writes into the residual stream, so its initial weights
+  are scaled down by the number of such layers.
 """
 
 from __future__ import annotations
@@ -13,9 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .activations import ACTIVATIONS as ACTIVATION_TABLE
+
 Identity = nn.Identity
 Dropout = nn.Dropout
-Linear = nn.Linear
 
 
 class ForwardContext:
@@ -53,11 +63,26 @@ class KVCache:
         self.pos = 0
 
 
+class Linear(nn.Linear):
+    """A learned affine map, y = x Wᵀ + b, initialised as GPT-2 does."""
+
+    residual_projection = False  # set on the output projections that write into the residual stream
+
+    def init_weights(self, residual_std: float) -> None:
+        std = residual_std if self.residual_projection else 0.02
+        nn.init.normal_(self.weight, mean=0.0, std=std)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+
 class TokenEmbedding(nn.Embedding):
     """One learned vector per token id."""
 
     def __init__(self, vocab_size: int, d_model: int):
         super().__init__(vocab_size, d_model)
+
+    def init_weights(self, residual_std: float) -> None:
+        nn.init.normal_(self.weight, mean=0.0, std=0.02)
 
 
 class LearnedPositionalEmbedding(nn.Module):
@@ -68,6 +93,9 @@ class LearnedPositionalEmbedding(nn.Module):
     def __init__(self, context: int, d_model: int):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(context, d_model))
+
+    def init_weights(self, residual_std: float) -> None:
+        nn.init.normal_(self.weight, mean=0.0, std=0.02)
 
     def forward(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
         T = x.shape[1]
@@ -99,6 +127,11 @@ class LayerNorm(nn.LayerNorm):
     def __init__(self, d_model: int, eps: float = 1e-5, bias: bool = True):
         super().__init__(d_model, eps=eps, bias=bias)
 
+    def init_weights(self, residual_std: float) -> None:
+        nn.init.ones_(self.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
 
 class RMSNorm(nn.Module):
     """Root-mean-square norm, computed in float32 like the Llama and Qwen reference code."""
@@ -108,16 +141,24 @@ class RMSNorm(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(d_model))
 
+    def init_weights(self, residual_std: float) -> None:
+        nn.init.ones_(self.weight)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x / sqrt(mean(x²) + eps) in float32, scaled by the learned weight in the input's dtype.
         normed = F.rms_norm(x.float(), self.weight.shape, eps=self.eps)
         return self.weight * normed.to(x.dtype)
 
 
-ACTIVATIONS = {
-    "relu": nn.ReLU, "gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"), "silu": nn.SiLU,
-    "mish": nn.Mish, "swiglu": nn.SiLU, "geglu": nn.GELU,
-}
+def _activation_factory(name: str):
+    spec = ACTIVATION_TABLE[name]
+    cls = globals().get(spec.torch) or getattr(nn, spec.torch)
+    return lambda: cls(**spec.kwargs)
+
+
+#: Feed-forward activation name -> a function making its module, from the one activation table
+#: (slamdunk_lab/blocks/activations.py); exported code gets the entries it uses written out.
+ACTIVATIONS = {name: _activation_factory(name) for name in ACTIVATION_TABLE}
 
 
 class MLP(nn.Module):
@@ -125,9 +166,9 @@ class MLP(nn.Module):
 
     def __init__(self, d_model: int, hidden_dim: int, activation: str = "gelu", bias: bool = True):
         super().__init__()
-        self.fc_in = nn.Linear(d_model, hidden_dim, bias=bias)
+        self.fc_in = Linear(d_model, hidden_dim, bias=bias)
         self.act = ACTIVATIONS[activation]()
-        self.fc_out = nn.Linear(hidden_dim, d_model, bias=bias)
+        self.fc_out = Linear(hidden_dim, d_model, bias=bias)
         self.fc_out.residual_projection = True  # scaled at init: it writes into the residual stream
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -139,10 +180,10 @@ class GatedMLP(nn.Module):
 
     def __init__(self, d_model: int, hidden_dim: int, activation: str = "swiglu", bias: bool = False):
         super().__init__()
-        self.gate_proj = nn.Linear(d_model, hidden_dim, bias=bias)
-        self.up_proj = nn.Linear(d_model, hidden_dim, bias=bias)
+        self.gate_proj = Linear(d_model, hidden_dim, bias=bias)
+        self.up_proj = Linear(d_model, hidden_dim, bias=bias)
         self.act = ACTIVATIONS[activation]()
-        self.down_proj = nn.Linear(hidden_dim, d_model, bias=bias)
+        self.down_proj = Linear(hidden_dim, d_model, bias=bias)
         self.down_proj.residual_projection = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -183,8 +224,8 @@ class CausalSelfAttention(nn.Module):
         self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, head_dim
         self.rope, self.no_rope_every, self.sliding_window, self.dropout = rope, no_rope_every, sliding_window, dropout
         # One matmul for queries, keys and values together: (H + 2·H_kv) · head_dim outputs.
-        self.qkv_proj = nn.Linear(d_model, (n_heads + 2 * n_kv_heads) * head_dim, bias=qkv_bias)
-        self.out_proj = nn.Linear(n_heads * head_dim, d_model, bias=out_bias)
+        self.qkv_proj = Linear(d_model, (n_heads + 2 * n_kv_heads) * head_dim, bias=qkv_bias)
+        self.out_proj = Linear(n_heads * head_dim, d_model, bias=out_bias)
         self.out_proj.residual_projection = True
         self.qk_norm = qk_norm
         self.q_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
@@ -193,6 +234,10 @@ class CausalSelfAttention(nn.Module):
         # Rotation speeds, kept in float32 on the CPU and copied once per device (not a buffer, so .to(bf16)
         # cannot round them).
         self.inv_freq = {"cpu": rope_inv_freq(head_dim, rope_base, rope_scaling).cpu()} if rope else {}
+
+    def kv_cache_shape(self) -> tuple[int, int]:
+        """Each call keeps (n_kv_heads, head_dim) keys and values per position in the KV cache."""
+        return self.n_kv_heads, self.head_dim
 
     def uses_rope(self, ctx: ForwardContext) -> bool:
         if not self.rope:
@@ -260,7 +305,7 @@ class CausalSelfAttention(nn.Module):
         return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).detach()
 
 
-class LMHead(nn.Linear):
+class LMHead(Linear):
     """Scores every vocabulary entry: (B, T, D) -> (B, T, V). Its weight may be tied to the token embedding."""
 
     def __init__(self, d_model: int, vocab_size: int, bias: bool = False):

@@ -28,6 +28,60 @@ ROLES: tuple[str, ...] = ("source", "sink", "group", "residual", "op")
 Stream = Literal["ids", "activations"]
 
 
+#: The Hugging Face families (``model_type``) a design can be exported to; each setting says what it becomes in
+#: each of them (:class:`HFRule`).
+HF_FAMILIES: tuple[str, ...] = ("gpt2", "llama", "qwen3", "smollm3")
+
+
+@dataclass(frozen=True)
+class HFRule:
+    """What one setting becomes in one Hugging Face family's ``config.json``.
+
+    A rule maps the value to config ``keys``, requires a value the family can express (else the export is refused
+    with ``why``), both, or neither (the setting does not matter to the family; ``why`` says so). Callables get
+    ``(value, node)``: ``node.data`` holds the node's settings, ``node.kwargs`` its resolved module arguments,
+    ``node.model`` model-wide facts (``d_model``). ``{cls}`` in ``why`` is the family's class name.
+    """
+
+    # Config keys carrying the value ("a.b" is key b of the object at key a), or functions of the node giving one.
+    keys: tuple[str | Callable[[Any], str], ...] = ()
+    value: Callable[[Any, Any], Any] | None = None  # (value, node) -> the config value (default: the value)
+    require: Callable[[Any, Any], bool] | None = None  # (value, node) -> True when the family expresses it
+    # The refusal sentence (or a function (value, node) -> sentence); for keys, the sentence when two nodes disagree
+    # on one key ({value}, {other}, {other_value} and {key} are filled in).
+    why: str | Callable[[Any, Any], str] = ""
+    when: Callable[[Any], bool] | None = None  # (node) -> whether the keys apply (else the setting is unused)
+    merge: Literal["same", "max"] = "same"  # several nodes writing one key: they must agree, or the largest wins
+
+
+def hf_key(*keys: str | Callable[[Any], str], value=None, when=None, merge: Literal["same", "max"] = "same",
+           why: str = "", require=None, refuse: str = "") -> HFRule:
+    """The setting becomes config ``keys`` (optionally converted by ``value``, and refused with ``refuse`` unless
+    ``require`` holds)."""
+    if require is not None:
+        require = require if callable(require) else _equals(require)
+    return HFRule(keys=keys, value=value, require=require, why=refuse or why, when=when, merge=merge)
+
+
+def hf_require(test: Any, why: str | Callable[[Any, Any], str]) -> HFRule:
+    """The family needs this value (or values for which ``test(value, node)`` is true); else refuse with ``why``."""
+    return HFRule(require=test if callable(test) else _equals(test), why=why)
+
+
+def hf_refuse(why: str) -> HFRule:
+    """The family cannot express this setting at all: any value is refused with ``why``."""
+    return HFRule(require=lambda value, node: False, why=why)
+
+
+def hf_unused(why: str) -> HFRule:
+    """The setting does not matter to the family (``why`` says why), so any value exports."""
+    return HFRule(why=why)
+
+
+def _equals(expected: Any) -> Callable[[Any, Any], bool]:
+    return lambda value, node: value == expected
+
+
 @dataclass(frozen=True)
 class Param:
     """One typed setting of a block (one key of the node's ``data``)."""
@@ -43,6 +97,15 @@ class Param:
     exclusive_maximum: bool = False
     choices: tuple[str, ...] | None = None
     nullable: bool = False  # ``None`` means "automatic" or "off", as the help says
+    # What it becomes in each Hugging Face family: keys are a family, a tuple of families or "*" (the rest).
+    hf: dict[Any, HFRule] = field(default_factory=dict, compare=False, hash=False)
+
+    def hf_rule(self, family: str) -> HFRule | None:
+        """This setting's rule for a Hugging Face family (None: not stated, which the catalogue tests refuse)."""
+        for key in (family, *[k for k in self.hf if isinstance(k, tuple) and family in k], "*"):
+            if key in self.hf:
+                return self.hf[key]
+        return None
 
     def annotation(self) -> Any:
         base: Any = {"int": int, "float": float, "bool": bool}.get(self.kind)
@@ -102,6 +165,15 @@ class Docs:
 
 
 @dataclass(frozen=True)
+class ExportNames:
+    """The names code export (``sd.to_code``) gives a block's constructor arguments in the ``Config`` class."""
+
+    prefix: str | None = None  # prefix of its fields ("" for plain kwarg names); None: the snake-case type + "_"
+    fields: dict[str, str] = field(default_factory=dict)  # kwarg -> field name, where the prefixed one misleads
+    inline: bool = False  # written inside its consumer's call, nanoGPT style: self.attn(self.ln_1(x), ctx)
+
+
+@dataclass(frozen=True)
 class BlockSpec:
     """Everything the library knows about one block type."""
 
@@ -125,6 +197,15 @@ class BlockSpec:
     reads: Stream | None = "activations"  # what its inputs carry; None: it takes no input
     emits: Stream | None = "activations"  # what its output carries; None: it has no output
     feeds_logits: bool = False  # its output may be the logits (scores over the vocabulary)
+    counts_as_layer: bool = False  # each call is one of the model's layers (n_layers) and keeps a KV cache
+    ties: str | None = None  # the bool setting that shares its weight with the token embedding
+    # Example settings for the tests: together they give every setting a value other than its default. Op blocks'
+    # examples fit between a 16-wide token embedding of a 50-token vocabulary and an LM head.
+    examples: tuple[dict, ...] = ()
+    export: ExportNames = field(default_factory=ExportNames)
+    # Its place in a Hugging Face decoder ("embedding", "positions", "norm", "attention", "mlp", "residual",
+    # "dropout", "head", "layers", "tokens", "logits"); None: no Hugging Face decoder has one.
+    hf_slot: str | None = None
     keeps_shape: bool = False  # output shape = input shape whatever the settings (lets checks go on past errors)
     color: str = "#6b7280"
     _model: Any = field(default=None, repr=False, compare=False)

@@ -1,4 +1,8 @@
-"""The graph format (pure data): pydantic models, parsing, canonical JSON and the seed-format import."""
+"""The graph format (pure data): pydantic models, parsing and canonical JSON.
+
+``sd.graph.from_seed`` (the original web project's format) is set here by the package root; the importer
+itself lives in :mod:`slamdunk_lab.interop.seed`, above the block catalogue it reads.
+"""
 
 from .schema import CANVAS_FIELDS, Edge, Graph, Node, Position, Viewport, json_schema, parse, to_json
 from .topology import reachable, toposort
@@ -10,7 +14,6 @@ __all__ = [
     "Node",
     "Position",
     "Viewport",
-    "from_seed",
     "json_schema",
     "parse",
     "reachable",
@@ -18,9 +21,3 @@ __all__ = [
     "toposort",
 ]
 
-
-def from_seed(payload):
-    """Convert the original web project's request body to a v1 graph (see ``shared/seed-format.md``)."""
-    from .seed import from_seed as _from_seed
-
-    return _from_seed(payload)

@@ -288,7 +288,7 @@ class MlflowLogger:
         write_text_atomic(self.folder / "graph.json", json.dumps(graph, indent=1))
         self.tracker.artifact(self.folder / "graph.json")
         try:
-            from ..codegen import to_code
+            from ..interop.codegen import to_code
 
             write_text_atomic(self.folder / "model.py", to_code(graph))
             self.tracker.artifact(self.folder / "model.py")

@@ -93,7 +93,7 @@ def check_graph(graph: Any) -> dict:
 
 def code_cell(graph: dict) -> str:
     """Source of the cell "Export code" inserts: ``sd.to_code(graph)``, ending by building the model."""
-    from ..codegen import to_code  # torch: imported on first use
+    from ..interop.codegen import to_code  # torch: imported on first use
 
     code = to_code(graph).rstrip()
     main = code.rfind('\n\nif __name__ == "__main__":')
@@ -334,7 +334,7 @@ class Canvas(SlamDunkWidget):
 
     def to_code(self) -> str:
         """``sd.to_code(canvas.graph)``: standalone PyTorch source of the current design."""
-        from ..codegen import to_code
+        from ..interop.codegen import to_code
 
         return to_code(self.graph)
 

@@ -1,7 +1,7 @@
 """Hugging Face interop: hand a built model to ``transformers``, or bring a checkpoint in as a graph.
 
 >>> import slamdunk_lab as sd
->>> from slamdunk_lab.hf import hf_config
+>>> from slamdunk_lab.interop.hf import hf_config
 >>> hf_config(sd.template("llama3", size="tiny"))["architectures"]
 ['LlamaForCausalLM']
 
@@ -29,25 +29,24 @@ from typing import Any
 
 import torch
 
-from ._files import atomic_write, write_text_atomic
-from .analysis import DEFAULT_MAX_PARAMS, Analysis, GroupPlan, Step, analyze
-from .errors import GraphError, GraphIssue, ModelFileError
-from .model import GraphModel, build, module_name
-from .templates import TemplateConfig, graph_from_config
+from .._files import atomic_write, write_text_atomic
+from ..analysis import DEFAULT_MAX_PARAMS, Analysis, FrozenDict, GroupPlan, Step, analyze
+from ..blocks.activations import ACTIVATIONS
+from ..blocks.activations import from_hf as activation_from_hf
+from ..blocks.catalog import BLOCKS, LAYER_NORM, RMS_NORM
+from ..blocks.spec import HF_FAMILIES, HFRule
+from ..errors import GraphError, GraphIssue, ModelFileError
+from ..model import GraphModel, build, module_name
+from ..templates import TemplateConfig, graph_from_config
 
 __all__ = ["SUPPORTED", "Stack", "export_hf", "hf_config", "import_hf", "recognise", "template_config"]
 
 #: Hugging Face ``model_type`` → the causal-LM class that runs it.
 SUPPORTED = {"gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM", "qwen3": "Qwen3ForCausalLM",
              "smollm3": "SmolLM3ForCausalLM"}
+assert tuple(SUPPORTED) == HF_FAMILIES, "every family the catalogue maps settings for is exported"
 MARKER = "slamdunk_lab.json"  # written next to every export, so a later export may replace it
-NORMS = ("layerNorm", "rmsNorm")
 DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
-# Our feed-forward activations → the name transformers' ACT2FN uses for the same function.
-HF_ACT = {"relu": "relu", "gelu": "gelu", "gelu_tanh": "gelu_new", "silu": "silu", "mish": "mish",
-          "swiglu": "silu", "geglu": "gelu"}
-OUR_ACT = {"relu": "relu", "gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
-           "silu": "silu", "swish": "silu", "mish": "mish"}
 PICKLES = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.pth", "model.ckpt")
 
 
@@ -56,10 +55,11 @@ PICKLES = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "mod
 class Stack:
     """The template-shaped decoder a graph expresses: the plan step behind each role.
 
-    ``pos`` is None without a positional embedding; ``emb_dropout`` / ``layer_dropout`` are the largest dropout
-    rates found before / inside the transformer block (dropout is inert at inference).
+    ``pos`` is None without a positional embedding; ``dropouts`` are the dropout blocks with where they sit,
+    "embeddings" (before the transformer block) or "layers" (inside it); dropout is inert at inference.
     """
 
+    tokens: Step
     emb: Step
     pos: Step | None
     group: GroupPlan
@@ -71,8 +71,7 @@ class Stack:
     head: Step
     tied: bool
     context: int
-    emb_dropout: float = 0.0
-    layer_dropout: float = 0.0
+    dropouts: tuple[tuple[Step, str], ...] = ()
 
     @property
     def norms(self) -> list[Step]:
@@ -82,7 +81,7 @@ class Stack:
     def model_type(self) -> str:
         """The Hugging Face family these settings belong to (whether every setting fits is checked apart)."""
         a = self.attn.kwargs
-        if self.ln_1.type == "layerNorm":
+        if self.ln_1.type == LAYER_NORM.type:
             return "gpt2"
         if a["qk_norm"]:
             return "qwen3"
@@ -96,14 +95,14 @@ class _Walk:
         self.producer = {(s.exit if isinstance(s, GroupPlan) else s.node_id): s for s in steps}
         self.steps = steps
         self.seen: set[str] = set()
-        self.dropout = 0.0
+        self.dropouts: list[Step] = []
 
     def source(self, value: str) -> tuple[str, Step | GroupPlan | None]:
         """The value that really arrives at ``value`` (after dropouts) and the step producing it."""
         while (step := self.producer.get(value)) is not None and _inert(step):
             self.seen.add(step.node_id)
-            if step.type == "dropout":
-                self.dropout = max(self.dropout, step.data["p"])
+            if _slot(step) == "dropout":
+                self.dropouts.append(step)
             value = step.inputs[0]
         step = self.producer.get(value)
         if step is not None:
@@ -114,9 +113,16 @@ class _Walk:
         return next((s for s in self.steps if s.node_id not in self.seen), None)
 
 
+def _slot(step: Step | GroupPlan | None) -> str | None:
+    """The step's place in a Hugging Face decoder, as its block states it (None: it has none)."""
+    if step is None:
+        return None
+    return "layers" if isinstance(step, GroupPlan) else BLOCKS[step.type].hf_slot
+
+
 def _inert(step: Step | GroupPlan) -> bool:
-    return isinstance(step, Step) and (step.type == "dropout" or (step.type == "positionalEmbedding"
-                                                                  and step.data["kind"] == "none"))
+    """Blocks that change nothing at inference: dropout, and blocks whose module is the identity."""
+    return isinstance(step, Step) and (_slot(step) == "dropout" or step.module == "Identity")
 
 
 def _fail(node: str | None, message: str, field_: str | None = None) -> GraphError:
@@ -134,15 +140,15 @@ def recognise(graph_or_model: Any) -> Stack:
     """Read the template shape out of a graph (dict, :class:`Analysis` or built model), or raise GraphError."""
     analysis = _analysis_of(graph_or_model)
     plan = analysis.plan
-    tokens = next(n["id"] for n in analysis.graph["nodes"] if n["type"] == "tokens")
+    tokens = plan.source
     top = _Walk(plan.steps)
 
     _, head = top.source(plan.output)
-    if not isinstance(head, Step) or head.type != "lmHead":
+    if _slot(head) != "head":
         node, what = _what(head, tokens)
         raise _fail(node, f"a Hugging Face causal LM ends in an LM head, but the logits come from {what}")
     _, ln_f = top.source(head.inputs[0])
-    if not isinstance(ln_f, Step) or ln_f.type not in NORMS:
+    if _slot(ln_f) != "norm":
         node, what = _what(ln_f, tokens)
         raise _fail(node, f"Hugging Face decoders normalise the stream right before the LM head, but '{head.node_id}' "
                           f"reads {what}")
@@ -152,15 +158,13 @@ def recognise(graph_or_model: Any) -> Stack:
         raise _fail(node, f"the final norm '{ln_f.node_id}' must read the output of one transformer block (the "
                           f"repeated layers), but it reads {what}; layers outside a transformer block have no "
                           "Hugging Face equivalent")
-    top.dropout = 0.0  # from here on, dropout between the embeddings and the layers (GPT-2's embd_pdrop)
+    top.dropouts = []  # from here on, dropout between the embeddings and the layers (GPT-2's embd_pdrop)
     _, below = top.source(group.entry)
-    emb_dropout = top.dropout
     pos = None
-    if isinstance(below, Step) and below.type == "positionalEmbedding":
+    if _slot(below) == "positions":
         pos = below
         _, below = top.source(below.inputs[0])
-        emb_dropout = top.dropout
-    if not isinstance(below, Step) or below.type != "tokenEmbedding":
+    if _slot(below) != "embedding":
         node, what = _what(below, tokens)
         kind = "a second transformer block" if isinstance(below, GroupPlan) else what
         raise _fail(node, f"the transformer block '{group.node_id}' must be fed by the token embedding (and "
@@ -176,29 +180,33 @@ def recognise(graph_or_model: Any) -> Stack:
 
     layer = _Walk(group.steps)
     x = group.entry
-    h, mlp, ln_2 = _pre_norm_residual(layer, group.exit, "feedForward", x=None)
+    h, mlp, ln_2 = _pre_norm_residual(layer, group.exit, "mlp", x=None)
     _, attn, ln_1 = _pre_norm_residual(layer, h, "attention", x=x)
     extra = layer.leftover()
     if extra is not None:
         raise _fail(extra.node_id, "this block has no place in a Hugging Face decoder layer (norm → attention → "
                                    "add, norm → feed-forward → add)")
-    return Stack(emb=emb, pos=pos, group=group, ln_1=ln_1, attn=attn, ln_2=ln_2, mlp=mlp, ln_f=ln_f, head=head,
-                 tied=bool(plan.ties), context=plan.context, emb_dropout=emb_dropout, layer_dropout=layer.dropout)
+    source = Step(tokens, BLOCKS_BY_ROLE["source"].type, "source",
+                  FrozenDict(next(n["data"] for n in analysis.graph["nodes"] if n["id"] == tokens)), (), (), ("B", "T"),
+                  None, FrozenDict())
+    dropouts = tuple((d, "embeddings") for d in top.dropouts) + tuple((d, "layers") for d in layer.dropouts)
+    return Stack(tokens=source, emb=emb, pos=pos, group=group, ln_1=ln_1, attn=attn, ln_2=ln_2, mlp=mlp, ln_f=ln_f,
+                 head=head, tied=bool(plan.ties), context=plan.context, dropouts=dropouts)
 
 
 def _pre_norm_residual(walk: _Walk, out: str, kind: str, x: str | None) -> tuple[str, Step, Step]:
-    """Match ``out = x + Sub(Norm(x))`` with Sub of type ``kind``; returns (x, sub, norm)."""
-    title = {"feedForward": "feed-forward", "attention": "attention"}[kind]
+    """Match ``out = x + Sub(Norm(x))`` with Sub in slot ``kind``; returns (x, sub, norm)."""
+    title = {"mlp": "feed-forward", "attention": "attention"}[kind]
     _, add = walk.source(out)
-    if not isinstance(add, Step) or add.type != "add":
+    if _slot(add) != "residual":
         node = add.node_id if add is not None else None
         raise _fail(node, f"Hugging Face decoders are pre-norm: each half of a layer ends with the residual add "
                           f"x + {title}(norm(x)), but here the stream continues from a {getattr(add, 'type', '?')} "
                           "block (post-norm or other wiring has no Hugging Face equivalent)")
     sides = [walk.source(v) for v in add.inputs]
-    subs = [i for i, (_, s) in enumerate(sides) if isinstance(s, Step) and s.type == kind]
+    subs = [i for i, (_, s) in enumerate(sides) if _slot(s) == kind]
     if len(subs) != 1:
-        odd = [s for v, s in sides if isinstance(s, Step) and s.type != "add" and v != x]
+        odd = [s for v, s in sides if isinstance(s, Step) and _slot(s) != "residual" and v != x]
         node, what = (odd[0].node_id, f"this {odd[0].type} block has no place in a Hugging Face decoder layer: "
                       ) if len(odd) == 1 and not subs else (add.node_id, "")
         raise _fail(node, f"{what}the residual add '{add.node_id}' must sum the stream and the output of a {title} "
@@ -208,7 +216,7 @@ def _pre_norm_residual(walk: _Walk, out: str, kind: str, x: str | None) -> tuple
     if x is not None and stream != x:
         raise _fail(add.node_id, f"this residual add must add the {title} output to the layer's input stream")
     _, norm = walk.source(sub.inputs[0])
-    if not isinstance(norm, Step) or norm.type not in NORMS:
+    if _slot(norm) != "norm":
         raise _fail(sub.node_id, f"Hugging Face decoders are pre-norm: the {title} block must read a norm of the "
                                  "stream")
     if walk.source(norm.inputs[0])[0] != stream:
@@ -229,122 +237,142 @@ def _analysis_of(obj: Any) -> Analysis:
 
 
 # ============================================================================================ settings
-def _setting_issues(s: Stack) -> list[GraphIssue]:
-    """Every setting of a recognised stack that its Hugging Face family cannot express."""
-    issues: list[GraphIssue] = []
+#: What every export of a family carries whatever the design: the class, and settings our blocks always have.
+_FAMILY_CONSTANTS: dict[str, dict] = {
+    "gpt2": {"embd_pdrop": 0.0, "resid_pdrop": 0.0, "scale_attn_weights": True,
+             "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False},
+    "llama": {},
+    "qwen3": {"use_sliding_window": False},
+    "smollm3": {"use_sliding_window": False},
+}
+BLOCKS_BY_ROLE = {spec.role: spec for spec in BLOCKS.values() if spec.role in ("source", "sink")}
+BLOCKS_POSITIONS = next(spec for spec in BLOCKS.values() if spec.hf_slot == "positions")
 
-    def bad(step, field_, message):
-        issues.append(GraphIssue(step.node_id, field_, message))
 
-    a, mt = s.attn.kwargs, s.model_type
-    cls = SUPPORTED[mt]
-    if s.group.share_weights:
-        bad(s.group, "share_weights", "a shared-weights transformer block runs one layer several times; Hugging "
-                                      "Face decoders have separate weights in every layer")
-    for norm in s.norms[1:]:
-        if norm.type != s.ln_1.type:
-            bad(norm, None, f"this {norm.type} differs from '{s.ln_1.node_id}' ({s.ln_1.type}); Hugging Face "
-                            "decoders use one kind of norm throughout")
-        elif norm.data["eps"] != s.ln_1.data["eps"]:
-            bad(norm, "eps", f"eps {norm.data['eps']:g} differs from '{s.ln_1.node_id}' ({s.ln_1.data['eps']:g}); "
-                             "Hugging Face configs hold one norm epsilon")
-        elif norm.type == "layerNorm" and norm.data["bias"] != s.ln_1.data["bias"]:
-            bad(norm, "bias", f"bias differs from '{s.ln_1.node_id}'; the norms must all have a bias or none")
-    if s.head.data["bias"]:
-        bad(s.head, "bias", f"{cls} has no LM-head bias")
-    if a["sliding_window"] is not None:
-        bad(s.attn, "sliding_window", f"sliding-window attention is not supported by the {cls} export; clear "
-                                      "sliding_window")
-    if s.pos is not None and s.pos.data["kind"] == "sinusoidal":
-        bad(s.pos, "kind", "sinusoidal positions have no Hugging Face equivalent; use learned positions (GPT-2) "
-                           "or RoPE in the attention block")
-    gated = s.mlp.data["activation"] in ("swiglu", "geglu")
-    if mt == "gpt2":
-        if not s.ln_1.data["bias"]:
-            bad(s.ln_1, "bias", "GPT-2's LayerNorms have a bias; turn bias on (or use RMSNorm for the Llama family)")
-        if s.pos is None or s.pos.data["kind"] != "learned":
-            bad(s.pos or s.emb, "kind" if s.pos else None, "GPT-2 (the Hugging Face class for LayerNorm models) "
-                                                           "needs learned positional embeddings")
-        if a["rope"]:
-            bad(s.attn, "rope", "GPT-2 has no RoPE; turn rope off and use learned positions (or RMSNorm norms "
-                                "for the Llama family)")
-        if a["n_kv_heads"] != a["n_heads"]:
-            bad(s.attn, "n_kv_heads", "GPT-2 has no grouped-query attention; n_kv_heads must equal n_heads")
-        if a["n_heads"] * a["head_dim"] != s.emb.data["d_model"]:
-            bad(s.attn, "head_dim", "GPT-2 needs n_heads × head_dim = d_model")
-        if a["qk_norm"]:
-            bad(s.attn, "qk_norm", "GPT-2 has no QK-norm")
-        if not (a["qkv_bias"] and a["out_bias"]):
-            bad(s.attn, "qkv_bias" if not a["qkv_bias"] else "out_bias",
-                "GPT-2's attention projections all have biases; turn qkv_bias and out_bias on")
-        if not s.mlp.data["bias"]:
-            bad(s.mlp, "bias", "GPT-2's feed-forward layers have biases; turn bias on")
-        if gated:
-            bad(s.mlp, "activation", "GPT-2's feed-forward is not gated; choose relu, gelu, gelu_tanh, silu or mish")
-        return issues
-    if s.pos is not None and s.pos.data["kind"] == "learned":
-        bad(s.pos, "kind", f"{cls} has no learned position table; RMSNorm models use RoPE in the attention block")
-    if not gated:
-        bad(s.mlp, "activation", f"{cls} uses a gated feed-forward; choose swiglu or geglu")
-    if a["qkv_bias"] != a["out_bias"]:
-        bad(s.attn, "out_bias", f"{cls} has one attention_bias switch for the q, k, v and output projections; "
-                                "set qkv_bias and out_bias alike")
-    if mt == "qwen3":
-        if s.mlp.data["bias"]:
-            bad(s.mlp, "bias", "Qwen3 has no feed-forward biases; turn bias off")
-        if a["no_rope_every"] or not a["rope"]:
-            bad(s.attn, "no_rope_every" if a["rope"] else "rope",
-                "no Hugging Face class combines QK-norm with attention layers that skip RoPE")
-        if a["qk_norm_eps"] != s.ln_1.data["eps"]:
-            bad(s.attn, "qk_norm_eps", f"Qwen3 uses the norms' eps ({s.ln_1.data['eps']:g}) for QK-norm too")
-    elif s.emb.data["d_model"] % a["n_heads"]:
-        bad(s.attn, "n_heads", f"{cls} needs d_model divisible by n_heads")
-    return issues
+@dataclass(frozen=True)
+class _RuleNode:
+    """What a setting's :class:`HFRule` sees of its node (see ``slamdunk_lab.blocks.spec.HFRule``)."""
+
+    data: dict
+    kwargs: dict
+    model: dict  # model-wide facts: d_model
+    where: str  # "embeddings", "layers" or "" (dropout only: where it sits)
+
+
+@dataclass
+class _ConfigWriter:
+    """Applies each setting's rule for one family: writes config keys, collects the refusals."""
+
+    family: str
+    config: dict
+    issues: list[GraphIssue] = field(default_factory=list)
+    writers: dict[str, tuple[str, str, Any]] = field(default_factory=dict)  # key -> (node, field, value)
+
+    @property
+    def cls(self) -> str:
+        return SUPPORTED[self.family]
+
+    def node(self, step: Step | GroupPlan, model: dict, where: str = "") -> None:
+        rule_node = _RuleNode(step.data, getattr(step, "kwargs", {}), model, where)
+        for param in BLOCKS[step.type].params:
+            self.setting(step.node_id, param.name, step.data[param.name], param.hf_rule(self.family), rule_node)
+
+    def setting(self, node_id: str, name: str, value: Any, rule: HFRule | None, node: _RuleNode,
+                field_: str | None = ...) -> None:
+        assert rule is not None, f"{name} states no Hugging Face rule for {self.family}"  # the catalogue tests
+        field_ = name if field_ is ... else field_
+        if rule.require is not None and not rule.require(value, node):
+            self.refuse(node_id, field_, rule.why(value, node) if callable(rule.why) else rule.why, value)
+            return
+        if not rule.keys or (rule.when is not None and not rule.when(node)):
+            return
+        out = rule.value(value, node) if rule.value is not None else value
+        for key in rule.keys:
+            self.write(key(node) if callable(key) else key, out, node_id, field_, value, rule)
+
+    def write(self, key: str, out: Any, node_id: str, field_: str | None, value: Any, rule: HFRule) -> None:
+        if key in self.writers:
+            other, _, other_value = self.writers[key]
+            current = _get(self.config, key)
+            if rule.merge == "max":
+                _set(self.config, key, max(current, out))
+            elif current != out:
+                why = rule.why or "{field} differs from '{other}', and {cls}'s config.json holds one {key}"
+                self.refuse(node_id, field_, why, value, other=other, other_value=other_value, key=key)
+            return
+        self.writers[key] = (node_id, field_, value)
+        _set(self.config, key, out if rule.merge != "max" else max(out, _get(self.config, key, out)))
+
+    def refuse(self, node_id: str, field_: str | None, why: str, value: Any, **facts: Any) -> None:
+        message = why.format(cls=self.cls, value=value, field=field_, **facts)
+        self.issues.append(GraphIssue(node_id, field_, message))
+
+
+def _get(config: dict, key: str, default: Any = None) -> Any:
+    *path, last = key.split(".")
+    for part in path:
+        config = config.get(part, {})
+    return config.get(last, default)
+
+
+def _set(config: dict, key: str, value: Any) -> None:
+    *path, last = key.split(".")
+    for part in path:
+        config = config.setdefault(part, {})
+    config[last] = value
+
+
+def _structure_issues(s: Stack) -> list[GraphIssue]:
+    """Norms of different kinds: Hugging Face decoders use one kind of norm throughout."""
+    return [GraphIssue(norm.node_id, None, f"this {norm.type} differs from '{s.ln_1.node_id}' ({s.ln_1.type}); "
+                                           "Hugging Face decoders use one kind of norm throughout")
+            for norm in s.norms[1:] if norm.type != s.ln_1.type]
+
+
+def _family_config(s: Stack, dtype: str) -> tuple[dict, list[GraphIssue]]:
+    """The config.json a recognised stack becomes, every setting through its catalogue rule, and the refusals."""
+    family = s.model_type
+    config = {"architectures": [SUPPORTED[family]], "model_type": family, "bos_token_id": None,
+              "eos_token_id": None, "pad_token_id": None, "dtype": dtype, "torch_dtype": dtype,  # 5.x reads dtype,
+              "use_cache": True, **_FAMILY_CONSTANTS[family]}  # 4.x torch_dtype
+    writer = _ConfigWriter(family, config, issues=_structure_issues(s))
+    mismatched = {issue.node_id for issue in writer.issues}
+    model = {"d_model": s.emb.data["d_model"]}
+    writer.node(s.tokens, model)
+    writer.node(s.emb, model)
+    pos_kind = BLOCKS_POSITIONS.param("kind")
+    if s.pos is None:  # no positional embedding: as if its kind were "none", reported on the token embedding
+        writer.setting(s.emb.node_id, "kind", "none", pos_kind.hf_rule(family), _RuleNode({}, {}, model, ""),
+                       field_=None)
+    else:
+        writer.node(s.pos, model)
+    writer.node(s.group, model)
+    for step in (s.ln_1, s.attn, s.ln_2, s.mlp, s.ln_f, s.head):
+        if step.node_id not in mismatched:
+            writer.node(step, model)
+    for step, where in s.dropouts:
+        writer.node(step, model, where)
+    if family != "gpt2":
+        rope = config.get("rope_parameters", {})
+        # transformers 5 reads rope_parameters; 4.x reads rope_theta and rope_scaling.
+        config["rope_scaling"] = ({k: v for k, v in rope.items() if k != "rope_theta"}
+                                  if rope.get("rope_type") != "default" else None)
+    if family == "smollm3":
+        every = config["no_rope_layer_interval"]
+        config["no_rope_layers"] = [int((i + 1) % every != 0) for i in range(s.group.repeat)]
+    return config, writer.issues
 
 
 def hf_config(graph_or_model: Any, dtype: str = "float32") -> dict:
     """The ``config.json`` that makes ``transformers`` build the model a graph describes.
 
-    Raises :class:`GraphError` naming each node and setting that no supported Hugging Face class expresses.
+    Every setting travels through the rule its catalogue entry states for the family
+    (:class:`slamdunk_lab.blocks.spec.HFRule`). Raises :class:`GraphError` naming each node and setting that no
+    supported Hugging Face class expresses.
     """
-    s = recognise(graph_or_model)
-    issues = _setting_issues(s)
+    config, issues = _family_config(recognise(graph_or_model), dtype)
     if issues:
         raise GraphError(issues)
-    a, mt = s.attn.kwargs, s.model_type
-    d_model, vocab = s.emb.data["d_model"], s.emb.data["vocab_size"]
-    common = {"architectures": [SUPPORTED[mt]], "model_type": mt, "vocab_size": vocab,
-              "tie_word_embeddings": s.tied, "bos_token_id": None, "eos_token_id": None, "pad_token_id": None,
-              "dtype": dtype, "torch_dtype": dtype, "use_cache": True}  # 5.x reads dtype, 4.x torch_dtype
-    if mt == "gpt2":
-        return {**common, "n_positions": s.context, "n_embd": d_model, "n_layer": s.group.repeat,
-                "n_head": a["n_heads"], "n_inner": s.mlp.data["hidden_dim"],
-                "activation_function": HF_ACT[s.mlp.data["activation"]],
-                "layer_norm_epsilon": s.ln_1.data["eps"], "embd_pdrop": s.emb_dropout,
-                "resid_pdrop": s.layer_dropout, "attn_pdrop": a["dropout"], "scale_attn_weights": True,
-                "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False}
-    rope = {"rope_type": "default", "rope_theta": a["rope_base"]}
-    if a["rope_scaling"] is not None:
-        sc = a["rope_scaling"]
-        rope = {"rope_type": "llama3", "rope_theta": a["rope_base"], "factor": sc["factor"],
-                "low_freq_factor": sc["low_freq_factor"], "high_freq_factor": sc["high_freq_factor"],
-                "original_max_position_embeddings": sc["original_context"]}
-    config = {**common, "hidden_size": d_model, "intermediate_size": s.mlp.data["hidden_dim"],
-              "num_hidden_layers": s.group.repeat, "num_attention_heads": a["n_heads"],
-              "num_key_value_heads": a["n_kv_heads"], "head_dim": a["head_dim"],
-              "hidden_act": HF_ACT[s.mlp.data["activation"]], "max_position_embeddings": s.context,
-              "rms_norm_eps": s.ln_1.data["eps"], "attention_bias": a["qkv_bias"], "attention_dropout": a["dropout"],
-              # transformers 5 reads rope_parameters; 4.x reads rope_theta and rope_scaling.
-              "rope_parameters": rope, "rope_theta": a["rope_base"],
-              "rope_scaling": {k: v for k, v in rope.items() if k != "rope_theta"} if a["rope_scaling"] else None}
-    if mt != "qwen3":
-        config["mlp_bias"] = s.mlp.data["bias"]
-    if mt in ("qwen3", "smollm3"):
-        config["use_sliding_window"] = False
-    if mt == "smollm3":
-        every = a["no_rope_every"] if a["rope"] else 1
-        config["no_rope_layer_interval"] = every
-        config["no_rope_layers"] = [int(not every or (i + 1) % every != 0) for i in range(s.group.repeat)]
     return config
 
 
@@ -638,30 +666,35 @@ class _Fields:
             raise ModelFileError(f"config.json: {key}={self.c[key]!r} is not supported: {why}")
 
 
+def _activation(config: dict, key: str, default: str, gated: bool) -> str:
+    """Our feed-forward activation for the Hugging Face name at ``config[key]`` (the activation table's)."""
+    name = config.get(key, default)
+    found = activation_from_hf(name, gated) if isinstance(name, str) else None
+    if found is None:
+        known = [n for a in ACTIVATIONS.values() if a.gated == gated for n in ((a.hf,) if a.hf else ()) + a.hf_aliases]
+        raise ModelFileError(f"config.json: {key} {name!r} is not supported; use one of "
+                             f"{', '.join(dict.fromkeys(known))}")
+    return found.name
+
+
 def template_config(config: dict, name: str = "imported") -> TemplateConfig:
     """The :class:`TemplateConfig` whose graph is the model a Hugging Face ``config.json`` describes."""
     f = _Fields(config)
     mt = config["model_type"]
     base = {"size": name, "description": f"Imported from Hugging Face ({SUPPORTED[mt]}): {name}."}
     if mt == "gpt2":
-        act = config.get("activation_function", "gelu_new")
-        if act not in OUR_ACT:
-            raise ModelFileError(f"config.json: activation_function {act!r} is not supported; use one of "
-                                 f"{', '.join(OUR_ACT)}")
+        act = _activation(config, "activation_function", "gelu_new", gated=False)
         f.refuse("scale_attn_by_inverse_layer_idx", False, "attention scores scaled by layer index")
         f.refuse("scale_attn_weights", True, "attention scores without the 1/√head_dim scale")
         f.refuse("add_cross_attention", False, "cross-attention is not part of a decoder-only model")
         d_model = f.int("n_embd")
         return TemplateConfig(family="gpt2", **base, vocab_size=f.int("vocab_size"), context=f.int("n_positions"),
                               n_layer=f.int("n_layer"), n_head=f.int("n_head"), d_model=d_model,
-                              d_ff=f.int("n_inner", 4 * d_model), norm="layerNorm",
-                              norm_eps=f.num("layer_norm_epsilon", 1e-5), activation=OUR_ACT[act], ff_bias=True,
+                              d_ff=f.int("n_inner", 4 * d_model), norm=LAYER_NORM.type,
+                              norm_eps=f.num("layer_norm_epsilon", 1e-5), activation=act, ff_bias=True,
                               qkv_bias=True, out_bias=True, positional="learned", rope=False,
                               tie=f.flag("tie_word_embeddings", True), dropout=f.num("resid_pdrop", 0.1))
-    act = config.get("hidden_act", "silu")
-    gated = {"silu": "swiglu", "swish": "swiglu", "gelu": "geglu"}
-    if act not in gated:
-        raise ModelFileError(f"config.json: hidden_act {act!r} is not supported; use silu or gelu")
+    act = _activation(config, "hidden_act", "silu", gated=True)
     d_model, n_head = f.int("hidden_size"), f.int("num_attention_heads")
     n_kv = f.int("num_key_value_heads", n_head)
     # transformers' defaults when config.json leaves head_dim out: Qwen3Config 128, the others d_model / heads.
@@ -685,7 +718,7 @@ def template_config(config: dict, name: str = "imported") -> TemplateConfig:
         n_layer=f.int("num_hidden_layers"), n_head=n_head, d_model=d_model, d_ff=f.int("intermediate_size"),
         n_kv_head=n_kv if n_kv != n_head else None,
         head_dim=head_dim if mt == "qwen3" or head_dim * n_head != d_model else None,
-        norm="rmsNorm", norm_eps=f.num("rms_norm_eps", 1e-6), activation=gated[act],
+        norm=RMS_NORM.type, norm_eps=f.num("rms_norm_eps", 1e-6), activation=act,
         ff_bias=f.flag("mlp_bias", False) if mt != "qwen3" else False, qkv_bias=bias, out_bias=bias,
         positional="none", rope=rope, rope_base=rope_base, rope_scaling=scaling, qk_norm=mt == "qwen3",
         no_rope_every=no_rope_every, tie=f.flag("tie_word_embeddings", mt == "smollm3"),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import json
 import re
 import textwrap
@@ -30,28 +31,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .analysis import Analysis, GroupPlan, Step, analyze
-from .blocks import modules as M
-from .blocks.catalog import BLOCKS
-from .model import GraphModel, module_name
-
-#: Blocks written inside their consumer's call, nanoGPT style: ``h = self.attn(self.ln_1(x), ctx)``.
-_INLINE_TYPES = frozenset({"layerNorm", "rmsNorm"})
+from ..analysis import Analysis, GroupPlan, Step, analyze
+from ..blocks import modules as M
+from ..blocks.activations import ACTIVATIONS
+from ..blocks.catalog import BLOCKS
+from ..model import GraphModel, module_name
 
 #: Kwargs that mean the same thing in every block, so they share one config field.
 _SHARED_FIELDS = frozenset({"d_model", "vocab_size", "context"})
-
-#: Config field names for (block type, constructor kwarg) pairs whose plain kwarg name would be ambiguous.
-_FIELD_NAMES = {
-    ("attention", "dropout"): "attn_dropout",
-    ("layerNorm", "eps"): "norm_eps", ("layerNorm", "bias"): "norm_bias",
-    ("rmsNorm", "eps"): "norm_eps",
-    ("feedForward", "bias"): "ff_bias",
-    ("dropout", "p"): "dropout",
-    ("lmHead", "bias"): "head_bias",
-}
-#: Block types whose kwargs keep their own names (they are unambiguous): the attention and feed-forward.
-_PLAIN_KWARG_TYPES = frozenset({"attention", "feedForward"})
 
 
 def to_code(graph: Any) -> str:
@@ -74,7 +61,7 @@ _PARSE_LOCK = threading.Lock()
 
 @dataclass
 class _Definitions:
-    """The top-level classes, functions and the ACTIVATIONS table of ``blocks/modules.py``, in file order."""
+    """The top-level classes, functions and tables of ``blocks/modules.py``, in file order."""
 
     order: list[str]
     nodes: dict[str, ast.AST]
@@ -90,31 +77,38 @@ class _Definitions:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
                 order.append(node.name)
                 nodes[node.name] = node
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-                (target,) = node.targets
-                order.append(target.id)
-                nodes[target.id] = node
+            elif isinstance(node, ast.Assign) and node.targets[0].id == "ACTIVATIONS":
+                order.append("ACTIVATIONS")
+                nodes["ACTIVATIONS"] = node
         return cls(order, nodes, source)
 
-    def needs(self, names: set[str]) -> set[str]:
-        """``names`` plus every definition they refer to, recursively."""
+    def needs(self, names: set[str], activations: set[str]) -> set[str]:
+        """``names`` plus every definition they refer to, recursively (the activation table's entries: only
+        the classes of the ``activations`` this design uses)."""
         found, todo = set(), list(names)
         while todo:
             name = todo.pop()
             if name in found or name not in self.nodes:
                 continue
             found.add(name)
-            todo += [n.id for n in ast.walk(self.nodes[name]) if isinstance(n, ast.Name)]
+            if name == "ACTIVATIONS":
+                todo += [ACTIVATIONS[a].torch for a in activations]
+            else:
+                todo += [n.id for n in ast.walk(self.nodes[name]) if isinstance(n, ast.Name)]
         return found
 
     def text(self, name: str, activations: set[str]) -> str:
-        node = self.nodes[name]
-        if isinstance(node, ast.Assign):  # the activation table: keep only the entries this design uses
-            entries = [f"    {ast.get_source_segment(self.source, k)}: {ast.get_source_segment(self.source, v)},"
-                       for k, v in zip(node.value.keys, node.value.values)
-                       if isinstance(k, ast.Constant) and k.value in activations]
-            return f"{name} = {{\n" + "\n".join(entries) + "\n}"
+        if name == "ACTIVATIONS":  # the activation table: only the entries this design uses, written out
+            return "ACTIVATIONS = {\n" + "\n".join(_activation_entry(ACTIVATIONS[a], self.nodes)
+                                                    for a in ACTIVATIONS if a in activations) + "\n}"
         return inspect.getsource(getattr(M, name)).rstrip()
+
+
+def _activation_entry(activation, ours: dict) -> str:
+    """``"gelu_tanh": lambda: nn.GELU(approximate="tanh"),``: one line of the exported activation table."""
+    cls = activation.torch if activation.torch in ours else f"nn.{activation.torch}"
+    args = ", ".join(f"{k}={_literal(v)}" for k, v in activation.kwargs.items())
+    return f"    {_literal(activation.name)}: lambda: {cls}({args}),"
 
 
 def _names_in(code: str) -> set[str]:
@@ -195,10 +189,9 @@ class _ConfigBuilder:
         return name
 
     def add_use(self, attr: str, step: Step, kwarg: str, value: Any, annotation: str) -> None:
-        if kwarg in _SHARED_FIELDS or step.type in _PLAIN_KWARG_TYPES:
-            base = _FIELD_NAMES.get((step.type, kwarg), kwarg)
-        else:
-            base = _FIELD_NAMES.get((step.type, kwarg), f"{_snake(step.type)}_{kwarg}")
+        names = BLOCKS[step.type].export
+        prefix = f"{_snake(step.type)}_" if names.prefix is None else names.prefix
+        base = names.fields.get(kwarg, kwarg if kwarg in _SHARED_FIELDS else prefix + kwarg)
         self.uses.append((attr, kwarg, base, value, annotation, _help_for(step.type, kwarg)))
 
     def resolve(self) -> dict[tuple[str, str], str]:
@@ -230,9 +223,9 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _help_for(block_type: str, kwarg: str) -> str:
+def _help_for(block_type: str | None, kwarg: str) -> str:
     """The catalogue's help text for a setting (looked up in the block itself, then in any block)."""
-    for spec in [BLOCKS[block_type], *BLOCKS.values()]:
+    for spec in [*([BLOCKS[block_type]] if block_type else []), *BLOCKS.values()]:
         for p in spec.params:
             if p.name == kwarg:
                 return p.help
@@ -261,7 +254,7 @@ class _Exporter:
         self.names = {n["id"]: module_name(n["id"], taken) for n in self.graph["nodes"]}
         self.taken = set(taken)
         self.config_attr = module_name("config", set(taken))
-        self.tokens_id = next(n["id"] for n in self.graph["nodes"] if n["type"] == "tokens")
+        self.tokens_id = self.plan.source
         self.groups = [item for item in self.plan.steps if isinstance(item, GroupPlan)]
         used: set[str] = set()
         self.block_class = {}
@@ -275,16 +268,9 @@ class _Exporter:
         self._collect_config()
 
     # ----------------------------------------------------------------- config
-    def _steps(self):
-        for item in self.plan.steps:
-            if isinstance(item, GroupPlan):
-                yield from item.steps
-            else:
-                yield item
-
     def _collect_config(self) -> None:
-        self.cfg.add_field("vocab_size", self.plan.vocab_size, "int", _help_for("tokenEmbedding", "vocab_size"))
-        self.cfg.add_field("context", self.plan.context, "int", _help_for("tokens", "context"))
+        self.cfg.add_field("vocab_size", self.plan.vocab_size, "int", _help_for(None, "vocab_size"))
+        self.cfg.add_field("context", self.plan.context, "int", _help_for(None, "context"))
         self.repeat_field = {}
         for g in self.groups:
             name = "n_layer" if len(self.groups) == 1 else f"{self.names[g.node_id]}_n_layer"
@@ -292,8 +278,8 @@ class _Exporter:
                    else "each with its own weights")
             self.repeat_field[g.node_id] = self.cfg.add_field(
                 name, g.repeat, "int", f"How many times the transformer block is stacked ({how}).")
-        for step in self._steps():
-            if step.type == "add":
+        for step in self.plan.all_steps():
+            if step.module is None:
                 continue
             cls = getattr(M, step.module)
             for kwarg, value in step.kwargs.items():
@@ -323,7 +309,7 @@ class _Exporter:
                     lines.append(f"{indent}# {item.repeat} layers stacked one after another, each with its own "
                                  "weights.")
                     lines.append(f"{indent}self.{attr} = nn.ModuleList([{cls}({cfg}) for _ in range({n})])")
-            elif item.type != "add":
+            elif item.module is not None:
                 lines += _comment_lines(_summary(item.type), indent)
                 lines += _call(indent, f"self.{self.names[item.node_id]} = ", *self._constructor(item, cfg))
         return lines
@@ -354,10 +340,10 @@ class _Exporter:
             return v is None or last_use.get(v, -1) <= i
 
         def fresh(i: int) -> str:
-            for name in ["x", "h", *(f"h{k}" for k in range(2, 10_000))]:
+            for name in itertools.chain(["x", "h"], (f"h{k}" for k in itertools.count(2))):
                 if free(name, i) and name not in ("idx", "logits"):
                     return name
-            raise AssertionError("unreachable")
+            raise AssertionError("unreachable")  # itertools.count never ends
 
         def target(i: int, value: str, inputs: list[str], prefer_x: bool) -> str:
             if value == output:
@@ -394,7 +380,7 @@ class _Exporter:
                 continue
             shape = _shape(self._shape_of(item.node_id))
             attr = self.names[item.node_id]
-            if item.type == "add":
+            if item.role == "residual":
                 a, b = item.inputs
                 expr = f"{ref(a)} + {ref(b)}"
                 used = roots(a) + roots(b)
@@ -406,8 +392,11 @@ class _Exporter:
                 expr = f"self.{attr}({ref(v)}{', ctx' if takes_ctx else ''})"
                 used = roots(v)
                 nxt = steps[i + 1] if i + 1 < len(steps) else None
-                if (item.type in _INLINE_TYPES and consumers.get(item.node_id) == [i + 1]
-                        and item.node_id not in keep and isinstance(nxt, Step) and nxt.type != "add"):
+                # One level only: an inlined block reads a variable, never another inlined call, so a chain of
+                # 1,000 norms stays 1,000 lines instead of one expression too deep for Python's parser.
+                if (BLOCKS[item.type].export.inline and consumers.get(item.node_id) == [i + 1]
+                        and v not in inline and item.node_id not in keep and isinstance(nxt, Step)
+                        and nxt.module is not None):
                     inline[item.node_id] = expr
                     self._inline_inputs[item.node_id] = used
                     for u in used:  # the consumer reads these variables, so they live one step longer
@@ -447,7 +436,7 @@ class _Exporter:
         parts = []
         for item in self.plan.steps:
             if isinstance(item, GroupPlan):
-                attn = [self.names[s.node_id] for s in item.steps if s.type == "attention"]
+                attn = [self.names[s.node_id] for s in item.steps if _keeps_cache(s)]
                 if not attn:
                     continue
                 attr = self.names[item.node_id]
@@ -459,7 +448,7 @@ class _Exporter:
                 else:
                     each = ", ".join(f"layer.{a}" for a in attn)
                     parts.append(f"[m for layer in self.{attr} for m in ({each})]")
-            elif item.type == "attention":
+            elif _keeps_cache(item):
                 parts.append(f"[self.{self.names[item.node_id]}]")
         return " + ".join(parts) if parts else "[]"
 
@@ -502,7 +491,7 @@ class _Exporter:
             "    def new_cache(self, batch_size: int = 1, max_len: int | None = None) -> KVCache:",
             '        """An empty KV cache for up to max_len positions (default: the model\'s context)."""',
             f"        attention = {self._attention_calls()}  # one cache entry per attention call, in order",
-            "        shapes = [(m.n_kv_heads, m.head_dim) for m in attention]",
+            "        shapes = [m.kv_cache_shape() for m in attention]",
             "        p = next(self.parameters())",
             "        return KVCache(shapes, batch_size, max_len or self.context, device=p.device, dtype=p.dtype)",
         ]
@@ -531,12 +520,11 @@ class _Exporter:
         blocks_src = [self._block_class(g) for g in self.groups]
         model_src = self._model_class()
         defs = _Definitions.read()
+        activations = {s.kwargs["activation"] for s in self.plan.all_steps() if "activation" in s.kwargs}
+        model_src += "\n\n" + textwrap.indent(textwrap.dedent(inspect.getsource(GraphModel.reset_parameters)).rstrip(),
+                                               "    ")
         wanted = defs.needs({n for n in _names_in("\n".join([*blocks_src, model_src])) if n in defs.nodes}
-                            | {"ForwardContext", "KVCache"})
-        reset = _reset_parameters(wanted)
-        model_src += "\n\n" + reset
-        wanted = defs.needs(wanted | _names_in(textwrap.dedent(reset)))
-        activations = {s.kwargs["activation"] for s in self._steps() if "activation" in s.kwargs}
+                            | {"ForwardContext", "KVCache"}, activations)
         copied = [defs.text(name, activations) for name in defs.order if name in wanted]
         config = self._config_class()
         body = [*blocks_src, model_src, _BUILD]
@@ -589,6 +577,10 @@ Run it as a script to build the model and print its parameter count.
 """'''
 
 
+def _keeps_cache(step: Step) -> bool:
+    return step.module is not None and hasattr(getattr(M, step.module), "kv_cache_shape")
+
+
 def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Group"
 
@@ -599,17 +591,6 @@ def _safe_comment(text: str) -> str:
 
 def _rule(title: str) -> str:
     return f"# {'-' * 20} {title} {'-' * max(3, 85 - len(title))}"
-
-
-def _reset_parameters(available: set[str]) -> str:
-    """GraphModel.reset_parameters, copied: the lab's initialisation. ``M.X`` becomes ``X``, and block classes
-    this design does not use are dropped from its ``isinstance`` checks."""
-    src = textwrap.dedent(inspect.getsource(GraphModel.reset_parameters))
-    for name in set(re.findall(r"\bM\.(\w+)", src)) - available:
-        src = re.sub(rf",\s*M\.{name}\b", "", src)
-        src = re.sub(rf"\bM\.{name},\s*", "", src)
-    src = re.sub(r"\bM\.", "", src)
-    return textwrap.indent(src.rstrip(), "    ")
 
 
 _BUILD = '''def build_model(cfg: Config | None = None) -> Model:

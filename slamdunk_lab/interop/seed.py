@@ -21,7 +21,8 @@ being dropped. Anything we cannot represent faithfully (relative positions, a ga
 error naming the node, never a silent change of meaning. Every problem is collected and raised together as a
 :class:`~slamdunk_lab.errors.GraphError`.
 
-This module is pure Python: no torch (the block catalogue is read lazily for its defaults).
+Every node is written through the block catalogue: its type and default settings come from the block's
+specification, and the activation names from the activation table. This module is pure Python: no torch.
 """
 
 from __future__ import annotations
@@ -31,8 +32,26 @@ import math
 import re
 from typing import Any
 
+from ..blocks.activations import ACTIVATIONS
+from ..blocks.activations import from_seed as activation_from_seed
+from ..blocks.catalog import (
+    ADD,
+    ATTENTION,
+    DROPOUT,
+    FEED_FORWARD,
+    LAYER_NORM,
+    LINEAR,
+    LM_HEAD,
+    LOGITS,
+    POSITIONAL_EMBEDDING,
+    RMS_NORM,
+    TOKEN_EMBEDDING,
+    TOKENS,
+    TRANSFORMER_BLOCK,
+)
+from ..blocks.spec import BlockSpec
 from ..errors import GraphError, GraphIssue
-from .schema import make_edge, make_node
+from ..graph.schema import make_edge, make_node
 
 #: Defaults per ``config.model`` for facts the seed format does not carry, as the original project's family
 #: code had them (GPT-2: biased attention output, LayerNorm ε 1e-5, GELU MLP; the RoPE families: no biases,
@@ -57,15 +76,12 @@ ATTENTION_DEFAULTS = {"mhAttention": {"rope": False, "out_bias": True},
 POSITIONAL_KINDS = {"learned": "learned", "absolute": "learned", "sinusoidal": "sinusoidal", "sinusoid": "sinusoidal",
                     "rotary": "rope", "rope": "rope", "none": "none", "relative": None}
 
-NORM_TYPES = {"layer": "layerNorm", "rms": "rmsNorm"}
+NORM_TYPES: dict[str, BlockSpec] = {"layer": LAYER_NORM, "rms": RMS_NORM}
 
-#: (feedForwardType, actFunc) → our feed-forward ``activation``. SwiGLU is by definition a gated unit
-#: (Swish(x W) ⊙ x V), so "Standard + SwiGLU" can only mean the same gated block as "Gated + SwiGLU"; the
-#: original form let students pick the pair, and both map to ``swiglu``. Gated ReLU (ReGLU) and gated Mish have
-#: no block in our catalogue, so they are refused rather than quietly turned into something else. The original
-#: project's GELU (from "LLMs from scratch") is the tanh approximation GPT-2 uses, hence `gelu_tanh`.
-ACTIVATIONS = {("standard", "relu"): "relu", ("standard", "gelu"): "gelu_tanh", ("standard", "mish"): "mish",
-               ("standard", "swiglu"): "swiglu", ("gated", "swiglu"): "swiglu", ("gated", "gelu"): "geglu"}
+#: The original form's activation names (``actFunc``, compared lower case without spaces), as it showed them.
+#: Which (feedForwardType, actFunc) pair means which of our activations is the activation table's ``seed``
+#: column; a pair it does not list (gated ReLU, gated Mish) is refused, never quietly turned into another.
+SEED_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "swiglu": "SwiGLU", "mish": "Mish"}
 
 #: Fields of the original canvas that mean nothing to the model (ignored, like any other unknown field).
 UI_FIELDS = frozenset({"label", "isCollapsed", "isLocked", "hideHandles", "isTarget"})
@@ -225,12 +241,12 @@ class _Converter:
         self._read_config(config)
         name = payload.get("modelName")
 
-        self.stream = self._node("tokens", "tokens", {"context": self.context or 1})
+        self.stream = self._node("tokens", TOKENS, {"context": self.context or 1})
         self._walk(layers, parent=None)
         if not self.saw_embedding:
             self.fail(None, "model", "the design has no tokenEmbedding layer; the model must start with one")
         if self.head is not None:
-            logits = self._node("logits", "logits", {})
+            logits = self._node("logits", LOGITS, {})
             self._edge(self.head, logits)
         if self.errors:
             raise GraphError(self.errors)
@@ -324,9 +340,10 @@ class _Converter:
         self.taken.add(node_id)
         return node_id
 
-    def _node(self, wanted: str, type_: str, data: dict, parent: str | None = None) -> str:
-        from ..blocks.catalog import BLOCKS
-
+    def _node(self, wanted: str, spec: BlockSpec, data: dict, parent: str | None = None) -> str:
+        """A node of block ``spec``: its catalogue defaults, then ``data`` (each one a setting of the block)."""
+        unknown = set(data) - {p.name for p in spec.params}
+        assert not unknown, f"{spec.type} has no setting {sorted(unknown)}"  # internal invariant: an importer bug
         node_id = self._new_id(wanted)
         if parent is None:
             x, y = 0.0, self.y
@@ -334,7 +351,7 @@ class _Converter:
         else:
             x, y = 40.0, self.cy
             self.cy += STEP
-        self.nodes.append(make_node(node_id, type_, x, y, {**BLOCKS[type_].defaults(), **data}, parent))
+        self.nodes.append(make_node(node_id, spec.type, x, y, {**spec.defaults(), **data}, parent))
         return node_id
 
     def _edge(self, source: str, target: str, handle: str = "in") -> None:
@@ -415,7 +432,7 @@ class _Converter:
                       hint=" (and config.emb_dim is not set)")
         if not self.is_ids:
             f.fail(None, "a token embedding reads token ids, so it must come first, straight after the input")
-        node = self._node(seed_id, "tokenEmbedding", {"vocab_size": vocab or 1, "d_model": width or 1}, parent)
+        node = self._node(seed_id, TOKEN_EMBEDDING, {"vocab_size": vocab or 1, "d_model": width or 1}, parent)
         self.saw_embedding = True
         if self.embedding is None and vocab is not None and width is not None:
             self.embedding = {"vocab_size": vocab, "d_model": width}
@@ -428,7 +445,7 @@ class _Converter:
         self._check_context(f)
         if kind == "rope":
             self.rope_from, kind = seed_id, "none"
-        self._then(self._node(seed_id, "positionalEmbedding", {"kind": kind or "learned"}, parent))
+        self._then(self._node(seed_id, POSITIONAL_EMBEDDING, {"kind": kind or "learned"}, parent))
 
     def _positional_kind(self, f: _Fields) -> str | None:
         chosen: dict[str, str] = {}
@@ -455,20 +472,20 @@ class _Converter:
 
     def _normalization(self, seed_id: str, f: _Fields, parent: str | None) -> None:
         text = f.text("normType", _MISSING)
-        type_ = None
+        spec = None
         if text is not None:
-            type_ = NORM_TYPES.get(_words(text, ("normalization", "normalisation", "norm")).replace(" ", ""))
-            if type_ is None:
+            spec = NORM_TYPES.get(_words(text, ("normalization", "normalisation", "norm")).replace(" ", ""))
+            if spec is None:
                 f.fail("normType", f"unknown normType {_show(text)}; expected 'Layer Normalization' or "
                                    "'RMS Normalization'")
-        type_ = type_ or "layerNorm"
-        default_eps = self.family.get("norm_eps", 1e-5 if type_ == "layerNorm" else 1e-6)
+        spec = spec or LAYER_NORM
+        default_eps = self.family.get("norm_eps", spec.param("eps").default)
         eps = f.float("eps", default_eps, 0.0, 1.0, low_open=True) or default_eps
         if self._needs_activations(f):
             self._check_width(f, "inDim")
             self._check_width(f, "embDim")
-        data = {"eps": eps, "bias": True} if type_ == "layerNorm" else {"eps": eps}
-        self._then(self._node(seed_id, type_, data, parent))
+        data = {"eps": eps, "bias": True} if spec.param("bias") else {"eps": eps}
+        self._then(self._node(seed_id, spec, data, parent))
 
     def _mhAttention(self, seed_id: str, f: _Fields, parent: str | None) -> None:
         self._attention(seed_id, f, parent, grouped=False)
@@ -505,7 +522,7 @@ class _Converter:
             self._check_width(f, "inDim")
             self._check_attention_out(f, heads, head_dim)
         self._check_context(f)
-        self._then(self._node(seed_id, "attention", data, parent))
+        self._then(self._node(seed_id, ATTENTION, data, parent))
 
     def _check_attention_out(self, f: _Fields, heads: int | None, head_dim: int | None) -> None:
         """Our attention hands on the stream width; ``outDim`` may say that, or (with headDim) n_heads·head_dim."""
@@ -523,28 +540,29 @@ class _Converter:
         activation = None
         if kind is not None and act is not None:
             k, a = _words(kind).replace(" ", ""), _words(act).replace(" ", "")
-            activation = ACTIVATIONS.get((k, a))
-            if activation is None and k in ("standard", "gated") and a in ("relu", "gelu", "swiglu", "mish"):
-                f.fail("actFunc", f"a Gated feed-forward with {act} has no block in SLaM Dunk Lab; use Gated with "
-                                  "SwiGLU or GELU (GeGLU), or a Standard feed-forward with ReLU, GELU or Mish")
+            found = activation_from_seed(k, a)
+            activation = found.name if found is not None else None
+            if activation is None and k in ("standard", "gated") and a in SEED_ACTIVATIONS:
+                f.fail("actFunc", f"a {k.capitalize()} feed-forward with {act} has no block in SLaM Dunk Lab; use "
+                                  f"{_seed_pairs()}")
             elif activation is None and k not in ("standard", "gated"):
                 f.fail("feedForwardType", f"feedForwardType must be 'Standard' or 'Gated', got {_show(kind)}")
             elif activation is None:
-                f.fail("actFunc", f"actFunc must be ReLU, GELU, SwiGLU or Mish, got {_show(act)}")
+                f.fail("actFunc", f"actFunc must be {_or(list(SEED_ACTIVATIONS.values()))}, got {_show(act)}")
         width = self.width if self._needs_activations(f) else None
         self._check_width(f, "inDim")
         self._check_width(f, "outDim", "the stream it must hand back")
         hidden = f.int("hiddenDim", self.cfg["hidden_dim"] or (4 * width if width else _MISSING),
                        maximum=1_048_576, hint=" (and config.hidden_dim is not set)")
-        gated = activation in ("swiglu", "geglu")
+        gated = activation is not None and ACTIVATIONS[activation].gated
         bias = f.bool("bias", not gated)
         data = {"activation": activation or "gelu", "hidden_dim": hidden or 1, "bias": bool(bias)}
-        self._then(self._node(seed_id, "feedForward", data, parent))
+        self._then(self._node(seed_id, FEED_FORWARD, data, parent))
 
     def _dropout(self, seed_id: str, f: _Fields, parent: str | None) -> None:
         p = f.float("dropoutRate", _fallback(self.cfg["drop_rate"], 0.1), 0.0, 1.0, high_open=True)
         self._needs_activations(f)
-        self._then(self._node(seed_id, "dropout", {"p": p or 0.0}, parent))
+        self._then(self._node(seed_id, DROPOUT, {"p": p or 0.0}, parent))
 
     def _linear(self, seed_id: str, f: _Fields, parent: str | None, last: bool) -> None:
         vocab = (self.embedding or {}).get("vocab_size", self.cfg["vocab_size"])
@@ -557,7 +575,7 @@ class _Converter:
             if tie:
                 f.fail("weightTying", "only the final linear layer (the LM head) can share the token embedding's "
                                       "weight")
-            self._then(self._node(seed_id, "linear", {"out_features": out or 1, "bias": bool(bias)}, parent),
+            self._then(self._node(seed_id, LINEAR, {"out_features": out or 1, "bias": bool(bias)}, parent),
                        (out, seed_id))
             return
         if out is not None and vocab is not None and out != vocab:
@@ -568,7 +586,7 @@ class _Converter:
             f.fail("weightTying", f"cannot tie weights: this layer reads a {self.width}-wide stream but the token "
                                   f"embedding is {emb['d_model']} wide")
         data = {"vocab_size": out or 1, "bias": bool(bias), "tie_weights": bool(tie)}
-        self.head = self._node(seed_id, "lmHead", data, parent)
+        self.head = self._node(seed_id, LM_HEAD, data, parent)
         self._then(self.head, (out, seed_id))
 
     def _residual(self, seed_id: str, f: _Fields, parent: str | None,
@@ -593,7 +611,7 @@ class _Converter:
         else:
             f.fail("source", f"source '{source}' does not name any layer in the design")
         self._needs_activations(f)
-        node = self._node(seed_id, "add", {}, parent)
+        node = self._node(seed_id, ADD, {}, parent)
         if skip is not None:
             value, width, is_ids = skip
             if is_ids:
@@ -614,7 +632,7 @@ class _Converter:
         if not isinstance(children, list) or not children:
             f.fail("children", "a transformerBlock needs a non-empty list of children (its layers in order)")
             return
-        group = self._node(seed_id, "transformerBlock", {"repeat": repeat or 1, "share_weights": False})
+        group = self._node(seed_id, TRANSFORMER_BLOCK, {"repeat": repeat or 1, "share_weights": False})
         self.nodes[-1]["position"]["x"] = -40.0
         self.cy = 50.0
         width_in, ids_in = self.width, self.is_ids
@@ -623,6 +641,19 @@ class _Converter:
         if (repeat or 1) > 1 and not ids_in and None not in (width_in, self.width) and width_in != self.width:
             f.fail("numOfBlocks", f"a block repeated {repeat} times must keep its width, but it turns a "
                                   f"{width_in}-wide stream into a {self.width}-wide one")
+
+
+def _or(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def _seed_pairs() -> str:
+    """The feed-forward types and activations the import accepts, as the original form names them."""
+    by_kind: dict[str, list[str]] = {}
+    for activation in ACTIVATIONS.values():
+        for kind, act in activation.seed:
+            by_kind.setdefault(kind, []).append(SEED_ACTIVATIONS.get(act, act))
+    return ", or ".join(f"a {kind.capitalize()} feed-forward with {_or(acts)}" for kind, acts in by_kind.items())
 
 
 def _fallback(value: Any, default: Any) -> Any:
