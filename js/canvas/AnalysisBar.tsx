@@ -7,13 +7,12 @@ import { useCanvas } from './store';
 
 export const AnalysisBar = memo(function AnalysisBar({ notices }: { notices: string[] }) {
   const analysis = useCanvas(s => s.analysis);
-  const has = analysis && Object.keys(analysis).length > 0;
-  const errors = analysis.errors ?? [];
+  const errors = analysis?.errors ?? [];
   const graphLevel = useGraphIssues();
-  const memory = Object.entries(analysis.memory ?? {});
+  const memory = Object.entries(analysis?.memory ?? {});
   return (
-    <footer className="sdl-statusbar" data-ok={has ? String(Boolean(analysis.ok)) : 'unknown'}>
-      {has && (
+    <footer className="sdl-statusbar" data-ok={analysis ? String(analysis.ok) : 'unknown'}>
+      {analysis && (
         <>
           <span className={`sdl-status-dot ${analysis.ok ? 'sdl-ok' : 'sdl-bad'}`} />
           <span className="sdl-stat" data-stat="params">

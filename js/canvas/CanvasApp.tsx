@@ -33,31 +33,22 @@ import { useFlowEditing } from './hooks/useFlowEditing';
 import { useFlowElements } from './hooks/useFlowElements';
 import { useGraphDocument } from './hooks/useGraphDocument';
 import { useShortcuts } from './hooks/useShortcuts';
-import { useStoreSync } from './hooks/useStoreSync';
+import { stateFrom, useStoreSync } from './hooks/useStoreSync';
 import { useToast } from './hooks/useToast';
 import { Inspector } from './Inspector';
 import { nodeTypesFor } from './nodes';
 import { Palette } from './Palette';
-import { CanvasState, CanvasStoreContext, createCanvasStore, indexBlocks, useCanvas } from './store';
+import { CanvasState, CanvasStoreContext, createCanvasStore, useCanvas } from './store';
 import { CanvasToolbar, ToolbarActions } from './Toolbar';
-import type { Analysis, Catalog, Language, TemplateRow } from './types';
+import type { CanvasState as CanvasModel, CanvasToPython } from '../shared/contract';
+import type { Language } from './types';
 
 const DELETE_KEYS = ['Backspace', 'Delete'];
 const FIT = { padding: 0.15 };
 /** React Flow measures new blocks first; fitting waits for that. */
 const FIT_DELAY_MS = 50;
 
-export interface CanvasModel {
-  _view: string;
-  graph: Graph;
-  catalog: Catalog;
-  analysis_json: Analysis;
-  templates: TemplateRow[];
-  notices: string[];
-  language: Language;
-  height: number;
-  name: string;
-}
+export type { CanvasModel };
 
 /** "B×T×128" for an edge label. */
 function edgeLabel(shape: unknown): string | undefined {
@@ -95,7 +86,8 @@ function Editor({
     [fitSoon]
   );
   const doc = useGraphDocument(model, { onExternal });
-  const flow = useFlowElements(doc.graph);
+  const blocks = useCanvas(s => s.blocks);
+  const flow = useFlowElements(doc.graph, blocks);
   const { toast, show: showToast } = useToast();
   const { exportCode } = useCanvasMessages(model, experimental, wrapper, { fitView: fit, toast: showToast });
   const { current, commit } = doc;
@@ -109,18 +101,11 @@ function Editor({
   const notices = useModelValue(model, 'notices') ?? [];
   const templates = useModelValue(model, 'templates') ?? [];
   const height = useModelValue(model, 'height') ?? 560;
-  const catalog = useCanvas(s => s.catalog);
-  const shapes = useCanvas(s => s.analysis.nodes);
+  const shapes = useCanvas(s => s.analysis?.nodes);
   const selectedId = useCanvas(s => s.selectedId);
   const colorMode = useColorMode();
 
-  const types = useMemo(() => {
-    const blocks = catalog.blocks ?? [];
-    return nodeTypesFor(
-      blocks.map(b => b.type),
-      blocks.filter(b => b.is_group).map(b => b.type)
-    );
-  }, [catalog]);
+  const types = useMemo(() => nodeTypesFor(blocks), [blocks]);
 
   const { layout } = edit;
   const actions: ToolbarActions = useMemo(
@@ -137,7 +122,7 @@ function Editor({
       exportCode: () => void exportCode(),
       chooseTemplate: (name: string, size: string) => {
         fitNext.current = true;
-        model.send({ type: 'load_template', name, size });
+        model.send({ type: 'load_template', name, size } satisfies CanvasToPython);
       }
     }),
     [doc.canUndo, doc.canRedo, doc.undo, doc.redo, layout, fitSoon, fit, exportCode, model]
@@ -181,7 +166,7 @@ function Editor({
           onDelete={edit.onDelete}
           onSelectionChange={edit.onSelectionChange}
           onMoveEnd={edit.onMoveEnd}
-          defaultViewport={vp ?? { x: 0, y: 0, zoom: 1 }}
+          defaultViewport={vp}
           fitView={graph.nodes.length > 0 && isUnset(vp)}
           fitViewOptions={FIT}
           colorMode={colorMode}
@@ -215,19 +200,9 @@ function Editor({
   );
 }
 
-/** The store's first state, from the model as it is now (kept current by `useStoreSync`). */
-function initialState(model: AnyModel<CanvasModel>): Partial<CanvasState> {
-  const catalog = model.get('catalog') ?? {};
-  return {
-    catalog,
-    blocks: indexBlocks(catalog),
-    analysis: model.get('analysis_json') ?? {},
-    language: model.get('language') ?? 'en'
-  };
-}
-
 export function CanvasApp({ model, experimental }: { model: AnyModel<CanvasModel>; experimental?: Experimental }) {
-  const store = useMemo(() => createCanvasStore(initialState(model)), [model]);
+  // the first state from the model as it is now (kept current by useStoreSync)
+  const store = useMemo(() => createCanvasStore(stateFrom(model)), [model]);
   return (
     <CanvasStoreContext.Provider value={store}>
       <ReactFlowProvider>

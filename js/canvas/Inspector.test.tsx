@@ -6,39 +6,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GraphNode } from './graph';
 import { Inspector } from './Inspector';
 import { CanvasStoreContext, createCanvasStore, indexBlocks } from './store';
-import type { Analysis, Catalog } from './types';
+import { analysis as full, block, catalogWith } from '../shared/testing/catalog';
+import type { AnalysisResult } from './types';
 
 afterEach(cleanup);
 
-const CATALOG: Catalog = {
-  blocks: [
-    {
-      type: 'attention',
-      title: 'Causal self-attention',
-      category: 'attention',
-      inputs: ['in'],
-      outputs: ['out'],
-      is_group: false,
-      docs: {},
-      schema: {
-        type: 'object',
-        properties: {
-          n_heads: {
-            type: 'integer', minimum: 1, maximum: 1024, default: 4, title: 'N Heads',
-            description: 'Number of query heads.', 'x-help-ko': '쿼리 헤드의 수.'
-          },
-          n_kv_heads: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }], default: null, title: 'N Kv Heads' },
-          qk_norm: { type: 'boolean', default: false, title: 'Qk Norm' },
-          rope_scaling: { enum: ['none', 'llama3'], default: 'none', title: 'Rope Scaling' }
-        }
-      }
-    }
-  ]
-};
+const CATALOG = catalogWith([block('attention')]);
 
 const NODE: GraphNode = { id: 'attn', type: 'attention', position: { x: 0, y: 0 }, data: { n_heads: 3, n_kv_heads: 2 } };
 
-function show(node: GraphNode | null, analysis: Analysis = {}, language: 'en' | 'ko' = 'en') {
+function show(node: GraphNode | null, analysis: AnalysisResult | null = null, language: 'en' | 'ko' = 'en') {
   const store = createCanvasStore({ catalog: CATALOG, blocks: indexBlocks(CATALOG), analysis, language });
   const onCommit = vi.fn();
   const view = render(
@@ -88,14 +65,14 @@ describe('Inspector', () => {
   });
 
   it("shows the analysis's problems under their fields, and the others at the top", () => {
-    const analysis: Analysis = {
+    const analysis = full({
       ok: false,
       errors: [
         { node_id: 'attn', field: 'n_heads', message: 'n_heads (3) must be a multiple of n_kv_heads (2)' },
         { node_id: 'attn', field: null, message: 'the attention block has no input' },
         { node_id: 'other', field: 'n_heads', message: 'not about this block' }
       ]
-    };
+    });
     const { store } = show(NODE, analysis);
     const heads = document.querySelector('[data-field="n_heads"]')!;
     expect(heads.className).toContain('sdl-field-invalid');
@@ -103,12 +80,12 @@ describe('Inspector', () => {
     const alerts = screen.getAllByRole('alert').map(a => a.textContent);
     expect(alerts).toEqual(['the attention block has no input', 'n_heads (3) must be a multiple of n_kv_heads (2)']);
     // a fixed design clears them
-    act(() => store.setState({ analysis: { ok: true, errors: [] } }));
+    act(() => store.setState({ analysis: full() }));
     expect(screen.queryAllByRole('alert')).toEqual([]);
   });
 
   it('shows Korean help when the language is Korean', () => {
-    show(NODE, {}, 'ko');
+    show(NODE, null, 'ko');
     expect(screen.getByText('N Heads').getAttribute('title')).toBe('쿼리 헤드의 수.');
   });
 });

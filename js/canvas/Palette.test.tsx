@@ -5,25 +5,24 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { DRAG_MIME, Palette } from './Palette';
 import { CanvasStoreContext, createCanvasStore, indexBlocks } from './store';
-import type { Catalog, CatalogBlock } from './types';
+import { block, catalogWith } from '../shared/testing/catalog';
+import type { Catalog } from './types';
 
 afterEach(cleanup);
 
-const block = (type: string, title: string, category: string): CatalogBlock => ({
-  type, title, category, inputs: ['in'], outputs: ['out'], is_group: false, schema: {},
-  docs: { en: { summary: `${title} does things.` } }
-});
+const entry = (type: string, title: string, category: string) =>
+  block(type, { title, category, docs: { en: { summary: `${title} does things.`, formula: '', shapes: '' } } });
 
-const CATALOG: Catalog = {
-  categories: ['embedding', 'attention', 'empty'],
-  blocks: [
-    block('attention', 'Causal self-attention', 'attention'),
-    block('tokenEmbedding', 'Token embedding', 'embedding'),
-    block('positionalEmbedding', 'Positional embedding', 'embedding')
-  ]
-};
+const CATALOG = catalogWith(
+  [
+    entry('attention', 'Causal self-attention', 'attention'),
+    entry('tokenEmbedding', 'Token embedding', 'embedding'),
+    entry('positionalEmbedding', 'Positional embedding', 'embedding')
+  ],
+  ['embedding', 'attention', 'empty']
+);
 
-function show(catalog: Catalog = CATALOG) {
+function show(catalog: Catalog | null = CATALOG) {
   const store = createCanvasStore({ catalog, blocks: indexBlocks(catalog) });
   const onAdd = vi.fn();
   render(
@@ -63,7 +62,7 @@ describe('Palette', () => {
   });
 
   it('says so when the catalogue did not arrive', () => {
-    show({});
+    show(null);
     expect(screen.getByText('Block catalogue unavailable.')).toBeTruthy();
   });
 });

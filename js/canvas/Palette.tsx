@@ -3,7 +3,7 @@ import React, { memo, useMemo } from 'react';
 
 import { Panel } from '../shared/ui';
 import { useCanvas, useCanvasStore } from './store';
-import { categoryTitle, groupByCategory } from './types';
+import { groupByCategory } from './types';
 
 export const DRAG_MIME = 'application/x-slamdunk-block';
 
@@ -16,7 +16,7 @@ export const Palette = memo(function Palette({ onAdd }: { onAdd: (type: string) 
       {groups.length === 0 && <p className="sdl-muted">Block catalogue unavailable.</p>}
       {groups.map(g => (
         <div key={g.category} className="sdl-palette-group">
-          <div className="sdl-palette-category">{categoryTitle(catalog, g.category)}</div>
+          <div className="sdl-palette-category">{g.category}</div>
           {g.blocks.map(b => (
             <button
               key={b.type}

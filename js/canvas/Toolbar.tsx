@@ -49,11 +49,11 @@ export const TemplatesMenu = memo(function TemplatesMenu({
 
 /** Parameter total and validity of the current design (from the live analysis). */
 export const Totals = memo(function Totals() {
-  const params = useCanvas(s => s.analysis.params);
-  const ok = useCanvas(s => s.analysis.ok);
-  const problems = useCanvas(s => (s.analysis.errors ?? []).length);
-  const layers = useCanvas(s => (s.analysis as { n_layers?: number }).n_layers);
-  const known = useCanvas(s => Object.keys(s.analysis).length > 0);
+  const params = useCanvas(s => s.analysis?.params);
+  const ok = useCanvas(s => s.analysis?.ok);
+  const problems = useCanvas(s => s.analysis?.errors.length ?? 0);
+  const layers = useCanvas(s => s.analysis?.n_layers);
+  const known = useCanvas(s => s.analysis !== null);
   if (!known) {
     return null;
   }

@@ -3,8 +3,8 @@
  * between them; pasting gives every node a new unique id and remaps edges,
  * parents and ids together.
  */
-import type { Graph, GraphEdge, GraphNode } from './graph';
-import { GROUP_TYPE, stripRF, uniqueNodeId } from './graph';
+import type { Blocks, Graph, GraphEdge, GraphNode } from './graph';
+import { freeEdgeId, isGroup, stripRF, uniqueNodeId } from './graph';
 
 export interface Fragment {
   kind: 'slamdunk-lab/blocks';
@@ -43,6 +43,7 @@ export function isFragment(x: unknown): x is Fragment {
 export function pasteFragment(
   graph: Graph,
   fragment: Fragment,
+  blocks: Blocks,
   offset: { x: number; y: number } = { x: 40, y: 40 }
 ): { graph: Graph; ids: string[] } {
   const map = new Map<string, string>();
@@ -65,7 +66,7 @@ export function pasteFragment(
       }
       out.position = { x: n.position.x + offset.x, y: n.position.y + offset.y };
     }
-    if (out.type === GROUP_TYPE) {
+    if (isGroup(blocks, out.type)) {
       delete out.parentId;
     }
     return out;
@@ -75,12 +76,8 @@ export function pasteFragment(
   const edgeIds = new Set(graph.edges.map(e => e.id));
   const edges = fragment.edges.map(e => {
     const out: GraphEdge = { ...e, source: map.get(e.source)!, target: map.get(e.target)! };
-    let id = `e_${out.source}_${out.target}${out.targetHandle ? `.${out.targetHandle}` : ''}`;
-    for (let i = 2; edgeIds.has(id); i++) {
-      id = `e_${out.source}_${out.target}_${i}`;
-    }
-    edgeIds.add(id);
-    out.id = id;
+    out.id = freeEdgeId(edgeIds, out);
+    edgeIds.add(out.id);
     return out;
   });
   g = { ...graph, nodes: [...graph.nodes, ...nodes], edges: [...graph.edges, ...edges] };

@@ -4,6 +4,7 @@ import { copyFragment, isFragment, pasteFragment } from './clipboard';
 import { connectionProblem, Graph } from './graph';
 import { createHistory, record, redo, undo } from './history';
 import { autoLayout, longestPathLayers } from './layout';
+import { BLOCKS } from '../shared/testing/catalog';
 
 /** tokens → tok_emb → [block: ln → attn → add(a: tok_emb, b: attn)] → head → logits */
 function design(): Graph {
@@ -32,18 +33,6 @@ function design(): Graph {
   };
 }
 
-const BLOCKS = {
-  tokens: { inputs: [], outputs: ['out'] },
-  tokenEmbedding: { inputs: ['in'], outputs: ['out'] },
-  layerNorm: { inputs: ['in'], outputs: ['out'] },
-  dropout: { inputs: ['in'], outputs: ['out'] },
-  attention: { inputs: ['in'], outputs: ['out'] },
-  add: { inputs: ['a', 'b'], outputs: ['out'] },
-  lmHead: { inputs: ['in'], outputs: ['out'] },
-  logits: { inputs: ['in'], outputs: [] },
-  transformerBlock: { inputs: [], outputs: [], is_group: true }
-};
-
 function withDropout(g: Graph): Graph {
   return { ...g, nodes: [...g.nodes, { id: 'drop', type: 'dropout', position: { x: 0, y: 0 }, data: {} }] };
 }
@@ -62,16 +51,16 @@ describe('connection checks', () => {
   it('keeps one edge per input, and checks handle names from the catalogue', () => {
     const g = withDropout(design());
     expect(connectionProblem(g, { source: 'drop', target: 'add', sourceHandle: 'out', targetHandle: 'b' }, BLOCKS)).toMatch(/already/);
-    expect(connectionProblem(g, { source: 'drop', target: 'add', sourceHandle: 'out', targetHandle: 'c' }, BLOCKS)).toMatch(/no input "c"/);
+    expect(connectionProblem(g, { source: 'drop', target: 'add', sourceHandle: 'out', targetHandle: 'c' }, BLOCKS)).toMatch(/^Add \(residual\) has no input “c”; its inputs are “a”, “b”\.$/);
     expect(connectionProblem(g, { source: 'drop', target: 'head', sourceHandle: 'nope', targetHandle: 'in' }, BLOCKS)).toMatch(/no output/);
   });
 
   it('applies the token and logits rules', () => {
     const g = withDropout({ ...design(), edges: design().edges.filter(e => !['e1', 'e7'].includes(e.id)) });
-    expect(connectionProblem(g, { source: 'tokens', target: 'drop', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toMatch(/token embedding/);
-    expect(connectionProblem(g, { source: 'drop', target: 'tok_emb', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toMatch(/reads the token input/);
+    expect(connectionProblem(g, { source: 'tokens', target: 'drop', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toBe('Token input gives token ids, which only Token embedding can read.');
+    expect(connectionProblem(g, { source: 'drop', target: 'tok_emb', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toBe('Token embedding reads token ids: connect Token input to it.');
     expect(connectionProblem(g, { source: 'tokens', target: 'tok_emb', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toBeNull();
-    expect(connectionProblem(g, { source: 'drop', target: 'logits', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toMatch(/LM head/);
+    expect(connectionProblem(g, { source: 'drop', target: 'logits', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toBe('Logits output takes scores over the vocabulary: connect Linear or LM head to it.');
     expect(connectionProblem(g, { source: 'head', target: 'logits', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS)).toBeNull();
     expect(connectionProblem(g, { source: 'drop', target: 'block', sourceHandle: 'out', targetHandle: null }, BLOCKS)).toMatch(/inside/);
   });
@@ -110,7 +99,7 @@ describe('copy and paste', () => {
     expect(isFragment(JSON.parse(JSON.stringify(frag)))).toBe(true);
     expect(frag.nodes.map(n => n.id)).toEqual(['ln', 'attn']);
     expect(frag.edges.map(e => e.id)).toEqual(['e3']); // only the edge between them
-    const { graph, ids } = pasteFragment(g, frag, { x: 40, y: 40 });
+    const { graph, ids } = pasteFragment(g, frag, BLOCKS, { x: 40, y: 40 });
     expect(ids).toEqual(['layer_norm_1', 'attention_1']);
     const pasted = graph.nodes.slice(-2);
     expect(pasted.map(n => n.parentId)).toEqual(['block', 'block']); // parent still exists: kept
@@ -120,7 +109,7 @@ describe('copy and paste', () => {
     expect(new Set(graph.edges.map(x => x.id)).size).toBe(graph.edges.length);
     expect(new Set(graph.nodes.map(x => x.id)).size).toBe(graph.nodes.length);
     // pasting twice gives new ids again, and data is not shared
-    const again = pasteFragment(graph, frag);
+    const again = pasteFragment(graph, frag, BLOCKS);
     expect(again.ids).toEqual(['layer_norm_2', 'attention_2']);
     again.graph.nodes.at(-1)!.data.n_heads = 99;
     expect(g.nodes.find(n => n.id === 'attn')!.data.n_heads).toBe(4);
@@ -130,7 +119,7 @@ describe('copy and paste', () => {
     const g = design();
     const frag = copyFragment(g, ['block'])!;
     expect(frag.nodes.map(n => n.id)).toEqual(['block', 'ln', 'attn', 'add']);
-    const { graph, ids } = pasteFragment(g, frag);
+    const { graph, ids } = pasteFragment(g, frag, BLOCKS);
     expect(ids[0]).toBe('transformer_block_1');
     const kids = graph.nodes.filter(n => n.parentId === 'transformer_block_1');
     expect(kids).toHaveLength(3);
@@ -154,7 +143,7 @@ describe('auto layout', () => {
   });
 
   it('places the design top to bottom with the group laid out inside', () => {
-    const g = autoLayout(design());
+    const g = autoLayout(design(), BLOCKS);
     const pos = (id: string) => g.nodes.find(n => n.id === id)!.position;
     // top level: tokens above tok_emb above block above head above logits
     const ys = ['tokens', 'tok_emb', 'block', 'head', 'logits'].map(id => pos(id).y);
@@ -169,6 +158,6 @@ describe('auto layout', () => {
     // the head is below the whole group
     expect(pos('head').y).toBeGreaterThan(pos('block').y + pos('add').y + 64);
     // idempotent
-    expect(autoLayout(g).nodes.map(n => n.position)).toEqual(g.nodes.map(n => n.position));
+    expect(autoLayout(g, BLOCKS).nodes.map(n => n.position)).toEqual(g.nodes.map(n => n.position));
   });
 });

@@ -5,6 +5,7 @@ import {
   absolutePosition,
   connect,
   connectionProblem,
+  edgeId,
   fitGroups,
   freeSpot,
   Graph,
@@ -15,7 +16,6 @@ import {
   normalizeGraph,
   removeElements,
   reparent,
-  RF_FIELDS,
   sortParentsFirst,
   stripRF,
   toFlowEdges,
@@ -24,6 +24,8 @@ import {
   updateNodeData,
   withViewport
 } from './graph';
+import { EDGE_ID_EXAMPLES, REACT_FLOW_FIELDS } from '../shared/contract';
+import { BLOCKS } from '../shared/testing/catalog';
 
 function sample(): Graph {
   return {
@@ -59,11 +61,11 @@ describe('graph ⇄ React Flow', () => {
   });
 
   it('derives nodes keeping selection and measured size of previous nodes', () => {
-    const first = toFlowNodes(sample());
+    const first = toFlowNodes(sample(), BLOCKS);
     const prev = first.map(n =>
       n.id === 'tok' ? { ...n, selected: true, measured: { width: 100, height: 40 } } : n
     );
-    const again = toFlowNodes(sample(), prev);
+    const again = toFlowNodes(sample(), BLOCKS, prev);
     const tok = again.find(n => n.id === 'tok')!;
     expect(tok.selected).toBe(true);
     expect(tok.measured).toEqual({ width: 100, height: 40 });
@@ -81,7 +83,7 @@ describe('graph ⇄ React Flow', () => {
   it('strips React Flow run-time fields', () => {
     const n = { id: 'x', measured: { width: 1 }, selected: true, dragging: false, width: 3, height: 4, data: {} };
     const s = stripRF(n);
-    for (const k of RF_FIELDS) {
+    for (const k of REACT_FLOW_FIELDS) {
       expect(k in s).toBe(false);
     }
     expect(s).toEqual({ id: 'x', data: {} });
@@ -119,28 +121,33 @@ describe('groups', () => {
   });
 
   it('keeps identity when sizes are unchanged', () => {
-    const nodes = toFlowNodes(sample());
-    expect(fitGroups(nodes)).toBe(nodes);
+    const nodes = toFlowNodes(sample(), BLOCKS);
+    expect(fitGroups(nodes, BLOCKS)).toBe(nodes);
   });
 });
 
 describe('edits', () => {
   it('refuses self loops, unknown nodes and taken inputs', () => {
     const g = sample();
-    expect(connectionProblem(g, { source: 'tok', target: 'tok' })).toMatch(/itself/);
-    expect(connectionProblem(g, { source: 'tok', target: 'x' })).toMatch(/unknown/);
-    expect(connectionProblem(g, { source: 'tok', target: 'out', targetHandle: 'in' })).toMatch(/already/);
-    expect(connectionProblem(g, { source: 'tok', target: 'blk', targetHandle: null })).toMatch(/inside a transformer block/);
+    expect(connectionProblem(g, { source: 'tok', target: 'tok' }, BLOCKS)).toBe('A block cannot feed itself.');
+    expect(connectionProblem(g, { source: 'tok', target: 'x' }, BLOCKS)).toBe('That block is not in the design.');
+    expect(connectionProblem(g, { source: 'tok', target: 'out', targetHandle: 'in' }, BLOCKS)).toBe(
+      'Input “in” of Logits output is already connected; delete that wire first.'
+    );
+    expect(connectionProblem(g, { source: 'tok', target: 'blk', targetHandle: null }, BLOCKS)).toBe(
+      'Connect the blocks inside the Transformer block, not the Transformer block itself.'
+    );
   });
 
   it('connects with a unique id', () => {
     const s = sample();
     s.nodes[3] = { ...s.nodes[3], type: 'dropout' }; // (logits only take an LM head)
     const g = removeElements(s, [], ['e2']);
-    const c = connect(g, { source: 'ln', target: 'out', sourceHandle: 'out', targetHandle: 'in' });
+    const c = connect(g, { source: 'ln', target: 'out', sourceHandle: 'out', targetHandle: 'in' }, BLOCKS);
     expect(c.edges).toHaveLength(2);
     expect(c.edges[1]).toMatchObject({ source: 'ln', target: 'out', sourceHandle: 'out', targetHandle: 'in' });
-    expect(connect(c, { source: 'ln', target: 'out', targetHandle: 'in' })).toBe(c);
+    expect(connect(c, { source: 'ln', target: 'out', targetHandle: 'in' }, BLOCKS)).toBe(c);
+    expect(c.edges[1].id).toBe('e-ln-out');
   });
 
   it('removes a group with its children and their edges', () => {
@@ -149,12 +156,11 @@ describe('edits', () => {
     expect(g.edges).toEqual([]);
   });
 
-  it('adds blocks with unique ids and refuses reserved types', () => {
+  it('adds blocks with unique ids', () => {
     const { graph, id } = addBlock(sample(), 'layerNorm', { x: 1, y: 2 }, { eps: 1e-6 }, 'blk');
     expect(id).toBe('layer_norm_1');
     expect(graph.nodes.at(-1)).toEqual({ id, type: 'layerNorm', position: { x: 1, y: 2 }, data: { eps: 1e-6 }, parentId: 'blk' });
     expect(uniqueNodeId(graph, 'layerNorm')).toBe('layer_norm_2');
-    expect(() => addBlock(sample(), 'group', { x: 0, y: 0 })).toThrow(/reserved/);
   });
 
   it('updates node data immutably', () => {
@@ -168,24 +174,31 @@ describe('edits', () => {
     expect(absolutePosition(sample(), 'ln')).toEqual({ x: -20, y: 140 });
   });
 
-  it('knows the handles of format v1 blocks', () => {
-    expect(handlesFor('tokens')).toEqual({ inputs: [], outputs: ['out'] });
-    expect(handlesFor('logits')).toEqual({ inputs: ['in'], outputs: [] });
-    expect(handlesFor('add')).toEqual({ inputs: ['a', 'b'], outputs: ['out'] });
-    expect(handlesFor('attention')).toEqual({ inputs: ['in'], outputs: ['out'] });
-    expect(handlesFor('attention', { inputs: ['x'], outputs: [] })).toEqual({ inputs: ['x'], outputs: [] });
+  it("reads each block's handles from the catalogue", () => {
+    expect(handlesFor('tokens', BLOCKS)).toEqual({ inputs: [], outputs: ['out'] });
+    expect(handlesFor('logits', BLOCKS)).toEqual({ inputs: ['in'], outputs: [] });
+    expect(handlesFor('add', BLOCKS)).toEqual({ inputs: ['a', 'b'], outputs: ['out'] });
+    expect(handlesFor('attention', BLOCKS)).toEqual({ inputs: ['in'], outputs: ['out'] });
+    // a type the catalogue does not know (yet) gets one input and one output
+    expect(handlesFor('somethingNew', BLOCKS)).toEqual({ inputs: ['in'], outputs: ['out'] });
+  });
+
+  it("writes edge ids as Python does", () => {
+    for (const [source, sourceHandle, target, targetHandle, id] of EDGE_ID_EXAMPLES) {
+      expect(edgeId({ source, sourceHandle, target, targetHandle })).toBe(id);
+    }
   });
 });
 
 describe('freeSpot', () => {
   it('keeps a free preferred spot', () => {
-    expect(freeSpot(sample(), { x: 1000, y: 1000 })).toEqual({ x: 1000, y: 1000 });
+    expect(freeSpot(sample(), { x: 1000, y: 1000 }, BLOCKS)).toEqual({ x: 1000, y: 1000 });
   });
   it('moves off occupied spots, including group boxes', () => {
     const g = sample();
-    const p = freeSpot(g, { x: 0, y: 0 });
+    const p = freeSpot(g, { x: 0, y: 0 }, BLOCKS);
     expect(p).not.toEqual({ x: 0, y: 0 });
-    const q = freeSpot(g, { x: -30, y: 150 }); // inside the group box
+    const q = freeSpot(g, { x: -30, y: 150 }, BLOCKS); // inside the group box
     const box = groupSize('blk', g.nodes);
     const inside = q.x < -40 + box.width && q.x + 176 > -40 && q.y < 100 + box.height && q.y + 64 > 100;
     expect(inside).toBe(false);
@@ -202,7 +215,7 @@ describe('viewport', () => {
 
 describe('reparent', () => {
   it('moves a node into a group keeping its absolute position', () => {
-    const g = reparent(sample(), 'out', 'blk');
+    const g = reparent(sample(), 'out', 'blk', BLOCKS);
     const out = g.nodes.find(n => n.id === 'out')!;
     expect(out.parentId).toBe('blk');
     expect(out.position).toEqual({ x: 40, y: 300 });
@@ -212,7 +225,7 @@ describe('reparent', () => {
   });
 
   it('moves a child out of its group', () => {
-    const g = reparent(sample(), 'ln', null);
+    const g = reparent(sample(), 'ln', null, BLOCKS);
     const ln = g.nodes.find(n => n.id === 'ln')!;
     expect('parentId' in ln).toBe(false);
     expect(ln.position).toEqual({ x: -20, y: 140 });
@@ -220,20 +233,20 @@ describe('reparent', () => {
 
   it('refuses nesting groups, cycles and no-ops', () => {
     const g = sample();
-    expect(reparent(g, 'blk', 'blk')).toBe(g);
-    expect(reparent(g, 'ln', 'blk')).toBe(g);
-    expect(reparent(g, 'nope', 'blk')).toBe(g);
+    expect(reparent(g, 'blk', 'blk', BLOCKS)).toBe(g);
+    expect(reparent(g, 'ln', 'blk', BLOCKS)).toBe(g);
+    expect(reparent(g, 'nope', 'blk', BLOCKS)).toBe(g);
     const two = addBlock(g, 'transformerBlock', { x: 500, y: 0 }).graph;
-    expect(reparent(two, 'blk', 'transformer_block_1')).toBe(two);
+    expect(reparent(two, 'blk', 'transformer_block_1', BLOCKS)).toBe(two);
   });
 
   it('finds the group under a point', () => {
-    expect(groupAt(sample(), { x: 0, y: 150 })).toBe('blk');
-    expect(groupAt(sample(), { x: 0, y: 10 })).toBeNull();
-    expect(groupAt(sample(), { x: 0, y: 150 }, 'blk')).toBeNull();
+    expect(groupAt(sample(), { x: 0, y: 150 }, BLOCKS)).toBe('blk');
+    expect(groupAt(sample(), { x: 0, y: 10 }, BLOCKS)).toBeNull();
+    expect(groupAt(sample(), { x: 0, y: 150 }, BLOCKS, 'blk')).toBeNull();
     // a child far below the box only counts for the box's size when it is not the one dropped
     const far = moveNodes(sample(), [{ id: 'ln', position: { x: 20, y: 900 } }]);
-    expect(groupAt(far, { x: 0, y: 1000 })).toBe('blk');
-    expect(groupAt(far, { x: 0, y: 1000 }, 'ln')).toBeNull();
+    expect(groupAt(far, { x: 0, y: 1000 }, BLOCKS)).toBe('blk');
+    expect(groupAt(far, { x: 0, y: 1000 }, BLOCKS, 'ln')).toBeNull();
   });
 });

@@ -1,10 +1,31 @@
 /**
- * Graph format v1 (owned by Python) ⇄ React Flow nodes/edges. Pure functions.
+ * Graph format v1 (owned by Python: `js/shared/contract.ts`) ⇄ React Flow
+ * nodes/edges. Pure functions.
  *
- * Graph node: {id, type, position, data, parentId?}; children of a
- * `transformerBlock` group have positions relative to the parent.
+ * Graph node: {id, type, position, data, parentId?}; children of a group
+ * (a transformer block) have positions relative to the parent. What each
+ * block type is (group, source, sink, which handles, what it reads and
+ * emits) comes from the catalogue Python sends, never from lists kept here.
  */
 import type { Edge, Node, XYPosition } from '@xyflow/react';
+
+import {
+  CatalogBlock,
+  Edge as EdgeJSON,
+  GRAPH_VERSION,
+  Graph as GraphJSON,
+  GROUP_MIN_SIZE,
+  GROUP_PADDING,
+  Node as NodeJSON,
+  NODE_SIZE,
+  REACT_FLOW_FIELDS,
+  Viewport as ViewportJSON
+} from '../shared/contract';
+
+export { GROUP_PADDING };
+
+/** Where the view is (pan and zoom), once read: every part there. */
+export type Viewport = Required<ViewportJSON>;
 
 /** A point in flow coordinates. */
 export type XY = XYPosition;
@@ -14,107 +35,92 @@ export type BlockData = Record<string, unknown>;
 /** A block type name from the catalogue (`tokens`, `attention`, ...). */
 export type BlockType = string;
 
-export interface GraphNode {
-  id: string;
-  type: BlockType;
-  position: XYPosition;
-  data: BlockData;
-  parentId?: string;
-  [key: string]: unknown;
-}
-
-export interface GraphEdge {
-  id: string;
-  source: string;
-  target: string;
-  sourceHandle?: string | null;
-  targetHandle?: string | null;
-  [key: string]: unknown;
-}
-
-export interface Viewport {
-  x: number;
-  y: number;
-  zoom: number;
-}
-
-export interface Graph {
-  version: 1;
+/** A node once read (`normalizeGraph`): position and data always there. */
+export type GraphNode = Omit<NodeJSON, 'position' | 'data'> & { position: XY; data: BlockData };
+/** An edge once read: it always has an id. */
+export type GraphEdge = Omit<EdgeJSON, 'id'> & { id: string };
+/** A graph once read: every part there. */
+export type Graph = Omit<GraphJSON, 'version' | 'nodes' | 'edges' | 'viewport'> & {
+  version: typeof GRAPH_VERSION;
   nodes: GraphNode[];
   edges: GraphEdge[];
   viewport: Viewport;
-  [key: string]: unknown;
-}
+};
 
 /** A block as React Flow holds it. */
 export type FlowNode = Node<BlockData, BlockType>;
 
+/** The catalogue by block type (what the canvas knows about each type). */
+export type Blocks = Readonly<Record<string, CatalogBlock | undefined>>;
+
 export interface Handles {
-  inputs: string[];
-  outputs: string[];
+  inputs: readonly string[];
+  outputs: readonly string[];
 }
 
-/** Fields React Flow adds at run time; never written back to Python. */
-export const RF_FIELDS = [
-  'measured',
-  'selected',
-  'dragging',
-  'width',
-  'height',
-  'resizing',
-  'positionAbsolute',
-  'internals'
-] as const;
+/** Size of a block before React Flow has measured it. */
+export const DEFAULT_NODE_SIZE: { width: number; height: number } = NODE_SIZE;
 
-/** React Flow's built-in node type names; our graphs must not use them. */
-export const RESERVED_TYPES = ['input', 'output', 'default', 'group'];
+/** Whether blocks of `type` hold other blocks (the catalogue's `group` role). */
+export function isGroup(blocks: Blocks, type: string | undefined): boolean {
+  return Boolean(type && blocks[type]?.role === 'group');
+}
 
-export const GROUP_TYPE = 'transformerBlock';
-
-/** Handles of the known block types (used when the catalogue does not say). */
-export const DEFAULT_HANDLES: Record<string, Handles> = {
-  tokens: { inputs: [], outputs: ['out'] },
-  logits: { inputs: ['in'], outputs: [] },
-  add: { inputs: ['a', 'b'], outputs: ['out'] },
-  transformerBlock: { inputs: [], outputs: [] }
-};
-
-export function handlesFor(type: string, catalog?: Partial<Handles> | null): Handles {
-  if (catalog && Array.isArray(catalog.inputs) && Array.isArray(catalog.outputs)) {
-    return { inputs: catalog.inputs, outputs: catalog.outputs };
-  }
-  return DEFAULT_HANDLES[type] ?? { inputs: ['in'], outputs: ['out'] };
+/** A block's handles from the catalogue; an unknown type gets one input and one output. */
+export function handlesFor(type: string, blocks: Blocks): Handles {
+  const b = blocks[type];
+  return b ? { inputs: b.inputs, outputs: b.outputs } : { inputs: ['in'], outputs: ['out'] };
 }
 
 export function emptyGraph(): Graph {
   return { version: 1, nodes: [], edges: [], viewport: { x: 0, y: 0, zoom: 1 } };
 }
 
-/** Coerce whatever Python sent into a well-formed graph. */
+/** Lists keep their identity when nothing in them needed filling in (so the canvas re-derives nothing). */
+function filled<T, U>(items: T[], complete: (x: T) => boolean, fill: (x: T, i: number) => U): U[] {
+  return items.every(complete) ? (items as unknown as U[]) : items.map((x, i) => (complete(x) ? (x as unknown as U) : fill(x, i)));
+}
+
+/** Coerce whatever Python sent into a well-formed graph (positions, data and edge ids filled in). */
 export function normalizeGraph(raw: unknown): Graph {
-  const g = (raw && typeof raw === 'object' ? raw : {}) as Partial<Graph>;
+  const g = (raw && typeof raw === 'object' ? raw : {}) as Partial<GraphJSON>;
+  const nodes = filled(
+    Array.isArray(g.nodes) ? g.nodes : [],
+    n => Boolean(n.position && typeof n.position.x === 'number' && typeof n.position.y === 'number' && n.data),
+    n => ({ ...n, position: { x: 0, y: 0, ...n.position }, data: n.data ?? {} })
+  );
+  const edges = filled(
+    Array.isArray(g.edges) ? g.edges : [],
+    e => typeof e.id === 'string',
+    e => ({ ...e, id: edgeId(e) })
+  );
   return {
     ...g,
-    version: 1,
-    nodes: Array.isArray(g.nodes) ? g.nodes : [],
-    edges: Array.isArray(g.edges) ? g.edges : [],
-    viewport:
-      g.viewport && typeof g.viewport === 'object'
-        ? g.viewport
-        : { x: 0, y: 0, zoom: 1 }
+    version: GRAPH_VERSION,
+    nodes,
+    edges,
+    viewport: viewportOf(g.viewport)
   };
 }
 
-export function stripRF<T extends Record<string, unknown>>(obj: T): T {
+function viewportOf(vp: ViewportJSON | undefined): Viewport {
+  if (vp && typeof vp === 'object' && typeof vp.x === 'number' && typeof vp.y === 'number' && typeof vp.zoom === 'number') {
+    return vp as Viewport;
+  }
+  return { x: 0, y: 0, zoom: 1, ...(vp && typeof vp === 'object' ? vp : {}) };
+}
+
+/** `obj` without React Flow's run-time fields (they never reach Python). */
+export function stripRF<T extends object>(obj: T): T {
   const out = { ...obj };
-  for (const k of RF_FIELDS) {
+  for (const k of REACT_FLOW_FIELDS) {
     delete (out as Record<string, unknown>)[k];
   }
   return out;
 }
 
 /** Parents before children (React Flow requires it); stable otherwise. */
-export function sortParentsFirst<T extends { id: string; parentId?: string }>(nodes: T[]): T[] {
+export function sortParentsFirst<T extends { id: string; parentId?: string | null }>(nodes: T[]): T[] {
   const byId = new Map(nodes.map(n => [n.id, n]));
   const done = new Set<string>();
   const out: T[] = [];
@@ -133,12 +139,10 @@ export function sortParentsFirst<T extends { id: string; parentId?: string }>(no
   return out;
 }
 
-export const GROUP_PADDING = { x: 24, top: 44, bottom: 24 };
-export const DEFAULT_NODE_SIZE = { width: 176, height: 64 };
 
 type Sized = {
   id: string;
-  parentId?: string;
+  parentId?: string | null;
   position: XYPosition;
   measured?: { width?: number; height?: number };
   dragging?: boolean;
@@ -152,8 +156,8 @@ export function groupSize(
   groupId: string,
   nodes: readonly Sized[]
 ): { width: number; height: number } {
-  let w = 280;
-  let h = 120;
+  let w: number = GROUP_MIN_SIZE.width;
+  let h: number = GROUP_MIN_SIZE.height;
   for (const n of nodes) {
     if (n.parentId !== groupId || n.dragging) {
       continue;
@@ -167,10 +171,10 @@ export function groupSize(
 }
 
 /** Give every group node a style size fitting its children; keeps identity when unchanged. */
-export function fitGroups<N extends Node>(nodes: N[]): N[] {
+export function fitGroups<N extends Node>(nodes: N[], blocks: Blocks): N[] {
   let changed = false;
   const out = nodes.map(n => {
-    if (n.type !== GROUP_TYPE) {
+    if (!isGroup(blocks, n.type)) {
       return n;
     }
     const size = groupSize(n.id, nodes as Sized[]);
@@ -188,7 +192,7 @@ export function fitGroups<N extends Node>(nodes: N[]): N[] {
  * React Flow nodes for `graph`, keeping run-time state (selection, measured
  * size) of `prev` nodes with the same id so a re-render does not flicker.
  */
-export function toFlowNodes(graph: Graph, prev: readonly FlowNode[] = []): FlowNode[] {
+export function toFlowNodes(graph: Graph, blocks: Blocks, prev: readonly FlowNode[] = []): FlowNode[] {
   const prevById = new Map(prev.map(n => [n.id, n]));
   const nodes: FlowNode[] = sortParentsFirst(graph.nodes).map(g => {
     const p = prevById.get(g.id);
@@ -201,7 +205,7 @@ export function toFlowNodes(graph: Graph, prev: readonly FlowNode[] = []): FlowN
     if (g.parentId) {
       n.parentId = g.parentId;
     }
-    if (g.type === GROUP_TYPE) {
+    if (isGroup(blocks, g.type)) {
       n.className = 'sdl-group';
       n.dragHandle = '.sdl-group-header';
     }
@@ -213,7 +217,7 @@ export function toFlowNodes(graph: Graph, prev: readonly FlowNode[] = []): FlowN
     }
     return n;
   });
-  return fitGroups(nodes);
+  return fitGroups(nodes, blocks);
 }
 
 export function toFlowEdges(graph: Graph, prev: readonly Edge[] = []): Edge[] {
@@ -259,12 +263,6 @@ export interface Connection {
   targetHandle?: string | null;
 }
 
-/** Block types whose output is token ids, and the only block type that reads them. */
-export const TOKEN_SOURCE = 'tokens';
-export const TOKEN_READER = 'tokenEmbedding';
-/** Block types whose output can be the model's logits (vocabulary scores). */
-export const LOGIT_PRODUCERS = ['lmHead', 'linear'];
-
 /** Whether `from` reaches `to` following edges (so an edge to → from would close a cycle). */
 export function reaches(graph: Graph, from: string, to: string): boolean {
   const next = new Map<string, string[]>();
@@ -286,87 +284,110 @@ export function reaches(graph: Graph, from: string, to: string): boolean {
   return false;
 }
 
+/** "Token embedding", "LM head or Linear": the titles of the catalogue's blocks that pass `test`. */
+function titlesWhere(blocks: Blocks, test: (b: CatalogBlock) => boolean): string {
+  const titles = Object.values(blocks)
+    .filter((b): b is CatalogBlock => Boolean(b && test(b)))
+    .map(b => b.title);
+  return titles.length <= 1 ? titles.join('') : `${titles.slice(0, -1).join(', ')} or ${titles[titles.length - 1]}`;
+}
+
+function titleOf(blocks: Blocks, type: string): string {
+  return blocks[type]?.title ?? type;
+}
+
 /**
- * Why a connection is not allowed, or null when it is: checked while an edge
- * is dragged (React Flow's `isValidConnection`) and again on connect.
- * `blocks` (the catalogue by type) gives each block's input/output handles.
+ * Why a connection is not allowed (a sentence), or null when it is: checked
+ * while an edge is dragged (React Flow's `isValidConnection`) and again on
+ * connect. The rules come from the catalogue: each block's handles, role
+ * (group, sink), what it reads and emits (token ids or activations) and
+ * whether it may feed the logits.
  */
-export function connectionProblem(
-  graph: Graph,
-  c: Connection,
-  blocks: Record<string, (Partial<Handles> & { is_group?: boolean }) | undefined> = {}
-): string | null {
+export function connectionProblem(graph: Graph, c: Connection, blocks: Blocks): string | null {
   if (!c.source || !c.target) {
-    return 'incomplete connection';
+    return 'The connection has no end.';
   }
   if (c.source === c.target) {
-    return 'a block cannot feed itself';
+    return 'A block cannot feed itself.';
   }
   const src = graph.nodes.find(n => n.id === c.source);
   const dst = graph.nodes.find(n => n.id === c.target);
   if (!src || !dst) {
-    return 'unknown block';
+    return 'That block is not in the design.';
   }
-  if (src.type === GROUP_TYPE || dst.type === GROUP_TYPE || blocks[src.type]?.is_group || blocks[dst.type]?.is_group) {
-    return 'connect the blocks inside a transformer block, not the block itself';
+  if (isGroup(blocks, src.type) || isGroup(blocks, dst.type)) {
+    const group = titleOf(blocks, isGroup(blocks, src.type) ? src.type : dst.type);
+    return `Connect the blocks inside the ${group}, not the ${group} itself.`;
   }
-  const outs = handlesFor(src.type, blocks[src.type]).outputs;
-  const ins = handlesFor(dst.type, blocks[dst.type]).inputs;
+  const outs = handlesFor(src.type, blocks).outputs;
+  const ins = handlesFor(dst.type, blocks).inputs;
   const sh = c.sourceHandle ?? (outs.length === 1 ? outs[0] : null);
   const th = c.targetHandle ?? (ins.length === 1 ? ins[0] : null);
   if (!sh || !outs.includes(sh)) {
-    return `a ${src.type} block has no output "${c.sourceHandle ?? ''}"`;
+    return outs.length
+      ? `${titleOf(blocks, src.type)} has no output “${c.sourceHandle ?? ''}”; its output is “${outs.join('”, “')}”.`
+      : `${titleOf(blocks, src.type)} has no output: nothing comes after it.`;
   }
   if (!th || !ins.includes(th)) {
-    return `a ${dst.type} block has no input "${c.targetHandle ?? ''}"`;
+    return ins.length
+      ? `${titleOf(blocks, dst.type)} has no input “${c.targetHandle ?? ''}”; its inputs are “${ins.join('”, “')}”.`
+      : `${titleOf(blocks, dst.type)} has no input: nothing goes into it.`;
   }
   const taken = graph.edges.some(
     e => e.target === c.target && (e.targetHandle ?? (ins.length === 1 ? ins[0] : null)) === th
   );
   if (taken) {
-    return 'that input is already connected';
+    return `Input “${th}” of ${titleOf(blocks, dst.type)} is already connected; delete that wire first.`;
   }
-  if (src.type === TOKEN_SOURCE && dst.type !== TOKEN_READER) {
-    return 'token ids go into a token embedding';
+  const from = blocks[src.type];
+  const to = blocks[dst.type];
+  if (from?.emits === 'ids' && to && to.reads !== 'ids') {
+    return `${titleOf(blocks, src.type)} gives token ids, which only ${titlesWhere(blocks, b => b.reads === 'ids')} can read.`;
   }
-  if (dst.type === TOKEN_READER && src.type !== TOKEN_SOURCE) {
-    return 'a token embedding reads the token input';
+  if (to?.reads === 'ids' && from && from.emits !== 'ids') {
+    return `${titleOf(blocks, dst.type)} reads token ids: connect ${titlesWhere(blocks, b => b.emits === 'ids')} to it.`;
   }
-  if (dst.type === 'logits' && !LOGIT_PRODUCERS.includes(src.type)) {
-    return 'the logits come from an LM head (or a linear layer to the vocabulary)';
+  if (to?.role === 'sink' && from && !from.feeds_logits) {
+    return `${titleOf(blocks, dst.type)} takes scores over the vocabulary: connect ${titlesWhere(blocks, b => b.feeds_logits)} to it.`;
   }
   if (reaches(graph, c.target, c.source)) {
-    return 'that connection would make a cycle';
+    return 'That connection would make a cycle.';
   }
   return null;
 }
 
-export function edgeId(c: Connection): string {
-  return `e_${c.source}${c.sourceHandle ? `.${c.sourceHandle}` : ''}_${c.target}${
-    c.targetHandle ? `.${c.targetHandle}` : ''
-  }`;
+/**
+ * The id of an edge, in the format Python writes (`graph.schema.edge_id`):
+ * `e-<source>-<target>`, with a handle only where it is not the usual one.
+ */
+export function edgeId(c: Pick<Connection, 'source' | 'target' | 'sourceHandle' | 'targetHandle'>): string {
+  const src = !c.sourceHandle || c.sourceHandle === 'out' ? c.source : `${c.source}.${c.sourceHandle}`;
+  const dst = !c.targetHandle || c.targetHandle === 'in' ? c.target : `${c.target}-${c.targetHandle}`;
+  return `e-${src}-${dst}`;
 }
 
-export function connect(
-  graph: Graph,
-  c: Connection,
-  blocks: Record<string, (Partial<Handles> & { is_group?: boolean }) | undefined> = {}
-): Graph {
+/** `edgeId(c)`, with `_2`, `_3`, ... added when the graph already has it. */
+export function freeEdgeId(taken: ReadonlySet<string>, c: Parameters<typeof edgeId>[0]): string {
+  const base = edgeId(c);
+  let id = base;
+  for (let i = 2; taken.has(id); i++) {
+    id = `${base}_${i}`;
+  }
+  return id;
+}
+
+export function connect(graph: Graph, c: Connection, blocks: Blocks): Graph {
   if (connectionProblem(graph, c, blocks)) {
     return graph;
   }
-  const e: GraphEdge = { id: edgeId(c), source: c.source!, target: c.target! };
+  const e: GraphEdge = { id: freeEdgeId(new Set(graph.edges.map(x => x.id)), c), source: c.source!, target: c.target! };
   if (c.sourceHandle) {
     e.sourceHandle = c.sourceHandle;
   }
   if (c.targetHandle) {
     e.targetHandle = c.targetHandle;
   }
-  let id = e.id;
-  for (let i = 2; graph.edges.some(x => x.id === id); i++) {
-    id = `${e.id}_${i}`;
-  }
-  return { ...graph, edges: [...graph.edges, { ...e, id }] };
+  return { ...graph, edges: [...graph.edges, e] };
 }
 
 /** Remove nodes (with their descendants) and edges (and edges of removed nodes). */
@@ -411,9 +432,6 @@ export function addBlock(
   data: Record<string, unknown> = {},
   parentId?: string
 ): { graph: Graph; id: string } {
-  if (RESERVED_TYPES.includes(type)) {
-    throw new Error(`"${type}" is a React Flow reserved node type, not a block type`);
-  }
   const id = uniqueNodeId(graph, type);
   const node: GraphNode = {
     id,
@@ -457,13 +475,14 @@ export function absolutePosition(graph: Graph, id: string): XYPosition {
 export function freeSpot(
   graph: Graph,
   preferred: XYPosition,
+  blocks: Blocks,
   size: { width: number; height: number } = DEFAULT_NODE_SIZE
 ): XYPosition {
   const boxes = graph.nodes
-    .filter(n => n.type !== GROUP_TYPE)
+    .filter(n => !isGroup(blocks, n.type))
     .map(n => ({ ...absolutePosition(graph, n.id), ...DEFAULT_NODE_SIZE }));
   const groups = graph.nodes
-    .filter(n => n.type === GROUP_TYPE)
+    .filter(n => isGroup(blocks, n.type))
     .map(n => ({
       ...absolutePosition(graph, n.id),
       ...groupSize(n.id, graph.nodes)
@@ -504,14 +523,14 @@ export function withViewport(graph: Graph, vp: Viewport): Graph {
  * absolute position: children's positions are relative to their parent.
  * Groups are never nested; a node cannot become its own ancestor.
  */
-export function reparent(graph: Graph, id: string, parentId: string | null): Graph {
+export function reparent(graph: Graph, id: string, parentId: string | null, blocks: Blocks): Graph {
   const node = graph.nodes.find(n => n.id === id);
   if (!node || (node.parentId ?? null) === parentId || id === parentId) {
     return graph;
   }
   if (parentId) {
     const parent = graph.nodes.find(n => n.id === parentId);
-    if (!parent || node.type === GROUP_TYPE) {
+    if (!parent || isGroup(blocks, node.type)) {
       return graph;
     }
     // no cycles: the new parent must not descend from the node
@@ -542,11 +561,11 @@ export function reparent(graph: Graph, id: string, parentId: string | null): Gra
  * The group (if any) whose box contains the absolute point `p`; the last wins.
  * `exclude` (the node being dropped) neither counts as a group nor sizes one.
  */
-export function groupAt(graph: Graph, p: XYPosition, exclude?: string): string | null {
+export function groupAt(graph: Graph, p: XYPosition, blocks: Blocks, exclude?: string): string | null {
   let found: string | null = null;
   const others = exclude ? graph.nodes.filter(n => n.id !== exclude) : graph.nodes;
   for (const n of graph.nodes) {
-    if (n.type !== GROUP_TYPE || n.id === exclude) {
+    if (!isGroup(blocks, n.type) || n.id === exclude) {
       continue;
     }
     const a = absolutePosition(graph, n.id);

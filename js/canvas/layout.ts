@@ -3,8 +3,9 @@
  * edges. Each transformer block is laid out inside (its children), then
  * placed in the top level as one unit of its measured size.
  */
-import type { Graph, GraphNode } from './graph';
-import { DEFAULT_NODE_SIZE, GROUP_PADDING, GROUP_TYPE } from './graph';
+import type { Blocks, Graph, GraphNode } from './graph';
+import { DEFAULT_NODE_SIZE, GROUP_PADDING, isGroup } from './graph';
+import { GROUP_MIN_SIZE } from '../shared/contract';
 
 export const LAYOUT_GAP = { x: 40, y: 48 };
 
@@ -93,6 +94,7 @@ function placeLayers(
 /** The graph with every node placed by the layered layout (groups laid out inside first). */
 export function autoLayout(
   graph: Graph,
+  blocks: Blocks,
   sizeOf: (n: GraphNode) => { width: number; height: number } = () => DEFAULT_NODE_SIZE
 ): Graph {
   const byId = new Map(graph.nodes.map(n => [n.id, n]));
@@ -108,7 +110,7 @@ export function autoLayout(
   const positions = new Map<string, { x: number; y: number }>();
   const groupSizes = new Map<string, { width: number; height: number }>();
   // 1. inside each group
-  for (const g of graph.nodes.filter(n => n.type === GROUP_TYPE)) {
+  for (const g of graph.nodes.filter(n => isGroup(blocks, n.type))) {
     const kids = graph.nodes.filter(n => n.parentId === g.id);
     const ids = new Set(kids.map(k => k.id));
     const links = graph.edges
@@ -120,8 +122,8 @@ export function autoLayout(
       y: GROUP_PADDING.top
     });
     placed.forEach((p, id) => positions.set(id, p));
-    let width = 280;
-    let height = 120;
+    let width: number = GROUP_MIN_SIZE.width;
+    let height: number = GROUP_MIN_SIZE.height;
     for (const u of units) {
       const p = placed.get(u.id)!;
       width = Math.max(width, p.x + u.width + GROUP_PADDING.x);

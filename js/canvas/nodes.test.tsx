@@ -7,7 +7,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlowNode, toFlowNodes } from './graph';
 import { nodeTypesFor } from './nodes';
 import { CanvasStoreContext, createCanvasStore, indexBlocks } from './store';
-import type { Analysis, Catalog, CatalogBlock } from './types';
+import { analysis as full, block, catalogWith, nodeAnalysis } from '../shared/testing/catalog';
+import type { AnalysisResult } from './types';
 
 beforeAll(() => {
   // React Flow measures nodes with ResizeObserver; happy-dom's never reports, which is enough here
@@ -19,17 +20,13 @@ beforeAll(() => {
 });
 afterEach(cleanup);
 
-const block = (type: string, title: string, inputs: string[], outputs: string[], extra: Partial<CatalogBlock> = {}) =>
-  ({ type, title, category: 'c', inputs, outputs, is_group: false, schema: {}, docs: {}, ...extra }) as CatalogBlock;
-
-const CATALOG: Catalog = {
-  blocks: [
-    block('add', 'Add (residual)', ['a', 'b'], ['out'], { color: '#123456' }),
-    block('attention', 'Causal self-attention', ['in'], ['out']),
-    block('logits', 'Logits output', ['in'], []),
-    block('transformerBlock', 'Transformer block', [], [], { is_group: true })
-  ]
-};
+const CATALOG = catalogWith([
+  block('add', { color: '#123456' }),
+  block('attention'),
+  block('logits'),
+  block('transformerBlock')
+]);
+const BLOCKS = indexBlocks(CATALOG);
 
 const NODES = toFlowNodes({
   version: 1,
@@ -41,11 +38,11 @@ const NODES = toFlowNodes({
     { id: 'add', type: 'add', position: { x: 300, y: 0 }, data: {} },
     { id: 'logits', type: 'logits', position: { x: 300, y: 200 }, data: {} }
   ]
-});
+}, BLOCKS);
 
-function show(analysis: Analysis, nodes: FlowNode[] = NODES) {
-  const store = createCanvasStore({ catalog: CATALOG, blocks: indexBlocks(CATALOG), analysis });
-  const types = nodeTypesFor(CATALOG.blocks!.map(b => b.type), ['transformerBlock']);
+function show(analysis: AnalysisResult, nodes: FlowNode[] = NODES) {
+  const store = createCanvasStore({ catalog: CATALOG, blocks: BLOCKS, analysis });
+  const types = nodeTypesFor(BLOCKS);
   const view = render(
     <CanvasStoreContext.Provider value={store}>
       <ReactFlowProvider>
@@ -59,11 +56,12 @@ function show(analysis: Analysis, nodes: FlowNode[] = NODES) {
   return { ...view, store, node };
 }
 
-const ANALYSIS: Analysis = {
-  ok: true,
-  nodes: { attn: { shape: ['B', 'T', 64], params: 16384 }, blk: { params: 98304 } },
-  errors: []
-};
+const ANALYSIS = full({
+  nodes: {
+    attn: nodeAnalysis('attn', 'attention', { shape: ['B', 'T', 64], params: 16384 }),
+    blk: nodeAnalysis('blk', 'transformerBlock', { params: 98304 })
+  }
+});
 
 describe('BlockNode and GroupNode', () => {
   it("shows the block's title, a summary of its settings, its output shape and parameters", () => {
@@ -91,13 +89,13 @@ describe('BlockNode and GroupNode', () => {
   });
 
   it('marks a block with problems and names them; fixing the design clears the mark', () => {
-    const { node, store } = show({
+    const { node, store } = show(full({
       ok: false,
       errors: [
         { node_id: 'add', field: null, message: 'input b is not connected' },
         { node_id: 'add', field: 'x', message: 'second problem' }
       ]
-    });
+    }));
     const add = node('add');
     expect(add.className).toContain('sdl-node-error');
     expect(add.getAttribute('title')).toBe('input b is not connected\nx: second problem');
@@ -106,5 +104,18 @@ describe('BlockNode and GroupNode', () => {
     act(() => store.setState({ analysis: ANALYSIS }));
     expect(node('add').className).not.toContain('sdl-node-error');
     expect(node('add').getAttribute('title')).toBeNull();
+  });
+});
+
+describe('node types', () => {
+  it('every block type of the real catalogue has a node component; its groups draw as groups', async () => {
+    const { BLOCKS: REAL } = await import('../shared/testing/catalog');
+    const { BlockNode, GroupNode } = await import('./nodes');
+    const types = nodeTypesFor(REAL);
+    expect(Object.keys(types).sort()).toEqual(Object.keys(REAL).sort());
+    for (const [type, b] of Object.entries(REAL)) {
+      expect(types[type]).toBe(b.role === 'group' ? GroupNode : BlockNode);
+    }
+    expect(nodeTypesFor(REAL)).toBe(types); // the same object for the same catalogue
   });
 });

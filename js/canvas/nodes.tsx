@@ -3,7 +3,7 @@ import { Handle, NodeProps, NodeTypes, Position } from '@xyflow/react';
 import React, { memo } from 'react';
 
 import { formatCount, formatShape } from '../shared/format';
-import { DEFAULT_HANDLES, FlowNode, GROUP_TYPE, handlesFor } from './graph';
+import { Blocks, FlowNode, handlesFor, isGroup } from './graph';
 import { issueLines, useNodeIssues } from './selectors';
 import { useCanvas } from './store';
 
@@ -22,10 +22,10 @@ function handleOffsets(n: number): string[] {
 
 const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
-  const shape = useCanvas(s => formatShape(s.analysis.nodes?.[id]?.shape));
-  const params = useCanvas(s => s.analysis.nodes?.[id]?.params);
+  const shape = useCanvas(s => formatShape(s.analysis?.nodes[id]?.shape));
+  const params = useCanvas(s => s.analysis?.nodes[id]?.params);
   const errors = issueLines(useNodeIssues(id)).join('\n');
-  const { inputs, outputs } = handlesFor(type, block);
+  const { inputs, outputs } = handlesFor(type, useCanvas(s => s.blocks));
   const inX = handleOffsets(inputs.length);
   const outX = handleOffsets(outputs.length);
   const text = summary(data);
@@ -85,9 +85,10 @@ export const BlockNode = memo(BlockNodeImpl);
 const GroupNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
   const errors = issueLines(useNodeIssues(id)).join('\n');
-  const params = useCanvas(s => s.analysis.nodes?.[id]?.params);
+  const params = useCanvas(s => s.analysis?.nodes[id]?.params);
   const d = data as { repeat?: number; share_weights?: boolean };
-  const { inputs, outputs } = handlesFor(type, block ?? DEFAULT_HANDLES[GROUP_TYPE]);
+  const inputs = block?.inputs ?? [];
+  const outputs = block?.outputs ?? [];
   return (
     <div
       className={`sdl-group-box${errors ? ' sdl-node-error' : ''}${selected ? ' sdl-node-selected' : ''}`}
@@ -121,35 +122,15 @@ const GroupNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
 
 export const GroupNode = memo(GroupNodeImpl);
 
-/** Every block type of graph format v1 (never React Flow's input/output/default/group). */
-export const BLOCK_TYPES = [
-  'tokens',
-  'tokenEmbedding',
-  'positionalEmbedding',
-  'attention',
-  'feedForward',
-  'layerNorm',
-  'rmsNorm',
-  'add',
-  'dropout',
-  'linear',
-  'lmHead',
-  'logits'
-] as const;
+/** React Flow node types of a catalogue: its groups draw as GroupNode, every other block as BlockNode. */
+const typesOf = new WeakMap<Blocks, NodeTypes>();
 
-export const nodeTypes: NodeTypes = {
-  ...Object.fromEntries(BLOCK_TYPES.map(t => [t, BlockNode])),
-  [GROUP_TYPE]: GroupNode
-};
-
-/** Node types for a catalogue that may add block types beyond format v1's list. */
-export function nodeTypesFor(types: readonly string[], groupTypes: readonly string[]): NodeTypes {
-  const extra = types.filter(t => !(t in nodeTypes));
-  if (extra.length === 0) {
-    return nodeTypes;
+/** The same object for the same catalogue, as React Flow wants (a new object re-mounts every node). */
+export function nodeTypesFor(blocks: Blocks): NodeTypes {
+  let types = typesOf.get(blocks);
+  if (!types) {
+    types = Object.fromEntries(Object.keys(blocks).map(t => [t, isGroup(blocks, t) ? GroupNode : BlockNode]));
+    typesOf.set(blocks, types);
   }
-  return {
-    ...nodeTypes,
-    ...Object.fromEntries(extra.map(t => [t, groupTypes.includes(t) ? GroupNode : BlockNode]))
-  };
+  return types;
 }

@@ -14,7 +14,7 @@ export function nodeIssues(s: CanvasState, id: string | null | undefined): Analy
   if (!id) {
     return NONE;
   }
-  const found = (s.analysis.errors ?? []).filter(e => e.node_id === id);
+  const found = (s.analysis?.errors ?? []).filter(e => e.node_id === id);
   return found.length ? found : NONE;
 }
 
@@ -38,7 +38,7 @@ export function useNodeIssues(id: string | null | undefined): AnalysisIssue[] {
 
 /** Problems about the whole design (no node). */
 export function graphIssues(s: CanvasState): AnalysisIssue[] {
-  const found = (s.analysis.errors ?? []).filter(e => !e.node_id);
+  const found = (s.analysis?.errors ?? []).filter(e => !e.node_id);
   return found.length ? found : NONE;
 }
 

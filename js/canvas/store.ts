@@ -2,13 +2,16 @@
 import { createContext, useContext } from 'react';
 
 import { createStore, Store, useStore } from '../shared/store';
-import { GROUP_TYPE } from './graph';
-import type { Analysis, Catalog, CatalogBlock, Language } from './types';
+import type { Blocks } from './graph';
+import type { AnalysisResult, Catalog, CatalogBlock, Language } from './types';
 
 export interface CanvasState {
-  catalog: Catalog;
-  blocks: Record<string, CatalogBlock>;
-  analysis: Analysis;
+  /** The block catalogue (null until it arrives). */
+  catalog: Catalog | null;
+  /** The catalogue by block type. */
+  blocks: Blocks;
+  /** The live analysis of the design (null until there is one). */
+  analysis: AnalysisResult | null;
   language: Language;
   selectedId: string | null;
   selectedType: string | null;
@@ -18,9 +21,9 @@ export interface CanvasState {
 
 export function createCanvasStore(init: Partial<CanvasState> = {}): Store<CanvasState> {
   return createStore<CanvasState>({
-    catalog: {},
+    catalog: null,
     blocks: {},
-    analysis: {},
+    analysis: null,
     language: 'en',
     selectedId: null,
     selectedType: null,
@@ -29,17 +32,12 @@ export function createCanvasStore(init: Partial<CanvasState> = {}): Store<Canvas
   });
 }
 
-export function indexBlocks(catalog: Catalog): Record<string, CatalogBlock> {
+export function indexBlocks(catalog: Catalog | null): Record<string, CatalogBlock> {
   const out: Record<string, CatalogBlock> = {};
-  for (const b of catalog.blocks ?? []) {
+  for (const b of catalog?.blocks ?? []) {
     out[b.type] = b;
   }
   return out;
-}
-
-/** Whether blocks of `type` hold other blocks (a transformer block). */
-export function isGroupType(blocks: Record<string, CatalogBlock | undefined>, type: string | undefined): boolean {
-  return type === GROUP_TYPE || Boolean(type && blocks[type]?.is_group);
 }
 
 export const CanvasStoreContext = createContext<Store<CanvasState> | null>(null);

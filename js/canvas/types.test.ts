@@ -2,36 +2,30 @@ import { describe, expect, it } from 'vitest';
 
 import { graphIssues, issueLines, nodeIssues, sameIssues } from './selectors';
 import { createCanvasStore } from './store';
+import { analysis as full, block, catalogWith } from '../shared/testing/catalog';
 import { groupByCategory } from './types';
 
-const block = (type: string, category: string) => ({
-  type,
-  title: type,
-  category,
-  inputs: ['in'],
-  outputs: ['out'],
-  is_group: false,
-  schema: {},
-  docs: {}
-});
 
 describe('catalogue and analysis helpers', () => {
   it('groups blocks by category in catalogue order', () => {
-    const groups = groupByCategory({
-      categories: ['norm', 'embedding', 'empty'],
-      blocks: [block('a', 'embedding'), block('b', 'norm'), block('c', 'other')]
-    });
+    const groups = groupByCategory(
+      catalogWith([block('a', { category: 'embedding' }), block('b', { category: 'norm' }), block('c', { category: 'other' })], [
+        'norm',
+        'embedding',
+        'empty'
+      ])
+    );
     expect(groups.map(g => g.category)).toEqual(['norm', 'embedding', 'other']);
   });
 
   it('selects issues', () => {
-    const analysis = {
+    const analysis = full({
       errors: [
         { node_id: 'a', field: 'x', message: 'bad x' },
         { node_id: 'a', field: null, message: 'bad a' },
         { node_id: null, field: null, message: 'no logits' }
       ]
-    };
+    });
     const s = createCanvasStore({ analysis }).getState();
     expect(nodeIssues(s, 'a')).toHaveLength(2);
     expect(issueLines(nodeIssues(s, 'a'))).toEqual(['x: bad x', 'bad a']);

@@ -1,65 +1,28 @@
-/** Shapes of the JSON the Python side sends (catalogue, analysis). */
-import type { JSONSchema } from '../shared/schema';
+/**
+ * The JSON the canvas receives from Python (catalogue, analysis, templates):
+ * the types are generated from Python's pydantic models (`shared/contract.ts`);
+ * this module adds the canvas's helpers over them.
+ */
+import type { AnalysisResult, CanvasState, Catalog, CatalogBlock, TemplateRow } from '../shared/contract';
 
-export type Language = 'en' | 'ko';
+export type { AnalysisIssue, AnalysisResult, Catalog, CatalogBlock, NodeAnalysis, TemplateRow } from '../shared/contract';
 
-export interface BlockDocs {
-  summary?: string;
-  formula?: string;
-  shapes?: string;
-  [key: string]: unknown;
+export type Language = CanvasState['language'];
+
+/** The analysis traitlet holds `{}` until there is one: that reads as null here. */
+export function analysisOf(raw: CanvasState['analysis_json'] | null | undefined): AnalysisResult | null {
+  return raw && 'ok' in raw ? (raw as AnalysisResult) : null;
 }
 
-export interface CatalogBlock {
-  type: string;
-  title: string;
-  category: string;
-  inputs: string[];
-  outputs: string[];
-  is_group: boolean;
-  color?: string;
-  defaults?: Record<string, unknown>;
-  schema: JSONSchema;
-  docs: Partial<Record<Language, BlockDocs>>;
-}
-
-export interface Catalog {
-  version?: number;
-  blocks?: CatalogBlock[];
-  categories?: (string | { id?: string; name?: string; title?: string })[];
-}
-
-export interface AnalysisIssue {
-  node_id: string | null;
-  field: string | null;
-  message: string;
-}
-
-export interface NodeAnalysis {
-  shape?: (string | number)[];
-  params?: number;
-  [key: string]: unknown;
-}
-
-export interface Analysis {
-  ok?: boolean;
-  params?: number;
-  flops_per_token?: number;
-  memory?: Record<string, number>;
-  nodes?: Record<string, NodeAnalysis>;
-  errors?: AnalysisIssue[];
+/** The catalogue traitlet holds `{}` until it is set: that reads as null here. */
+export function catalogOf(raw: CanvasState['catalog'] | null | undefined): Catalog | null {
+  return raw && 'blocks' in raw ? (raw as Catalog) : null;
 }
 
 /** Catalogue blocks grouped by category, in the catalogue's category order. */
-export function groupByCategory(catalog: Catalog): { category: string; blocks: CatalogBlock[] }[] {
-  const blocks = catalog.blocks ?? [];
-  const order: string[] = [];
-  for (const c of catalog.categories ?? []) {
-    const name = typeof c === 'string' ? c : c.id ?? c.name ?? c.title;
-    if (name && !order.includes(name)) {
-      order.push(name);
-    }
-  }
+export function groupByCategory(catalog: Catalog | null): { category: string; blocks: CatalogBlock[] }[] {
+  const blocks = catalog?.blocks ?? [];
+  const order: string[] = [...new Set(catalog?.categories ?? [])];
   for (const b of blocks) {
     if (!order.includes(b.category)) {
       order.push(b.category);
@@ -68,26 +31,6 @@ export function groupByCategory(catalog: Catalog): { category: string; blocks: C
   return order
     .map(category => ({ category, blocks: blocks.filter(b => b.category === category) }))
     .filter(g => g.blocks.length > 0);
-}
-
-/** Display label of a category entry. */
-export function categoryTitle(catalog: Catalog, id: string): string {
-  for (const c of catalog.categories ?? []) {
-    if (typeof c !== 'string' && (c.id === id || c.name === id)) {
-      return c.title ?? c.name ?? id;
-    }
-  }
-  return id;
-}
-
-/** One row of `sd.templates()` (the templates menu). */
-export interface TemplateRow {
-  name: string;
-  family: string;
-  size: string;
-  params?: number;
-  description?: string;
-  default?: boolean;
 }
 
 /** Template rows grouped by family, in the order Python sent them. */

@@ -4,6 +4,7 @@
  * asks Python for the whole history once.
  */
 import type { AnyModel } from '../shared/anywidget';
+import type { Append, MonitorToPython, Reset } from '../shared/contract';
 
 export type Row = Record<string, unknown>;
 
@@ -27,10 +28,10 @@ export function missingPoints(held: number, count: unknown): boolean {
   return typeof count === 'number' && count > held;
 }
 
-interface Message {
-  type?: unknown;
-  start?: unknown;
-  points?: unknown;
+/** A monitor message from Python (`append` or `reset`), once its points are known to be a list. */
+function pointsMessage(msg: unknown): Append | Reset | null {
+  const m = msg as Partial<Append | Reset> | null;
+  return m && (m.type === 'append' || m.type === 'reset') && Array.isArray(m.points) ? (m as Append | Reset) : null;
 }
 
 /** The points of one monitor model, shared by all its views. */
@@ -57,31 +58,28 @@ export class HistoryStore {
   requestSync(): void {
     if (!this.syncing) {
       this.syncing = true;
-      this.model.send({ type: 'sync' });
+      this.model.send({ type: 'sync' } satisfies MonitorToPython);
     }
   }
 
   /** Handle one custom message from Python; returns whether it was ours. */
   handle(msg: unknown): boolean {
-    const m = msg as Message;
-    if (!m || !Array.isArray(m.points)) {
+    const m = pointsMessage(msg);
+    if (!m) {
       return false;
     }
     if (m.type === 'reset') {
       this.syncing = false;
-      this.set(m.points as Row[]);
+      this.set(m.points);
       return true;
     }
-    if (m.type === 'append') {
-      const merged = mergeAppend(this.points, Number(m.start), m.points as Row[]);
-      if (merged === null) {
-        this.requestSync();
-      } else {
-        this.set(merged);
-      }
-      return true;
+    const merged = mergeAppend(this.points, Number(m.start), m.points);
+    if (merged === null) {
+      this.requestSync();
+    } else {
+      this.set(merged);
     }
-    return false;
+    return true;
   }
 
   /** Compare with Python's `count` (on start and whenever it changes). */

@@ -10,7 +10,7 @@ afterEach(cleanup);
 
 function playground(over: Partial<PlaygroundModel> = {}) {
   return fakeModel<PlaygroundModel>({
-    _view: 'playground', title: 'Playground', prompt: 'To be', output: '', running: false, error: '',
+    _view: 'playground', _anchor: 'p1', title: 'Playground', prompt: 'To be', output: '', running: false, error: '',
     can_inspect: false, probs: [], probs_prompt: '', attention: {}, inspect_error: '',
     settings: { max_new_tokens: 50, temperature: 0.8, top_k: null, top_p: 0.95, repetition_penalty: 1, seed: null },
     ...over
@@ -63,14 +63,19 @@ describe('Playground controls', () => {
     expect(m.saves).toBe(1);
   });
 
-  it('sampling settings are checked and saved one field at a time', () => {
+  it("sampling settings are checked with Python's bounds and saved one field at a time", () => {
     const m = playground();
     render(<PlaygroundApp model={m} />);
     const temperature = screen.getByLabelText('Temperature');
     expect((temperature as HTMLInputElement).value).toBe('0.8');
-    fireEvent.change(temperature, { target: { value: '9' } });
+    fireEvent.change(temperature, { target: { value: '-1' } });
     fireEvent.keyDown(temperature, { key: 'Enter' });
-    expect(screen.getByRole('alert').textContent).toBe('must be at most 5');
+    expect(screen.getByRole('alert').textContent).toBe('must be at least 0');
+    // top-p must be above 0, as sd.generate requires
+    const topP = screen.getByLabelText('Top-p');
+    fireEvent.change(topP, { target: { value: '0' } });
+    fireEvent.keyDown(topP, { key: 'Enter' });
+    expect(screen.getAllByRole('alert').map(a => a.textContent)).toContain('must be above 0');
     expect(m.saves).toBe(0);
     fireEvent.change(temperature, { target: { value: '0' } });
     fireEvent.blur(temperature);

@@ -6,57 +6,17 @@
 import React, { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import type { AnyModel } from '../shared/anywidget';
+import { GENERATION_SETTINGS_SCHEMA, PlaygroundState, PlaygroundToPython, ProbRow } from '../shared/contract';
 import { useModelValue } from '../shared/model';
-import { fieldSpec } from '../shared/schema';
+import { schemaFields } from '../shared/schema';
 import { Button, SchemaField } from '../shared/ui';
 import { AttentionData, cellAt, headMap, heatmapLayout, isAttentionData, showToken } from './heatmap';
 
-export interface ProbRow {
-  token: string;
-  id: number;
-  prob: number;
-}
+/** The sampling settings form, generated from Python's `GenerationSettings` (bounds, defaults, help). */
+const FIELDS = schemaFields(GENERATION_SETTINGS_SCHEMA);
 
-export interface PlaygroundModel {
-  _view: string;
-  title: string;
-  prompt: string;
-  output: string;
-  settings: Record<string, unknown>;
-  running: boolean;
-  error: string;
-  can_inspect: boolean;
-  probs: ProbRow[];
-  probs_prompt: string;
-  attention: AttentionData | Record<string, never>;
-  inspect_error: string;
-}
+export type { PlaygroundState as PlaygroundModel };
 
-/** Sampling settings form (JSON Schema, rendered by the shared SchemaField). */
-export const SETTINGS_SCHEMA = {
-  max_new_tokens: { type: 'integer', minimum: 1, maximum: 4096, title: 'Max new tokens' },
-  temperature: { type: 'number', minimum: 0, maximum: 5, title: 'Temperature', description: '0 = greedy' },
-  top_k: {
-    anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }],
-    title: 'Top-k',
-    description: 'empty = no top-k filtering'
-  },
-  top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1, title: 'Top-p', description: '1 = no nucleus filtering' },
-  repetition_penalty: {
-    type: 'number',
-    exclusiveMinimum: 0,
-    maximum: 10,
-    title: 'Repetition penalty',
-    description: '1 = off; above 1 discourages repeats'
-  },
-  seed: {
-    anyOf: [{ type: 'integer', minimum: 0 }, { type: 'null' }],
-    title: 'Seed',
-    description: 'empty = a different draw each time'
-  }
-} as const;
-
-const FIELDS = Object.entries(SETTINGS_SCHEMA).map(([k, v]) => fieldSpec(k, v as never));
 /** Pause in typing after which the prompt goes to Python (probabilities and attention refresh). */
 const PROMPT_DEBOUNCE_MS = 300;
 
@@ -198,7 +158,7 @@ const Heatmap = memo(function Heatmap({ data }: { data: AttentionData }) {
   );
 });
 
-export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
+export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
   const title = useModelValue(model, 'title');
   const prompt = useModelValue(model, 'prompt');
   const output = useModelValue(model, 'output');
@@ -233,7 +193,7 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
 
   const generate = useCallback(() => {
     commitPrompt(draft);
-    model.send({ type: 'generate', prompt: draft });
+    model.send({ type: 'generate', prompt: draft } satisfies PlaygroundToPython);
   }, [commitPrompt, draft, model]);
   const onSetting = useCallback(
     (name: string, value: unknown) => {
@@ -270,7 +230,7 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
             <Button variant="primary" disabled={running} onClick={generate} data-action="generate">
               Generate
             </Button>
-            <Button disabled={!running} onClick={() => model.send({ type: 'stop' })} data-action="stop">
+            <Button disabled={!running} onClick={() => model.send({ type: 'stop' } satisfies PlaygroundToPython)} data-action="stop">
               Stop
             </Button>
             <span className="sdl-muted">Ctrl/Shift+Enter to generate</span>
@@ -316,7 +276,7 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundModel> }) {
               key={f.name}
               idPrefix="sdl-pg"
               field={f}
-              value={settings[f.name]}
+              value={(settings as Record<string, unknown>)[f.name]}
               errors={[]}
               onCommit={onSetting}
             />

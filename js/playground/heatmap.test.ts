@@ -14,6 +14,7 @@ describe('playground helpers', () => {
     const a = {
       tokens: ['a', 'b'],
       layer_names: ['blocks.0.attn', 'blocks.1.attn'],
+      offset: 0,
       weights: [
         [[[1, 0], [0.5, 0.5]], [[1, 0], [0.9, 0.1]]],
         [[[1, 0], [0.2, 0.8]], [[1, 0], [0.3, 0.7]]]

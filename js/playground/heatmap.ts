@@ -9,12 +9,9 @@ export function showToken(token: string, max = 8): string {
   return visible.length > max ? `${visible.slice(0, max - 1)}…` : visible;
 }
 
-export interface AttentionData {
-  tokens: string[];
-  weights: number[][][][]; // (layers, heads, T, T)
-  layer_names: string[];
-  offset?: number;
-}
+import type { AttentionData } from '../shared/contract';
+
+export type { AttentionData };
 
 export function isAttentionData(x: unknown): x is AttentionData {
   const a = x as AttentionData;

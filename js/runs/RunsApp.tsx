@@ -2,44 +2,21 @@
 import React, { useMemo, useState } from 'react';
 
 import type { AnyModel } from '../shared/anywidget';
+import type { RunsState, RunsToPython } from '../shared/contract';
 import { CHART_COLORS, LineChart, useWidth } from '../shared/LineChart';
 import { fmtNumber } from '../shared/chart';
 import { formatCount } from '../shared/format';
 import { useModelValue } from '../shared/model';
 import { Button } from '../shared/ui';
-import { Curves, RunRow, formatSteps, formatTime, formatValue, overlaySeries, toggle } from './compare';
+import { formatSteps, formatTime, formatValue, overlaySeries, toggle } from './compare';
 
-interface DesignDiffRow {
-  node: string;
-  field: string;
-  values: Record<string, unknown>;
-}
-
-interface ParamRow {
-  key: string;
-  group: string;
-  values: Record<string, unknown>;
-  differs: boolean;
-}
-
-export interface RunsModel {
-  _view: string;
-  rows: RunRow[];
-  selected: string[];
-  curves: Curves;
-  design_diff: DesignDiffRow[];
-  params_diff: ParamRow[];
-  error: string;
-  loading: boolean;
-  tracking_uri: string;
-  height: number;
-}
+export type { RunsState as RunsModel };
 
 function runColor(i: number): string {
   return CHART_COLORS[i % CHART_COLORS.length];
 }
 
-export function RunsApp({ model }: { model: AnyModel<RunsModel> }) {
+export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
   const rows = useModelValue(model, 'rows') ?? [];
   const selected = useModelValue(model, 'selected') ?? [];
   const curves = useModelValue(model, 'curves') ?? {};
@@ -79,7 +56,7 @@ export function RunsApp({ model }: { model: AnyModel<RunsModel> }) {
         <span className="sdl-runs-uri" title="MLflow tracking store">
           {uri}
         </span>
-        <Button data-action="refresh" onClick={() => model.send({ type: 'refresh' })} disabled={loading}>
+        <Button data-action="refresh" onClick={() => model.send({ type: 'refresh' } satisfies RunsToPython)} disabled={loading}>
           {loading ? 'Loading…' : 'Refresh'}
         </Button>
       </header>

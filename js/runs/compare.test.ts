@@ -29,6 +29,6 @@ describe('runs browser helpers', () => {
     expect(formatSteps({ step: 7, steps: 20 })).toBe('7/20');
     expect(formatSteps({ step: 20, steps: 20 })).toBe('20');
     expect(formatSteps({ step: null, steps: 20 })).toBe('20');
-    expect(formatSteps({ steps: null })).toBe('–');
+    expect(formatSteps({ step: null, steps: null })).toBe('–');
   });
 });

@@ -1,24 +1,11 @@
 /** Pure helpers of the runs browser: overlay series, table formatting, selection. */
 import { Series, seriesOfPairs } from '../shared/chart';
+import type { RunRow, RunsState } from '../shared/contract';
 
-export interface RunRow {
-  run_id: string;
-  name: string;
-  experiment: string;
-  design: string;
-  status: string;
-  start_time: number | null;
-  end_time: number | null;
-  /** The last step reached (null while running or for runs logged before it was recorded). */
-  step?: number | null;
-  steps: number | null;
-  train_loss: number | null;
-  val_loss: number | null;
-  parameters: number | null;
-  tokens_per_s: number | null;
-}
+/** A run's row and the curves come from Python's contract (`shared/contract.ts`). */
+export type { RunRow } from '../shared/contract';
 
-export type Curves = Record<string, Record<string, [number, number][]>>;
+export type Curves = RunsState['curves'];
 
 export interface OverlaySeries extends Series {
   id: string;

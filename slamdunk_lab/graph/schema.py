@@ -33,6 +33,14 @@ MAX_EDGES = 200_000
 MAX_ID_LENGTH = 200
 
 
+def edge_id(source: str, target: str, source_handle: str | None = "out", target_handle: str | None = "in") -> str:
+    """The id of an edge as Python writes it: ``e-<source>-<target>``, with a handle only where it is not the
+    usual one (``e-attn-add_1-b`` for input ``b``). The canvas writes the same ids (a test compares them)."""
+    src = source if source_handle in (None, "out") else f"{source}.{source_handle}"
+    dst = target if target_handle in (None, "in") else f"{target}-{target_handle}"
+    return f"e-{src}-{dst}"
+
+
 class Position(BaseModel):
     model_config = ConfigDict(extra="ignore")
     x: float = Field(0.0, allow_inf_nan=False)
@@ -163,7 +171,7 @@ def parse(raw: Any) -> tuple[Graph | None, list[GraphIssue]]:
             issues.append(GraphIssue(who, field, f"edge #{i}: {message}"))
             continue
         if edge.id is None:
-            edge.id = f"e-{edge.source}.{edge.sourceHandle or 'out'}-{edge.target}.{edge.targetHandle or 'in'}"
+            edge.id = edge_id(edge.source, edge.target, edge.sourceHandle, edge.targetHandle)
         if edge.id in edge_ids:
             issues.append(GraphIssue(edge.target, "edges", f"the edge id '{edge.id}' is used twice"))
             continue

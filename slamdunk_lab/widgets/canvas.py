@@ -36,23 +36,22 @@ from .._files import write_json_atomic
 from ..analysis import Analysis, analyze
 from ..blocks.catalog import catalog as block_catalog
 from ..errors import GraphError
+from ..graph.schema import CANVAS_FIELDS, parse
 from ..graph.schema import Graph as GraphModel
-from ..graph.schema import parse
 from ..graph.schema import to_json as graph_to_json
 from ..templates import template as make_template
 from ..templates import templates as list_templates
 from ._base import SlamDunkWidget
+from .contract import GROUP_MIN_SIZE, GROUP_PADDING, NODE_SIZE
 
 GRAPH_VERSION = 1
 
 #: Fields React Flow adds to nodes/edges at run time; they never belong in the graph.
-REACT_FLOW_FIELDS = frozenset(
-    {"measured", "selected", "dragging", "width", "height", "resizing", "positionAbsolute", "internals"}
-)
+REACT_FLOW_FIELDS = CANVAS_FIELDS
 
-#: Size of a block box in the static picture (the canvas draws them at about this size).
-NODE_W, NODE_H = 176, 64
-GROUP_PAD_X, GROUP_PAD_TOP, GROUP_PAD_BOTTOM = 24, 44, 24
+#: Size of a block box in the static picture (the canvas draws them at the same size).
+NODE_W, NODE_H = NODE_SIZE["width"], NODE_SIZE["height"]
+GROUP_PAD_X, GROUP_PAD_TOP, GROUP_PAD_BOTTOM = GROUP_PADDING["x"], GROUP_PADDING["top"], GROUP_PADDING["bottom"]
 
 _TEMPLATES_CACHE: list[dict] | None = None
 
@@ -139,7 +138,7 @@ def _layout_boxes(graph: dict) -> dict[str, tuple[float, float, float, float]]:
         x, y = absolute(nid)
         w, h = NODE_W, NODE_H
         if n.get("type") == "transformerBlock":
-            w, h = 280.0, 120.0
+            w, h = float(GROUP_MIN_SIZE["width"]), float(GROUP_MIN_SIZE["height"])
             for c in nodes.values():
                 if c.get("parentId") == nid:
                     p = c.get("position") or {}

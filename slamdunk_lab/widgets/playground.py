@@ -22,19 +22,14 @@ from typing import Any
 
 import traitlets
 
+from ..sampling import GenerationSettings
 from ._base import SlamDunkWidget
 
 #: ``generate(prompt, **settings)`` returns the continuation as a string, or yields it piece by piece.
 GenerateFn = Callable[..., str | Iterable[str]]
 
-DEFAULT_SETTINGS = {
-    "max_new_tokens": 64,
-    "temperature": 0.8,
-    "top_k": 40,
-    "top_p": 0.95,
-    "repetition_penalty": 1.0,
-    "seed": 0,
-}
+#: sd.generate's settings (``GenerationSettings``), with a shorter continuation for a quick try.
+DEFAULT_SETTINGS = GenerationSettings(max_new_tokens=64).model_dump()
 #: Seconds between two pushes of streamed text to the page (~10 Hz).
 STREAM_INTERVAL = 0.1
 #: Attention maps cover at most the last this-many prompt tokens (a T×T map per layer and head).

@@ -521,7 +521,7 @@ def test_drag_from_palette_connect_and_drop_into_block(page, lab_server):
     page.mouse.up()
     toast = canvas.locator(".sdl-toast")
     toast.wait_for(timeout=5_000)
-    assert "Not connected: token ids go into a token embedding" in toast.inner_text()
+    assert toast.inner_text() == "Not connected: Token input gives token ids, which only Token embedding can read."
     screenshot(page, "canvas-connection-refused", locator=canvas)
     assert len(run_json(page, "canvas.graph['edges']")) == n_edges
 

@@ -1,6 +1,5 @@
-/** A small design for the editor's hook tests: tokens → emb → [block: norm → attn → add] → head → logits. */
+/** A small design (block types from the real catalogue) for the editor's hook tests: tokens → emb → [block: norm → attn → add] → head → logits. */
 import type { Graph } from '../graph';
-import type { CatalogBlock } from '../types';
 
 export function design(): Graph {
   return {
@@ -28,23 +27,5 @@ export function design(): Graph {
   };
 }
 
-function block(type: string, inputs: string[], outputs: string[], extra: Partial<CatalogBlock> = {}): CatalogBlock {
-  return { type, title: type, category: 'c', inputs, outputs, is_group: false, schema: {}, docs: {}, ...extra };
-}
-
-/** Catalogue entries of the blocks in `design()` (plus dropout), by type. */
-export const BLOCKS: Record<string, CatalogBlock> = Object.fromEntries(
-  [
-    block('tokens', [], ['out']),
-    block('tokenEmbedding', ['in'], ['out']),
-    block('rmsNorm', ['in'], ['out']),
-    block('attention', ['in'], ['out']),
-    block('add', ['a', 'b'], ['out']),
-    block('lmHead', ['in'], ['out']),
-    block('logits', ['in'], []),
-    block('dropout', ['in'], ['out'], {
-      schema: { type: 'object', properties: { p: { type: 'number', default: 0.1 } } }
-    }),
-    block('transformerBlock', [], [], { is_group: true })
-  ].map(b => [b.type, b])
-);
+/** The real catalogue by block type. */
+export { BLOCKS } from '../../shared/testing/catalog';

@@ -15,7 +15,7 @@ import { useGraphDocument } from './useGraphDocument';
 
 /** React Flow's store knows the blocks with sizes, as if it had measured them. */
 function measured(graph: Graph): FlowNode[] {
-  return toFlowNodes(graph).map(n => ({
+  return toFlowNodes(graph, BLOCKS).map(n => ({
     ...n,
     width: n.type === 'transformerBlock' ? 300 : 176,
     height: n.type === 'transformerBlock' ? 360 : 64
@@ -29,7 +29,7 @@ function setup(graph: Graph = design()) {
   const hook = renderHook(
     () => {
       const doc = useGraphDocument(model);
-      const flow = useFlowElements(doc.graph);
+      const flow = useFlowElements(doc.graph, BLOCKS);
       const add = useAddBlock(wrapper, store, { current: doc.current, commit: doc.commit, selectOnly: flow.selectOnly });
       return { doc, flow, add };
     },

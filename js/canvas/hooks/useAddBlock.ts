@@ -8,9 +8,9 @@ import React, { RefObject, useCallback } from 'react';
 
 import { schemaDefaults } from '../../shared/schema';
 import type { Store } from '../../shared/store';
-import { addBlock, freeSpot, Graph, XY } from '../graph';
+import { addBlock, freeSpot, Graph, isGroup, XY } from '../graph';
 import { DRAG_MIME } from '../Palette';
-import { CanvasState, isGroupType } from '../store';
+import type { CanvasState } from '../store';
 
 export interface AddBlockTarget {
   current(): Graph;
@@ -46,14 +46,14 @@ export function useAddBlock(
         const centre = r
           ? rf.screenToFlowPosition({ x: r.left + r.width / 2 - HALF_BLOCK.x, y: r.top + r.height / 2 - HALF_BLOCK.y })
           : { x: 0, y: 0 };
-        position = freeSpot(graph, centre);
+        position = freeSpot(graph, centre, blocks);
       } else {
         position = at;
-        if (!isGroupType(blocks, type)) {
+        if (!isGroup(blocks, type)) {
           // dropped inside a group → becomes its child (positions are relative to the parent)
           const group = rf
             .getIntersectingNodes({ x: at.x, y: at.y, width: 1, height: 1 })
-            .filter(n => isGroupType(blocks, n.type))
+            .filter(n => isGroup(blocks, n.type))
             .pop();
           const internal = group ? rf.getInternalNode(group.id) : undefined;
           if (group && internal) {

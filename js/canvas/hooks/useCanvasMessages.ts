@@ -13,19 +13,13 @@
 import { RefObject, useCallback, useEffect, useRef } from 'react';
 
 import type { AnyModel, EventMessage, Experimental } from '../../shared/anywidget';
+import { CanvasToPython, EXPORT_CODE_COMMAND, ExportCodeResponse } from '../../shared/contract';
 import { claimNonce, useModelEvents } from '../../shared/model';
 import { insertCellBelow, InsertCellResult, notebookHook } from '../../shared/notebook';
 
 /** Generating code imports torch on first use: allow for a slow kernel. */
 export const EXPORT_TIMEOUT_MS = 60_000;
-export const EXPORT_COMMAND = '_export_code';
-
-/** What the kernel's `_export_code` command answers. */
-export interface ExportCodeResponse {
-  ok: boolean;
-  code?: string;
-  error?: string;
-}
+export const EXPORT_COMMAND = EXPORT_CODE_COMMAND;
 
 export type Placed =
   | ({ ok: true } & InsertCellResult)
@@ -97,7 +91,7 @@ export function useCanvasMessages(
 
   // tell Python whether the extension can insert cells here (canvas.export_code() uses it)
   useEffect(() => {
-    model.send({ type: 'hello', hook: notebookHook() !== null });
+    model.send({ type: 'hello', hook: notebookHook() !== null } satisfies CanvasToPython);
   }, [model]);
 
   const onEvent = useCallback(
@@ -110,7 +104,7 @@ export function useCanvasMessages(
       } else if (msg.type === 'insert_cell' && claimNonce(model, msg.nonce)) {
         // one view of this widget acts on it (the same widget may be shown twice)
         void placeCode(String(msg.code ?? ''), anchor.current, Boolean(msg.run), toast).then(placed =>
-          model.send({ type: 'insert_cell_result', nonce: msg.nonce, ...placed })
+          model.send({ type: 'insert_cell_result', nonce: Number(msg.nonce), ...placed } satisfies CanvasToPython)
         );
       }
     },

@@ -24,6 +24,7 @@ import {
   FlowNode,
   Graph,
   groupAt,
+  isGroup,
   moveNodes,
   removeElements,
   reparent,
@@ -32,7 +33,7 @@ import {
   withViewport
 } from '../graph';
 import { autoLayout } from '../layout';
-import { CanvasState, isGroupType } from '../store';
+import type { CanvasState } from '../store';
 import type { CommitOptions } from './useGraphDocument';
 
 /** Blocks copied with Ctrl/Cmd+C (shared by every canvas on the page). */
@@ -89,14 +90,14 @@ export function useFlowEditing(
       );
       // dropping a block inside a transformer block makes it a child; dragging it out, top level
       for (const n of dragged) {
-        if (isGroupType(blocks(), n.type)) {
+        if (isGroup(blocks(), n.type)) {
           continue;
         }
         const abs = absolutePosition(g, n.id);
         const { width, height } = size(n);
-        const target = groupAt(g, { x: abs.x + width / 2, y: abs.y + height / 2 }, n.id);
+        const target = groupAt(g, { x: abs.x + width / 2, y: abs.y + height / 2 }, blocks(), n.id);
         if (target !== (n.parentId ?? null)) {
-          g = reparent(g, n.id, target);
+          g = reparent(g, n.id, target, blocks());
         }
       }
       doc.commit(g);
@@ -126,7 +127,7 @@ export function useFlowEditing(
         blocks()
       );
       if (why) {
-        toast(`Not connected: ${why}.`);
+        toast(`Not connected: ${why}`);
       }
     },
     [doc, blocks, toast]
@@ -172,14 +173,14 @@ export function useFlowEditing(
     if (!clipboard) {
       return;
     }
-    const { graph, ids } = pasteFragment(doc.current(), clipboard, PASTE_OFFSET);
+    const { graph, ids } = pasteFragment(doc.current(), clipboard, blocks(), PASTE_OFFSET);
     doc.commit(graph);
     flow.selectOnly(ids);
-  }, [doc, flow]);
+  }, [doc, flow, blocks]);
   const layout = useCallback(() => {
     const sizes = new Map(flow.currentNodes().map(n => [n.id, size(n)]));
-    doc.commit(autoLayout(doc.current(), n => sizes.get(n.id) ?? DEFAULT_NODE_SIZE));
-  }, [doc, flow]);
+    doc.commit(autoLayout(doc.current(), blocks(), n => sizes.get(n.id) ?? DEFAULT_NODE_SIZE));
+  }, [doc, flow, blocks]);
 
   return useMemo(
     () => ({

@@ -3,11 +3,11 @@ import { act, renderHook } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 
 import { addBlock, Graph, moveNodes } from '../graph';
-import { design } from './testGraph';
+import { BLOCKS, design } from './testGraph';
 import { useFlowElements } from './useFlowElements';
 
 function setup(initial: Graph = design()) {
-  return renderHook(({ graph }) => useFlowElements(graph), { initialProps: { graph: initial } });
+  return renderHook(({ graph }) => useFlowElements(graph, BLOCKS), { initialProps: { graph: initial } });
 }
 
 describe('useFlowElements', () => {

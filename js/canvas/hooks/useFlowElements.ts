@@ -10,7 +10,7 @@
 import { applyEdgeChanges, applyNodeChanges, Edge, OnEdgesChange, OnNodesChange } from '@xyflow/react';
 import { useCallback, useRef, useState } from 'react';
 
-import { FlowNode, fitGroups, Graph, toFlowEdges, toFlowNodes } from '../graph';
+import { Blocks, FlowNode, fitGroups, Graph, toFlowEdges, toFlowNodes } from '../graph';
 
 export interface FlowElements {
   nodes: FlowNode[];
@@ -27,33 +27,35 @@ function withSelection(nodes: FlowNode[], ids: ReadonlySet<string>): FlowNode[] 
   return nodes.map(n => (ids.has(n.id) !== Boolean(n.selected) ? { ...n, selected: ids.has(n.id) } : n));
 }
 
-export function useFlowElements(graph: Graph): FlowElements {
-  const [nodes, setNodes] = useState<FlowNode[]>(() => toFlowNodes(graph));
+export function useFlowElements(graph: Graph, blocks: Blocks): FlowElements {
+  const [nodes, setNodes] = useState<FlowNode[]>(() => toFlowNodes(graph, blocks));
   const [edges, setEdges] = useState<Edge[]>(() => toFlowEdges(graph));
-  const [source, setSource] = useState(graph);
+  const [source, setSource] = useState({ graph, blocks });
   const pendingSelection = useRef<Set<string> | null>(null);
   const nodesRef = useRef(nodes);
+  const blocksRef = useRef(blocks);
+  blocksRef.current = blocks;
 
   let shown = nodes;
-  if (source !== graph) {
+  if (source.graph !== graph || source.blocks !== blocks) {
     // derive during render (React's pattern for state that follows a prop): no frame shows stale blocks
-    setSource(graph);
-    if (source.nodes !== graph.nodes || pendingSelection.current) {
-      shown = toFlowNodes(graph, nodes);
+    setSource({ graph, blocks });
+    if (source.graph.nodes !== graph.nodes || source.blocks !== blocks || pendingSelection.current) {
+      shown = toFlowNodes(graph, blocks, nodes);
       if (pendingSelection.current) {
         shown = withSelection(shown, pendingSelection.current);
         pendingSelection.current = null;
       }
       setNodes(shown);
     }
-    if (source.edges !== graph.edges) {
+    if (source.graph.edges !== graph.edges) {
       setEdges(toFlowEdges(graph, edges));
     }
   }
   nodesRef.current = shown;
 
   const onNodesChange: OnNodesChange<FlowNode> = useCallback(
-    changes => setNodes(nds => fitGroups(applyNodeChanges(changes, nds))),
+    changes => setNodes(nds => fitGroups(applyNodeChanges(changes, nds), blocksRef.current)),
     []
   );
   const onEdgesChange: OnEdgesChange = useCallback(changes => setEdges(eds => applyEdgeChanges(changes, eds)), []);

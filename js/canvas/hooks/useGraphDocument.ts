@@ -12,6 +12,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 import type { AnyModel } from '../../shared/anywidget';
+import type { Graph as GraphJSON } from '../../shared/contract';
 import { Graph, normalizeGraph } from '../graph';
 import { createHistory, History, record, redo as redoStep, undo as undoStep } from '../history';
 
@@ -46,7 +47,7 @@ function sameDesign(a: Graph, b: Graph): boolean {
 }
 
 export function useGraphDocument(
-  model: AnyModel<{ graph: Graph }>,
+  model: AnyModel<{ graph: GraphJSON }>,
   { limit = HISTORY_LIMIT, onExternal }: GraphDocumentOptions = {}
 ): GraphDocument {
   const [graph, setGraph] = useState<Graph>(() => normalizeGraph(model.get('graph')));

@@ -4,23 +4,10 @@ import { describe, expect, it } from 'vitest';
 
 import { fakeModel } from '../../shared/testing/fakeModel';
 import { createCanvasStore } from '../store';
-import type { Catalog } from '../types';
+import { analysis, block, catalogWith } from '../../shared/testing/catalog';
 import { StoreSyncedModel, useStoreSync } from './useStoreSync';
 
-const CATALOG: Catalog = {
-  blocks: [
-    {
-      type: 'dropout',
-      title: 'Dropout',
-      category: 'regularization',
-      inputs: ['in'],
-      outputs: ['out'],
-      is_group: false,
-      schema: {},
-      docs: {}
-    }
-  ]
-};
+const CATALOG = catalogWith([block('dropout')]);
 
 function model() {
   return fakeModel<StoreSyncedModel>({ catalog: {}, analysis_json: {}, language: 'en' });
@@ -32,11 +19,11 @@ describe('useStoreSync', () => {
     const store = createCanvasStore();
     renderHook(() => useStoreSync(m, store));
     act(() => m.pySet('catalog', CATALOG));
-    act(() => m.pySet('analysis_json', { ok: true, params: 12 }));
+    act(() => m.pySet('analysis_json', analysis({ params: 12 })));
     act(() => m.pySet('language', 'ko'));
     const s = store.getState();
-    expect(s.blocks.dropout.title).toBe('Dropout');
-    expect(s.analysis.params).toBe(12);
+    expect(s.blocks.dropout?.title).toBe('Dropout');
+    expect(s.analysis?.params).toBe(12);
     expect(s.language).toBe('ko');
   });
 
@@ -44,12 +31,12 @@ describe('useStoreSync', () => {
     const m = model();
     m.beforeFirstSubscribe('change:catalog', () => m.pySet('catalog', CATALOG));
     m.beforeFirstSubscribe('change:language', () => m.pySet('language', 'ko'));
-    m.beforeFirstSubscribe('change:analysis_json', () => m.pySet('analysis_json', { ok: false }));
+    m.beforeFirstSubscribe('change:analysis_json', () => m.pySet('analysis_json', analysis({ ok: false })));
     const store = createCanvasStore();
     renderHook(() => useStoreSync(m, store));
     expect(store.getState().language).toBe('ko');
     expect(Object.keys(store.getState().blocks)).toEqual(['dropout']);
-    expect(store.getState().analysis.ok).toBe(false);
+    expect(store.getState().analysis?.ok).toBe(false);
   });
 
   it('stops following the model when unmounted', () => {

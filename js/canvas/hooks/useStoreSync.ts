@@ -7,24 +7,32 @@
 import { useEffect } from 'react';
 
 import type { AnyModel } from '../../shared/anywidget';
+import type { CanvasState as CanvasModel } from '../../shared/contract';
 import type { Store } from '../../shared/store';
 import { CanvasState, indexBlocks } from '../store';
-import type { Analysis, Catalog, Language } from '../types';
+import { analysisOf, catalogOf } from '../types';
 
-export interface StoreSyncedModel {
-  catalog: Catalog;
-  analysis_json: Analysis;
-  language: Language;
+export type StoreSyncedModel = Pick<CanvasModel, 'catalog' | 'analysis_json' | 'language'>;
+
+/** The store's state from the model as it is now. */
+export function stateFrom(model: AnyModel<StoreSyncedModel>): Pick<CanvasState, 'catalog' | 'blocks' | 'analysis' | 'language'> {
+  const catalog = catalogOf(model.get('catalog'));
+  return {
+    catalog,
+    blocks: indexBlocks(catalog),
+    analysis: analysisOf(model.get('analysis_json')),
+    language: model.get('language') ?? 'en'
+  };
 }
 
 export function useStoreSync(model: AnyModel<StoreSyncedModel>, store: Store<CanvasState>): void {
   useEffect(() => {
-    const readers: Record<string, () => void> = {
+    const readers: Record<keyof StoreSyncedModel, () => void> = {
       catalog: () => {
-        const catalog = model.get('catalog') ?? {};
+        const catalog = catalogOf(model.get('catalog'));
         store.setState({ catalog, blocks: indexBlocks(catalog) });
       },
-      analysis_json: () => store.setState({ analysis: model.get('analysis_json') ?? {} }),
+      analysis_json: () => store.setState({ analysis: analysisOf(model.get('analysis_json')) }),
       language: () => store.setState({ language: model.get('language') ?? 'en' })
     };
     const entries = Object.entries(readers);
