@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 export PYTHONHASHSEED ?= 0
 
 JS_SOURCES := $(shell find js -type f -not -name '*.test.ts') package.json package-lock.json tsconfig.json
-JS_BUILT := slamdunk_lab/static/widgets.js
+JS_BUILT := slamdunk_lab/static/canvas.js
 
 .PHONY: install js lab test test-js test-python bench clean
 

@@ -1,7 +1,8 @@
-// Bundle the notebook widgets (js/widgets.tsx) into ONE ESM file for anywidget:
-//   slamdunk_lab/static/widgets.js  (+ widgets.css from our own stylesheets)
-// React Flow's stylesheet is imported as text (`?text`) and injected at run time.
-// Usage: node js/build-widgets.mjs [--watch] [--dev]
+// Bundle the notebook widgets into one ESM per view for anywidget (each widget instance stores its `_esm`
+// in a saved notebook, so a monitor must not carry the canvas's React Flow):
+//   slamdunk_lab/static/<view>.js + <view>.css   for view in canvas, monitor, playground, runs
+// React Flow's stylesheet is imported as text (`?text`) and injected at run time by the canvas.
+// Usage: node js/build-widgets.mjs [--watch] [--dev] [--metafile]
 import * as esbuild from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,8 +34,17 @@ const textPlugin = {
   }
 };
 
-const options = {
-  entryPoints: { widgets: path.join(root, 'js/widgets.tsx') },
+/** The canvas runs on React (React Flow needs it); the small views on Preact's React API (about 15 kB instead
+ * of React DOM's 200 kB), so a saved monitor, playground or runs browser stays small. */
+const VIEWS = { canvas: 'react', monitor: 'preact', playground: 'preact', runs: 'preact' };
+const PREACT_ALIASES = {
+  react: 'preact/compat',
+  'react-dom': 'preact/compat',
+  'react-dom/client': 'preact/compat/client',
+  'react/jsx-runtime': 'preact/jsx-runtime'
+};
+
+const common = {
   outdir: path.join(root, 'slamdunk_lab/static'),
   bundle: true,
   format: 'esm',
@@ -46,13 +56,34 @@ const options = {
   legalComments: 'none',
   define: { 'process.env.NODE_ENV': JSON.stringify(dev ? 'development' : 'production') },
   plugins: [textPlugin],
+  metafile: process.argv.includes('--metafile'),
   logLevel: 'info'
 };
 
+const builds = [
+  { ...common, entryPoints: { canvas: path.join(root, 'js/views/canvas.ts') } },
+  {
+    ...common,
+    entryPoints: Object.fromEntries(
+      Object.entries(VIEWS)
+        .filter(([, lib]) => lib === 'preact')
+        .map(([v]) => [v, path.join(root, `js/views/${v}.ts`)])
+    ),
+    alias: PREACT_ALIASES
+  }
+];
+
 if (watch) {
-  const ctx = await esbuild.context(options);
-  await ctx.watch();
+  for (const options of builds) {
+    const ctx = await esbuild.context(options);
+    await ctx.watch();
+  }
   console.log('watching js/ … (set ANYWIDGET_HMR=1 in the kernel for hot reload)');
 } else {
-  await esbuild.build(options);
+  for (const options of builds) {
+    const result = await esbuild.build(options);
+    if (result.metafile) {
+      console.log(await esbuild.analyzeMetafile(result.metafile));
+    }
+  }
 }

@@ -55,10 +55,10 @@ def test_clean_graph_rejects_other_versions_and_types():
 
 
 def test_missing_bundle_gives_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(_base, "ESM_PATH", tmp_path / "widgets.js")
-    monkeypatch.setattr(_base, "CSS_PATH", tmp_path / "widgets.css")
+    monkeypatch.setattr(_base, "STATIC_DIR", tmp_path)
     with pytest.raises(BundleMissingError, match="npm ci && npm run build"):
         Canvas(SMALL)
+    assert not _base.bundle_available()
 
 
 @needs_bundle
@@ -73,8 +73,8 @@ def test_canvas_syncs_cleaned_graph_and_anchor():
     with pytest.raises(KeyError):
         c.node("nope")
     state = c.get_state()
-    assert state["_esm"] == _base.ESM_PATH.read_text(encoding="utf-8")
-    assert state["_css"] == _base.CSS_PATH.read_text(encoding="utf-8")
+    assert state["_esm"] == _base.esm_path("canvas").read_text(encoding="utf-8")
+    assert state["_css"] == _base.css_path("canvas").read_text(encoding="utf-8")
     assert state["_view"] == "canvas"
 
 

@@ -3,7 +3,13 @@ import { useEffect, useSyncExternalStore, useCallback } from 'react';
 
 import { AnyModel, EventMessage, isEventMessage } from './anywidget';
 
-/** Subscribe to one traitlet; re-renders on `change:<key>`. */
+/**
+ * Subscribe to one traitlet; re-renders on `change:<key>`. The value is read
+ * again right after subscribing (the callback runs once), so a change that
+ * arrives between the render and the subscription is never lost, whichever
+ * React implementation runs the view (React checks after subscribing, Preact
+ * before).
+ */
 export function useModelValue<T extends object, K extends keyof T & string>(
   model: AnyModel<T>,
   key: K
@@ -12,6 +18,7 @@ export function useModelValue<T extends object, K extends keyof T & string>(
     (cb: () => void) => {
       const ev = `change:${key}`;
       model.on(ev, cb);
+      cb();
       return () => model.off(ev, cb);
     },
     [model, key]

@@ -1,8 +1,8 @@
 """Base class of every SLaM Dunk Lab notebook widget.
 
-All widgets share ONE front-end bundle built by ``npm run build`` into
-``slamdunk_lab/static/widgets.js`` and ``widgets.css`` (anywidget ``_esm`` /
-``_css``); the ``_view`` traitlet tells the bundle which React view to render.
+Each view has its own front-end bundle, built by ``npm run build`` into ``slamdunk_lab/static/<view>.js`` and
+``<view>.css`` (anywidget ``_esm`` / ``_css``; ``<view>`` is the ``_view`` traitlet). A saved notebook stores
+the ESM of every widget instance, so a monitor carries only what a monitor needs, not the canvas's React Flow.
 """
 
 from __future__ import annotations
@@ -17,8 +17,18 @@ import anywidget
 import traitlets
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-ESM_PATH = STATIC_DIR / "widgets.js"
-CSS_PATH = STATIC_DIR / "widgets.css"
+#: The views with a bundle of their own.
+VIEWS = ("canvas", "monitor", "playground", "runs")
+
+
+def esm_path(view: str) -> Path:
+    """The ESM bundle of ``view``."""
+    return STATIC_DIR / f"{view}.js"
+
+
+def css_path(view: str) -> Path:
+    """The stylesheet of ``view``."""
+    return STATIC_DIR / f"{view}.css"
 
 _cache: dict[Path, tuple[float, str]] = {}
 _hot: dict[Path, Any] = {}
@@ -68,15 +78,16 @@ def _read_bundle(path: Path) -> Any:
     return cached[1]
 
 
-def bundle_available() -> bool:
-    """True when the built front-end bundle is present."""
-    return ESM_PATH.is_file() and CSS_PATH.is_file()
+def bundle_available(view: str | None = None) -> bool:
+    """True when the built front-end bundle of ``view`` (default: every view) is present."""
+    views = VIEWS if view is None else (view,)
+    return all(esm_path(v).is_file() and css_path(v).is_file() for v in views)
 
 
 class SlamDunkWidget(anywidget.AnyWidget):
-    """anywidget base: loads the shared bundle lazily and selects a React view.
+    """anywidget base: loads the view's own bundle lazily.
 
-    Subclasses set ``_view`` (a key of the bundle's view table, e.g. ``"canvas"``).
+    Subclasses set ``_view`` (``"canvas"``, ``"monitor"``, ... : ``static/<view>.js`` and ``.css``).
     One-shot events travel as custom messages ``{"type": ..., ...}``; durable
     state lives in synced traitlets.
     """
@@ -91,11 +102,11 @@ class SlamDunkWidget(anywidget.AnyWidget):
     # never fails, and a missing bundle gives a clear error at creation time.
     @property
     def _esm(self) -> Any:  # type: ignore[override]
-        return _read_bundle(ESM_PATH)
+        return _read_bundle(esm_path(self._view))
 
     @property
     def _css(self) -> Any:  # type: ignore[override]
-        return _read_bundle(CSS_PATH)
+        return _read_bundle(css_path(self._view))
 
     def __init__(self, **kwargs: Any) -> None:
         if not self._view:

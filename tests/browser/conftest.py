@@ -68,8 +68,8 @@ def _check_frontend_built() -> None:
     missing = [
         p
         for p in (
-            REPO / "slamdunk_lab/static/widgets.js",
-            REPO / "slamdunk_lab/static/widgets.css",
+            *(REPO / f"slamdunk_lab/static/{view}.{ext}" for view in ("canvas", "monitor", "playground", "runs")
+              for ext in ("js", "css")),
             REPO / "slamdunk_lab/labextension/package.json",
         )
         if not p.exists()
