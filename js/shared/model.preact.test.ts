@@ -14,11 +14,11 @@ vi.mock('react', async () => await import('preact/compat'));
 describe('useModelValue on Preact', () => {
   it('keeps a value that changes while it subscribes, and follows later changes', async () => {
     const { useModelValue } = await import('./model');
-    const model = fakeModel({ title: 'before' });
+    const model = fakeModel<{ title: string }>({ title: 'before' });
     model.beforeFirstSubscribe('change:title', () => model.pySet('title', 'in the gap'));
     const seen: string[] = [];
     function Title() {
-      const title = useModelValue(model, 'title');
+      const title = useModelValue<{ title: string }, 'title'>(model, 'title');
       seen.push(title);
       return createElement('b', null, title);
     }

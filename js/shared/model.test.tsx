@@ -7,8 +7,8 @@ import { fakeModel } from './testing/fakeModel';
 
 describe('useModelValue', () => {
   it('follows a traitlet and stops listening when unmounted', () => {
-    const model = fakeModel({ title: 'a' });
-    const { result, unmount } = renderHook(() => useModelValue(model, 'title'));
+    const model = fakeModel<{ title: string }>({ title: 'a' });
+    const { result, unmount } = renderHook(() => useModelValue<{ title: string }, 'title'>(model, 'title'));
     expect(result.current).toBe('a');
     act(() => model.pySet('title', 'b'));
     expect(result.current).toBe('b');
@@ -17,9 +17,9 @@ describe('useModelValue', () => {
   });
 
   it('keeps a value that changes while it subscribes (issue #16)', () => {
-    const model = fakeModel({ title: 'before' });
+    const model = fakeModel<{ title: string }>({ title: 'before' });
     model.beforeFirstSubscribe('change:title', () => model.pySet('title', 'in the gap'));
-    const { result } = renderHook(() => useModelValue(model, 'title'));
+    const { result } = renderHook(() => useModelValue<{ title: string }, 'title'>(model, 'title'));
     expect(result.current).toBe('in the gap');
   });
 });
