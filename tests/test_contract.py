@@ -9,8 +9,7 @@ from pydantic import ValidationError
 
 import slamdunk_lab as sd
 from slamdunk_lab import generation
-from slamdunk_lab.graph.schema import edge_id, parse
-from slamdunk_lab.graph.seed import make_edge
+from slamdunk_lab.graph.schema import edge_id, make_edge, parse
 from slamdunk_lab.sampling import MAX_SEED, GenerationSettings
 from slamdunk_lab.widgets import contract
 from slamdunk_lab.widgets import _typescript as ts

@@ -231,5 +231,5 @@ def make_node(node_id: str, type_: str, x: float, y: float, data: dict, parent: 
 
 def make_edge(source: str, target: str, handle: str = "in") -> dict:
     """An edge from ``source``'s output into ``target``'s input ``handle``, with a readable, stable id."""
-    return {"id": f"e-{source}-{target}" + ("" if handle == "in" else f"-{handle}"),
+    return {"id": edge_id(source, target, "out", handle),
             "source": source, "target": target, "sourceHandle": "out", "targetHandle": handle}
