@@ -7,6 +7,7 @@ import * as esbuild from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeNotices } from './notices.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
@@ -53,7 +54,7 @@ const common = {
   jsx: 'automatic',
   minify: !dev,
   sourcemap: dev ? 'inline' : false,
-  legalComments: 'none',
+  legalComments: 'eof', // licence comments kept; full texts in THIRD_PARTY_NOTICES.txt (js/notices.mjs)
   define: { 'process.env.NODE_ENV': JSON.stringify(dev ? 'development' : 'production') },
   plugins: [textPlugin],
   metafile: process.argv.includes('--metafile'),
@@ -80,10 +81,14 @@ if (watch) {
   }
   console.log('watching js/ … (set ANYWIDGET_HMR=1 in the kernel for hot reload)');
 } else {
+  const inputs = {};
   for (const options of builds) {
-    const result = await esbuild.build(options);
-    if (result.metafile) {
+    const result = await esbuild.build({ ...options, metafile: true });
+    Object.assign(inputs, result.metafile.inputs);
+    if (process.argv.includes('--metafile')) {
       console.log(await esbuild.analyzeMetafile(result.metafile));
     }
   }
+  // every npm package in any bundle, with its licence text, beside the bundles
+  writeNotices(root, { inputs }, path.join(common.outdir, 'THIRD_PARTY_NOTICES.txt'), 'the widget bundles');
 }

@@ -9,6 +9,7 @@ True
 from __future__ import annotations
 
 from . import data, graph, tokenizers
+from ._version import __version__ as __version__
 from .analysis import Analysis, GraphIssue, NodeInfo, analyze
 from .blocks import catalog
 from .errors import GraphError, ModelFileError
@@ -16,8 +17,6 @@ from .interop import seed as _seed
 from .templates import template, templates
 
 graph.from_seed = _seed.from_seed  # the seed importer lives in interop/ (it reads the catalogue); users find it here
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Analysis",

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 
 from ._files import atomic_write, fsync_dir, write_json_atomic
+from ._version import __version__
 from .analysis import analyze
 from .errors import GraphError, ModelFileError
 from .model import DTYPES, GraphModel, build
@@ -255,7 +256,7 @@ def _write_save(staging: Path, model: GraphModel, tensors: dict[str, torch.Tenso
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "library_version": _library_version(),
+        "library_version": __version__,
         "params": model.analysis.params,
         "dtype": dtype,
         "weights": {"file": WEIGHTS, "sha256": written["digest"], "bytes": written["size"],
@@ -309,12 +310,6 @@ def _swap_in(staging: Path, folder: Path) -> None:
         fsync_dir(folder)
         raise
     fsync_dir(folder)
-
-
-def _library_version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 # --------------------------------------------------------------------------------------------- load

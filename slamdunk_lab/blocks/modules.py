@@ -290,9 +290,9 @@ class CausalSelfAttention(nn.Module):
         mask = self.mask(ctx, T, k.shape[2], x.device)
         if ctx.attention_maps is not None:
             ctx.attention_maps.append(self.attention_weights(q, k, mask))
-        y = F.scaled_dot_product_attention(  # (B, H, T, hd)
+        y = attend(  # (B, H, T, hd)
             q, k, v, attn_mask=mask, is_causal=mask is None and T > 1,
-            dropout_p=self.dropout if self.training else 0.0, enable_gqa=KV != H)
+            dropout_p=self.dropout if self.training else 0.0)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, H * hd))  # (B, T, D)
 
     def attention_weights(self, q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -303,6 +303,20 @@ class CausalSelfAttention(nn.Module):
         if mask is None:
             mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(S - T)
         return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).detach()
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **kwargs) -> torch.Tensor:
+    """``scaled_dot_product_attention`` where keys and values may have fewer heads than queries (GQA/MQA).
+
+    torch ≥ 2.5 shares each key/value head between its queries itself (``enable_gqa``); torch 2.4 has no such
+    option, so there the key/value heads are repeated first: the same result, with more memory."""
+    if k.shape[1] == q.shape[1]:
+        return F.scaled_dot_product_attention(q, k, v, **kwargs)
+    try:
+        return F.scaled_dot_product_attention(q, k, v, enable_gqa=True, **kwargs)
+    except TypeError:  # torch 2.4: unexpected keyword argument 'enable_gqa'
+        n = q.shape[1] // k.shape[1]
+        return F.scaled_dot_product_attention(q, k.repeat_interleave(n, 1), v.repeat_interleave(n, 1), **kwargs)
 
 
 class LMHead(Linear):

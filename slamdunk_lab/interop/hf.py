@@ -373,7 +373,19 @@ def hf_config(graph_or_model: Any, dtype: str = "float32") -> dict:
     config, issues = _family_config(recognise(graph_or_model), dtype)
     if issues:
         raise GraphError(issues)
+    _widen_positions(config)
     return config
+
+
+def _widen_positions(config: dict) -> None:
+    """``max_position_embeddings`` of a RoPE model with llama3 scaling: at least one more than the scaling's
+    original context (a Llama 3 shrunk for a laptop keeps 8B's scaling). transformers warns on load when the
+    original context is not below it; RoPE models have no position table, so the larger number changes no
+    output. The export's marker keeps the real context for :func:`import_hf`."""
+    rope = config.get("rope_parameters") or {}
+    original = rope.get("original_max_position_embeddings")
+    if rope.get("rope_type") == "llama3" and isinstance(original, int) and "max_position_embeddings" in config:
+        config["max_position_embeddings"] = max(config["max_position_embeddings"], original + 1)
 
 
 # ============================================================================================ weights
@@ -484,27 +496,38 @@ def _from_hf(p: _Param, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 # ============================================================================================ export
-def export_hf(model: Any, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` that ``transformers`` loads as the same model.
+def export_hf(model: Any, out_dir: str | os.PathLike, overwrite: bool = False, tokenizer: Any = None) -> Path:
+    """Write a folder that ``transformers`` loads as the same model, with its tokenizer and generation settings.
 
     >>> import tempfile, torch, slamdunk_lab as sd
-    >>> model = sd.build(sd.template("llama3", size="tiny", n_layer=2))
-    >>> path = sd.export_hf(model, tempfile.mkdtemp() + "/tiny-llama")
-    >>> sorted(p.name for p in path.iterdir())
-    ['config.json', 'model.safetensors', 'slamdunk_lab.json']
+    >>> tok = sd.tokenizers.byte()
+    >>> model = sd.build(sd.template("llama3", size="tiny", n_layer=2, vocab_size=tok.vocab_size))
+    >>> path = sd.export_hf(model, tempfile.mkdtemp() + "/tiny-llama", tokenizer=tok)
+    >>> sorted(p.name for p in path.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['config.json', 'generation_config.json', 'model.safetensors', 'slamdunk_lab.json', 'special_tokens_map.json',
+     'tokenizer.json', 'tokenizer_config.json']
+
+    Then ``AutoTokenizer.from_pretrained(path)`` encodes text to the same ids as ``tok`` and
+    ``pipeline("text-generation", model=path)`` writes text.
 
     ``model`` is a built :class:`GraphModel` (or anything with a ``.model`` that is one). Its graph must be
     one that GPT-2, Llama, Qwen3 or SmolLM3 expresses, else :class:`GraphError` names the node and setting in
-    the way. ``out_dir`` is created; a non-empty directory that is not an earlier export is refused unless
-    ``overwrite=True``. Returns the directory.
+    the way. ``tokenizer`` (default: ``model.tokenizer``, which :func:`slamdunk_lab.load` sets) is written as a
+    Hugging Face fast tokenizer (char, byte, BPE, tiktoken or a loaded ``tokenizer.json``); its end-of-text token
+    becomes the bos/eos/pad id of ``config.json`` and ``generation_config.json``. ``out_dir`` is created; a
+    non-empty directory that is not an earlier export is refused unless ``overwrite=True``. Returns the directory.
     """
     model = _as_model(model)
+    tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
     params = list(model.parameters())
     if params[0].device.type == "meta":
         raise ValueError("this model was built on the meta device and has no weights to export; build it on "
                          "a real device (and train it) first")
     dtype = DTYPE_NAMES.get(params[0].dtype, "float32")
     config = hf_config(model, dtype=dtype)
+    hf_tok = _hf_tokenizer_of(tokenizer, config["vocab_size"])
+    ids = _special_ids(tokenizer)
+    config.update(ids)
     s = recognise(model)
     sizes = _qkv_sizes(s)
     state = model.state_dict()
@@ -516,9 +539,56 @@ def export_hf(model: Any, out_dir: str | os.PathLike, overwrite: bool = False) -
 
     atomic_write(out / "model.safetensors", lambda f: save_file(tensors, str(f), metadata={"format": "pt"}))
     write_text_atomic(out / "config.json", json.dumps(config, indent=2) + "\n")
-    marker = {"format": "slamdunk_lab.hf_export", "version": 1, "name": model.graph.get("name")}
+    write_text_atomic(out / "generation_config.json", json.dumps(_generation_config(ids, s.context), indent=2) + "\n")
+    if hf_tok is not None:
+        _write_tokenizer(out, hf_tok, tokenizer, s.context)
+    else:  # an earlier export's tokenizer would not belong to this model
+        for name in TOKENIZER_FILES:
+            (out / name).unlink(missing_ok=True)
+    marker = {"format": "slamdunk_lab.hf_export", "version": 1, "name": model.graph.get("name"), "context": s.context}
     write_text_atomic(out / MARKER, json.dumps(marker, indent=2) + "\n")
     return out
+
+
+#: Files a tokenizer export writes (an earlier export's are removed when the new one has no tokenizer).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def _hf_tokenizer_of(tokenizer: Any, vocab_size: int) -> Any:
+    """The Hugging Face ``tokenizers.Tokenizer`` for ``tokenizer`` (None for none), checked against the model."""
+    if tokenizer is None:
+        return None
+    to_hf = getattr(tokenizer, "to_hf", None)
+    if not callable(to_hf) or not isinstance(getattr(tokenizer, "vocab_size", None), int):
+        raise TypeError(f"tokenizer must be a slamdunk_lab tokenizer (sd.tokenizers.char / byte / bpe / tiktoken / "
+                        f"hf), got {type(tokenizer).__name__}")
+    if tokenizer.vocab_size > vocab_size:
+        raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model's vocabulary holds only "
+                         f"{vocab_size}: this tokenizer does not belong to this model")
+    return to_hf()
+
+
+def _special_ids(tokenizer: Any) -> dict[str, int | None]:
+    """bos/eos/pad ids for config.json: the end-of-text token plays all three (as in GPT-2); None without one."""
+    eos = getattr(tokenizer, "eos_id", None) if tokenizer is not None else None
+    return {"bos_token_id": eos, "eos_token_id": eos, "pad_token_id": eos}
+
+
+def _generation_config(ids: dict[str, int | None], context: int) -> dict:
+    """Sampling as ``sd.generate`` does by default; by default at most 200 new tokens or half the context, so a
+    short prompt and its continuation fit the positions the model has."""
+    return {**{k: v for k, v in ids.items() if v is not None}, "do_sample": True, "temperature": 0.8,
+            "top_k": 40, "top_p": 0.95, "max_new_tokens": max(1, min(200, context // 2))}
+
+
+def _write_tokenizer(out: Path, hf_tok: Any, tokenizer: Any, context: int) -> None:
+    """tokenizer.json (the fast tokenizer), tokenizer_config.json and special_tokens_map.json."""
+    specials = dict(tokenizer.special_tokens)
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": context,
+              "clean_up_tokenization_spaces": False, "add_bos_token": False, "add_eos_token": False, **specials}
+    write_text_atomic(out / "tokenizer.json", hf_tok.to_str(pretty=True) + "\n")
+    write_text_atomic(out / "tokenizer_config.json", json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "special_tokens_map.json", json.dumps(specials, indent=2, ensure_ascii=False) + "\n")
 
 
 def _as_model(obj: Any) -> GraphModel:
@@ -546,6 +616,17 @@ def _prepare_dir(out_dir: Any, overwrite: bool) -> Path:
     return out
 
 
+def _exported_context(folder: Path) -> int | None:
+    """The design's context recorded by :func:`export_hf` in its marker (None for other folders)."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    context = marker.get("context") if isinstance(marker, dict) else None
+    ok = isinstance(context, int) and not isinstance(context, bool) and context > 0 and _is_export(folder)
+    return context if ok else None
+
+
 def _is_export(folder: Path) -> bool:
     try:
         return json.loads((folder / MARKER).read_text()).get("format") == "slamdunk_lab.hf_export"
@@ -566,6 +647,9 @@ def import_hf(path: str | os.PathLike, dtype: Any = None, device: Any = None,
     """
     folder, name = _resolve_source(path)
     config = _read_config(folder)
+    context = _exported_context(folder)
+    if context is not None and "max_position_embeddings" in config:  # see _widen_positions
+        config = {**config, "max_position_embeddings": context}
     cfg = template_config(config, name)
     graph = graph_from_config(cfg)
     graph["name"] = _graph_name(folder, name)

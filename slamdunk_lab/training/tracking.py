@@ -262,7 +262,7 @@ class MlflowLogger:
     """
 
     def __init__(self, spec, active_ids: set[str] = frozenset(), tags: dict | None = None):
-        from .. import __version__
+        from .._version import __version__
 
         folder = spec.run_folder()
         base = {LIBRARY_TAG: __version__, CHECKPOINT_TAG: str(folder),

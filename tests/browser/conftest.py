@@ -78,8 +78,11 @@ def _check_frontend_built() -> None:
         pytest.fail(f"front end not built ({', '.join(map(str, missing))}); run `npm ci && npm run build`")
 
 
-def _start_jupyter(base: Path, app: str):
-    """Start JupyterLab (app="lab") or Notebook 7 (app="notebook") in ``base``; yields a LabServer."""
+def _start_jupyter(base: Path, app: str, server_python: str = sys.executable):
+    """Start JupyterLab (app="lab") or Notebook 7 (app="notebook") in ``base``; yields a LabServer.
+
+    ``server_python`` runs the server (another venv's, for another JupyterLab version); kernels always run in
+    this interpreter, through a ``python3`` kernel spec that points here."""
     _check_frontend_built()
     root = base / "root"
     shutil.copytree(NOTEBOOKS, root)
@@ -101,6 +104,12 @@ def _start_jupyter(base: Path, app: str):
     )
     for d in ("config", "runtime", "user-settings", "workspaces", "ipython"):
         (base / d).mkdir()
+    if server_python != sys.executable:
+        spec = data / "kernels" / "python3"
+        spec.mkdir(parents=True)
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Python 3 (ipykernel)",
+                                                      "language": "python"}))
 
     port = _free_port()
     token = secrets.token_hex(16)
@@ -124,7 +133,7 @@ def _start_jupyter(base: Path, app: str):
     log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [
-            sys.executable,
+            server_python,
             "-m",
             module,
             "--no-browser",
@@ -188,6 +197,16 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory):
     tests/browser/notebooks; the labextension is loaded from the repo's build output; the
     news pop-up is off; ``window.jupyterapp`` is exposed."""
     yield from _start_jupyter(tmp_path_factory.mktemp("jupyterlab"), "lab")
+
+
+@pytest.fixture(scope="session")
+def oldest_lab_server(tmp_path_factory: pytest.TempPathFactory):
+    """JupyterLab 4.0.x, the oldest the extension supports, from the venv whose Python is
+    ``$SLAMDUNK_OLDEST_LAB_PYTHON`` (``make test-lab-oldest`` builds it); skipped when it is not set."""
+    python = os.environ.get("SLAMDUNK_OLDEST_LAB_PYTHON")
+    if not python:
+        pytest.skip("SLAMDUNK_OLDEST_LAB_PYTHON is not set (make test-lab-oldest sets it)")
+    yield from _start_jupyter(tmp_path_factory.mktemp("jupyterlab-oldest"), "lab", server_python=python)
 
 
 @pytest.fixture(scope="session")
