@@ -18,15 +18,16 @@ import {
   ReactFlowProvider,
   useReactFlow
 } from '@xyflow/react';
-import React, { useCallback, useMemo, useRef } from 'react';
+import React, { useCallback, useEffect, useMemo, useRef } from 'react';
 
 import type { AnyModel, Experimental } from '../shared/anywidget';
 import { useModelValue } from '../shared/model';
 import type { Store } from '../shared/store';
 import { AnalysisBar } from './AnalysisBar';
 import { DocsPanel } from './DocsPanel';
-import { Graph, Viewport } from './graph';
+import { Graph, graphBounds, normalizeGraph, readableViewport, Viewport } from './graph';
 import { useAddBlock } from './hooks/useAddBlock';
+import { useResize } from './hooks/useResize';
 import { useCanvasMessages } from './hooks/useCanvasMessages';
 import { useColorMode } from './hooks/useColorMode';
 import { useFlowEditing } from './hooks/useFlowEditing';
@@ -44,7 +45,12 @@ import type { CanvasState as CanvasModel, CanvasToPython } from '../shared/contr
 import type { Language } from './types';
 
 const DELETE_KEYS = ['Backspace', 'Delete'];
-const FIT = { padding: 0.15 };
+/** "Fit": the whole design, never zoomed in past 1×. */
+const FIT = { padding: 0.15, maxZoom: 1 };
+/** The toolbar lies over the top of the flow: a design shown from its top starts below it. */
+const TOOLBAR_ROOM = 64;
+/** The smallest canvas height (the traitlet's minimum). */
+const MIN_HEIGHT = 240;
 /** React Flow measures new blocks first; fitting waits for that. */
 const FIT_DELAY_MS = 50;
 
@@ -72,7 +78,17 @@ function Editor({
   const wrapper = useRef<HTMLDivElement>(null);
   const fitNext = useRef(false);
   const fit = useCallback(() => void rf.fitView(FIT), [rf]);
-  const fitSoon = useCallback(() => setTimeout(fit, FIT_DELAY_MS), [fit]);
+  const graphRef = useRef<() => Graph>(() => normalizeGraph(model.get('graph')));
+  // the design at a readable zoom (its top when it is too tall), after React Flow has placed the blocks
+  const showReadable = useCallback(() => {
+    const el = wrapper.current?.querySelector('.react-flow') as HTMLElement | null;
+    const bounds = graphBounds(graphRef.current(), store.getState().blocks);
+    if (el && bounds && el.clientWidth > 0 && el.clientHeight > 0) {
+      const view = { width: el.clientWidth, height: el.clientHeight };
+      void rf.setViewport(readableViewport(bounds, view, 24, TOOLBAR_ROOM));
+    }
+  }, [rf, store]);
+  const fitSoon = useCallback(() => setTimeout(showReadable, FIT_DELAY_MS), [showReadable]);
 
   // a template chosen in the menu, or a design given to an empty canvas: show all of it
   const onExternal = useCallback(
@@ -86,6 +102,14 @@ function Editor({
     [fitSoon]
   );
   const doc = useGraphDocument(model, { onExternal });
+  graphRef.current = doc.current;
+  // a design shown for the first time (no saved view): readable, never zoomed in past 1×
+  useEffect(() => {
+    const g = doc.current();
+    if (g.nodes.length > 0 && isUnset(g.viewport)) {
+      fitSoon();
+    }
+  }, []); // eslint-disable-line react-hooks/exhaustive-deps -- once, when the view opens
   const blocks = useCanvas(s => s.blocks);
   const flow = useFlowElements(doc.graph, blocks);
   const { toast, show: showToast } = useToast();
@@ -100,7 +124,11 @@ function Editor({
 
   const notices = useModelValue(model, 'notices') ?? [];
   const templates = useModelValue(model, 'templates') ?? [];
-  const height = useModelValue(model, 'height') ?? 560;
+  const savedHeight = useModelValue(model, 'height') ?? 720;
+  const { height, onResizeStart } = useResize(savedHeight, MIN_HEIGHT, h => {
+    model.set('height', h);
+    model.save_changes();
+  });
   const shapes = useCanvas(s => s.analysis?.nodes);
   const selectedId = useCanvas(s => s.selectedId);
   const colorMode = useColorMode();
@@ -167,8 +195,6 @@ function Editor({
           onSelectionChange={edit.onSelectionChange}
           onMoveEnd={edit.onMoveEnd}
           defaultViewport={vp}
-          fitView={graph.nodes.length > 0 && isUnset(vp)}
-          fitViewOptions={FIT}
           colorMode={colorMode}
           minZoom={0.1}
           maxZoom={2}
@@ -196,6 +222,14 @@ function Editor({
         <DocsPanel onLanguage={onLanguage} />
       </div>
       <AnalysisBar notices={notices} />
+      <div
+        className="sdl-resize"
+        role="separator"
+        aria-orientation="horizontal"
+        aria-label="Resize the canvas"
+        title="Drag to resize the canvas"
+        onPointerDown={onResizeStart}
+      />
     </div>
   );
 }

@@ -84,6 +84,30 @@ describe('Inspector', () => {
     expect(screen.queryAllByRole('alert')).toEqual([]);
   });
 
+  it("offers the tokenizer's vocabulary size for vocab_size fields once the canvas follows a tokenizer", () => {
+    const store = createCanvasStore({
+      catalog: catalogWith([block('lmHead')]),
+      blocks: indexBlocks(catalogWith([block('lmHead')])),
+      tokenizerVocab: 65
+    });
+    const onCommit = vi.fn();
+    const head: GraphNode = { id: 'head', type: 'lmHead', position: { x: 0, y: 0 }, data: { vocab_size: 256 } };
+    const view = render(
+      <CanvasStoreContext.Provider value={store}>
+        <Inspector node={head} onCommit={onCommit} />
+      </CanvasStoreContext.Provider>
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'from tokenizer (65)' }));
+    expect(onCommit).toHaveBeenCalledWith('head', 'vocab_size', 65);
+    view.rerender(
+      <CanvasStoreContext.Provider value={store}>
+        <Inspector node={{ ...head, data: { vocab_size: 65 } }} onCommit={onCommit} />
+      </CanvasStoreContext.Provider>
+    );
+    expect(screen.getByText("= the tokenizer's vocabulary (65)")).toBeTruthy();
+    expect(screen.queryByRole('button', { name: /from tokenizer/ })).toBeNull();
+  });
+
   it('shows Korean help when the language is Korean', () => {
     show(NODE, null, 'ko');
     expect(screen.getByText('N Heads').getAttribute('title')).toBe('쿼리 헤드의 수.');

@@ -7,6 +7,21 @@ import type { GraphNode } from './graph';
 import { useNodeIssues } from './selectors';
 import { useCanvas } from './store';
 
+/** The setting that can follow the tokenizer (`canvas.set_vocab(tok)`). */
+const VOCAB_FIELD = 'vocab_size';
+
+/** "from tokenizer (65)": sets the vocabulary size to the tokenizer's; says so when it already is. */
+function FromTokenizer({ vocab, current, onChoose }: { vocab: number; current: unknown; onChoose: () => void }) {
+  if (current === vocab) {
+    return <div className="sdl-from-tokenizer sdl-muted">= the tokenizer's vocabulary ({vocab})</div>;
+  }
+  return (
+    <button type="button" className="sdl-from-tokenizer sdl-button sdl-button-plain" onClick={onChoose} data-action="vocab-from-tokenizer">
+      from tokenizer ({vocab})
+    </button>
+  );
+}
+
 export const Inspector = memo(function Inspector({
   node,
   onCommit
@@ -17,6 +32,7 @@ export const Inspector = memo(function Inspector({
   const block = useCanvas(s => (node ? s.blocks[node.type] : undefined));
   const errors = useNodeIssues(node?.id);
   const language = useCanvas(s => s.language);
+  const vocab = useCanvas(s => s.tokenizerVocab);
   const fields = useMemo(() => schemaFields(block?.schema), [block]);
   if (!node) {
     return (
@@ -39,17 +55,24 @@ export const Inspector = memo(function Inspector({
       {!block && (
         <p className="sdl-muted">No schema for “{node.type}” (block catalogue unavailable).</p>
       )}
-      {fields.map(f => (
-        <SchemaField
-          key={`${node.id}:${f.name}`}
-          idPrefix={`sdl-${node.id}`}
-          field={f}
-          value={node.data[f.name] !== undefined ? node.data[f.name] : f.default}
-          errors={errors.filter(e => e.field === f.name).map(e => e.message)}
-          onCommit={commit}
-          language={language}
-        />
-      ))}
+      {fields.map(f => {
+        const value = node.data[f.name] !== undefined ? node.data[f.name] : f.default;
+        return (
+          <React.Fragment key={`${node.id}:${f.name}`}>
+            <SchemaField
+              idPrefix={`sdl-${node.id}`}
+              field={f}
+              value={value}
+              errors={errors.filter(e => e.field === f.name).map(e => e.message)}
+              onCommit={commit}
+              language={language}
+            />
+            {f.name === VOCAB_FIELD && vocab !== null && (
+              <FromTokenizer vocab={vocab} current={value} onChoose={() => commit(f.name, vocab)} />
+            )}
+          </React.Fragment>
+        );
+      })}
     </Panel>
   );
 });

@@ -54,6 +54,12 @@ export const Totals = memo(function Totals() {
   const problems = useCanvas(s => s.analysis?.errors.length ?? 0);
   const layers = useCanvas(s => s.analysis?.n_layers);
   const known = useCanvas(s => s.analysis !== null);
+  // every problem in full, one per line, on hover
+  const details = useCanvas(s =>
+    (s.analysis?.errors ?? [])
+      .map(e => [e.node_id, e.field].filter(Boolean).join(' · ') + (e.node_id || e.field ? ': ' : '') + e.message)
+      .join('\n')
+  );
   if (!known) {
     return null;
   }
@@ -63,7 +69,7 @@ export const Totals = memo(function Totals() {
         <b>{formatCount(params)}</b> params
       </span>
       {layers ? <span>{layers} layers</span> : null}
-      <span className={ok ? 'sdl-ok-text' : 'sdl-error-text'}>
+      <span className={ok ? 'sdl-ok-text' : 'sdl-error-text'} title={details || undefined} data-problems={problems}>
         {ok ? '✓ buildable' : `⚠ ${problems} problem${problems === 1 ? '' : 's'}`}
       </span>
     </div>

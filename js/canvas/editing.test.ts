@@ -161,3 +161,25 @@ describe('auto layout', () => {
     expect(autoLayout(g, BLOCKS).nodes.map(n => n.position)).toEqual(g.nodes.map(n => n.position));
   });
 });
+
+describe('auto layout of a half-wired design', () => {
+  it('puts blocks that are not wired yet in a column beside the design, not in its first row', () => {
+    const g = design();
+    const loose = ['d1', 'd2', 'd3'].map((id, i) => ({
+      id,
+      type: 'dropout',
+      position: { x: 900 + 7 * i, y: -300 },
+      data: {}
+    }));
+    const laid = autoLayout({ ...g, nodes: [...g.nodes, ...loose] }, BLOCKS);
+    const pos = (id: string) => laid.nodes.find(n => n.id === id)!.position;
+    const wiredRight = Math.max(...['tokens', 'tok_emb', 'head', 'logits'].map(id => pos(id).x + 176));
+    for (const id of ['d1', 'd2', 'd3']) {
+      expect(pos(id).x).toBeGreaterThan(wiredRight);
+    }
+    expect(pos('d1').x).toBe(pos('d3').x); // one column
+    expect(pos('d1').y).toBeLessThan(pos('d2').y);
+    // the wired design keeps the width it has without them: tokens and logits line up
+    expect(pos('tokens').x).toBe(pos('logits').x);
+  });
+});

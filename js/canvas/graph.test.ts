@@ -9,11 +9,14 @@ import {
   fitGroups,
   freeSpot,
   Graph,
+  graphBounds,
   groupAt,
   groupSize,
   handlesFor,
   moveNodes,
   normalizeGraph,
+  READABLE_ZOOM,
+  readableViewport,
   removeElements,
   reparent,
   sortParentsFirst,
@@ -248,5 +251,27 @@ describe('reparent', () => {
     const far = moveNodes(sample(), [{ id: 'ln', position: { x: 20, y: 900 } }]);
     expect(groupAt(far, { x: 0, y: 1000 }, BLOCKS)).toBe('blk');
     expect(groupAt(far, { x: 0, y: 1000 }, BLOCKS, 'ln')).toBeNull();
+  });
+});
+
+describe('a readable view', () => {
+  it('measures the design, groups included', () => {
+    expect(graphBounds(normalizeGraph({}), BLOCKS)).toBeNull();
+    const b = graphBounds(sample(), BLOCKS)!;
+    expect(b.x).toBe(-40); // the group's left edge
+    expect(b.y).toBe(0);
+    expect(b.y + b.height).toBe(464); // the logits block at y=400, 64 high
+  });
+
+  it('never zooms in past 1×, and shows a tall design from its top at a readable zoom', () => {
+    const small = readableViewport({ x: 0, y: 0, width: 176, height: 64 }, { width: 800, height: 600 });
+    expect(small.zoom).toBe(1); // one block does not fill the screen at 2×
+    const tall = readableViewport({ x: 0, y: 0, width: 400, height: 3000 }, { width: 800, height: 600 });
+    expect(tall.zoom).toBe(READABLE_ZOOM.min);
+    expect(tall.y).toBe(24); // the top of the design at the top of the view
+    expect(tall.x).toBe(Math.round((800 - 400 * READABLE_ZOOM.min) / 2));
+    const fits = readableViewport({ x: 100, y: 100, width: 700, height: 700 }, { width: 800, height: 600 });
+    expect(fits.zoom).toBeGreaterThanOrEqual(READABLE_ZOOM.min);
+    expect(fits.zoom).toBeLessThan(1);
   });
 });

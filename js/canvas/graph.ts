@@ -576,3 +576,52 @@ export function groupAt(graph: Graph, p: XYPosition, blocks: Blocks, exclude?: s
   }
   return found;
 }
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The box around every block of `graph` (absolute coordinates), or null for an empty graph. */
+export function graphBounds(graph: Graph, blocks: Blocks): Box | null {
+  if (graph.nodes.length === 0) {
+    return null;
+  }
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const n of graph.nodes) {
+    const p = absolutePosition(graph, n.id);
+    const size = isGroup(blocks, n.type) ? groupSize(n.id, graph.nodes) : DEFAULT_NODE_SIZE;
+    x0 = Math.min(x0, p.x);
+    y0 = Math.min(y0, p.y);
+    x1 = Math.max(x1, p.x + size.width);
+    y1 = Math.max(y1, p.y + size.height);
+  }
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** The zoom range in which block titles stay readable. */
+export const READABLE_ZOOM = { min: 0.75, max: 1 };
+
+/**
+ * A viewport that shows `bounds` in a `view` of the given size at a readable
+ * zoom: the whole design when it fits between READABLE_ZOOM.min and 1×, else
+ * its top (where the tokens come in), centred across.
+ */
+export function readableViewport(
+  bounds: Box,
+  view: { width: number; height: number },
+  padding = 24,
+  top = padding
+): Viewport {
+  const fit = Math.min((view.width - 2 * padding) / bounds.width, (view.height - 2 * padding) / bounds.height);
+  const zoom = Math.min(READABLE_ZOOM.max, Math.max(READABLE_ZOOM.min, fit));
+  const x = (view.width - bounds.width * zoom) / 2 - bounds.x * zoom;
+  const tall = bounds.height * zoom > view.height - top - padding;
+  const y = tall ? top - bounds.y * zoom : (view.height - bounds.height * zoom) / 2 - bounds.y * zoom;
+  return { x: Math.round(x), y: Math.round(y), zoom: Math.round(zoom * 1000) / 1000 };
+}

@@ -91,6 +91,32 @@ function placeLayers(
   return out;
 }
 
+/**
+ * Layered placement of `units`, with the ones no link touches in a column
+ * beside the connected ones (blocks not wired yet would otherwise all sit in
+ * the first row and make the design too wide to read).
+ */
+function placeWithLoose(
+  units: Unit[],
+  links: [string, string][],
+  origin: { x: number; y: number }
+): Map<string, { x: number; y: number }> {
+  const linked = new Set(links.flat());
+  const wired = units.filter(u => linked.has(u.id));
+  const loose = units.filter(u => !linked.has(u.id));
+  if (wired.length === 0) {
+    return placeLayers(loose, new Map(loose.map((u, i) => [u.id, i])), origin);
+  }
+  const placed = placeLayers(wired, longestPathLayers(wired.map(u => u.id), links), origin);
+  const right = Math.max(...wired.map(u => placed.get(u.id)!.x + u.width));
+  let y = origin.y;
+  for (const u of loose) {
+    placed.set(u.id, { x: Math.round(right + 2 * LAYOUT_GAP.x), y: Math.round(y) });
+    y += u.height + LAYOUT_GAP.y;
+  }
+  return placed;
+}
+
 /** The graph with every node placed by the layered layout (groups laid out inside first). */
 export function autoLayout(
   graph: Graph,
@@ -117,10 +143,7 @@ export function autoLayout(
       .filter(e => ids.has(e.source) && ids.has(e.target))
       .map(e => [e.source, e.target] as [string, string]);
     const units = kids.map(k => ({ id: k.id, ...sizeOf(k) }));
-    const placed = placeLayers(units, longestPathLayers([...ids], links), {
-      x: GROUP_PADDING.x,
-      y: GROUP_PADDING.top
-    });
+    const placed = placeWithLoose(units, links, { x: GROUP_PADDING.x, y: GROUP_PADDING.top });
     placed.forEach((p, id) => positions.set(id, p));
     let width: number = GROUP_MIN_SIZE.width;
     let height: number = GROUP_MIN_SIZE.height;
@@ -142,7 +165,7 @@ export function autoLayout(
     }
   }
   const units = topNodes.map(n => ({ id: n.id, ...(groupSizes.get(n.id) ?? sizeOf(n)) }));
-  const placed = placeLayers(units, longestPathLayers(units.map(u => u.id), links), { x: 0, y: 0 });
+  const placed = placeWithLoose(units, links, { x: 0, y: 0 });
   placed.forEach((p, id) => positions.set(id, p));
   return {
     ...graph,

@@ -99,11 +99,16 @@ describe('BlockNode and GroupNode', () => {
     const add = node('add');
     expect(add.className).toContain('sdl-node-error');
     expect(add.getAttribute('title')).toBe('input b is not connected\nx: second problem');
-    expect(add.querySelector('[role="alert"]')?.textContent).toContain('input b is not connected');
+    // a badge, not lines of text: the block keeps its size; the full text is on hover
+    const badge = add.querySelector('.sdl-node-badge')!;
+    expect(badge.textContent).toBe('⚠ 2');
+    expect(badge.getAttribute('title')).toBe('input b is not connected\nx: second problem');
+    expect(add.textContent).not.toContain('input b is not connected');
     expect(node('attn').className).not.toContain('sdl-node-error');
     act(() => store.setState({ analysis: ANALYSIS }));
     expect(node('add').className).not.toContain('sdl-node-error');
     expect(node('add').getAttribute('title')).toBeNull();
+    expect(node('add').querySelector('.sdl-node-badge')).toBeNull();
   });
 });
 

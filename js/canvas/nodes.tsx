@@ -20,6 +20,22 @@ function handleOffsets(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${((i + 1) * 100) / (n + 1)}%`);
 }
 
+/**
+ * A block's problems as a small badge ("⚠ 2") that never changes the block's
+ * size; the full text shows on hover (and in the inspector and the header).
+ */
+export function ProblemBadge({ text }: { text: string }) {
+  if (!text) {
+    return null;
+  }
+  const n = text.split('\n').length;
+  return (
+    <span className="sdl-node-badge" role="img" aria-label={`${n} problem${n === 1 ? '' : 's'}: ${text}`} title={text}>
+      ⚠{n > 1 ? ` ${n}` : ''}
+    </span>
+  );
+}
+
 const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
   const shape = useCanvas(s => formatShape(s.analysis?.nodes[id]?.shape));
@@ -59,12 +75,7 @@ const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
           )}
         </div>
       )}
-      {errors && (
-        <div className="sdl-node-errors" role="alert">
-          ⚠ {errors.split('\n')[0]}
-          {errors.includes('\n') ? ' …' : ''}
-        </div>
-      )}
+      <ProblemBadge text={errors} />
       {outputs.map((h, i) => (
         <Handle
           key={`out-${h}`}
@@ -107,12 +118,8 @@ const GroupNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
         {params !== undefined && params > 0 && (
           <span className="sdl-node-params">{formatCount(params)} params</span>
         )}
+        <ProblemBadge text={errors} />
       </div>
-      {errors && (
-        <div className="sdl-node-errors" role="alert">
-          ⚠ {errors.split('\n')[0]}
-        </div>
-      )}
       {outputs.map(h => (
         <Handle key={`out-${h}`} id={h} type="source" position={Position.Bottom} className="sdl-handle" />
       ))}

@@ -13,6 +13,8 @@ export interface CanvasState {
   /** The live analysis of the design (null until there is one). */
   analysis: AnalysisResult | null;
   language: Language;
+  /** The tokenizer's vocabulary size the design follows (`canvas.set_vocab(tok)`), or null. */
+  tokenizerVocab: number | null;
   selectedId: string | null;
   selectedType: string | null;
   /** Block type whose docs the docs panel shows (palette hover, else selection). */
@@ -25,6 +27,7 @@ export function createCanvasStore(init: Partial<CanvasState> = {}): Store<Canvas
     blocks: {},
     analysis: null,
     language: 'en',
+    tokenizerVocab: null,
     selectedId: null,
     selectedType: null,
     docsType: null,

@@ -60,6 +60,7 @@ export interface CanvasState {
   name: string;
   notices: string[];
   templates: TemplateRow[];
+  tokenizer_vocab: number | null;
 }
 
 /** Messages: FitView, Toast, InsertCell. */

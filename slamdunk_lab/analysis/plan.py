@@ -141,7 +141,8 @@ class _Compiler:
             try:
                 logits = s.specs[s.sink].infer({}, [final], self.gctx)
             except BlockProblem as problem:
-                self.err(s.sink, problem.field, problem.message)
+                for p in problem.every():
+                    self.err(s.sink, p.field, p.message)
         plan = Plan(steps=tuple(steps), source=s.source, sink=s.sink, output=output, context=context,
                     vocab_size=final[2] if final is not None and len(final) == 3 else 0, logits_shape=logits,
                     ties=(), n_layers=n_layers, seq_len=seq_len)
@@ -190,7 +191,8 @@ class _Compiler:
                 kwargs = spec.module_kwargs(data, list(in_shapes), self.gctx) if spec.module_kwargs else {}
                 module = spec.module_name(data)
             except BlockProblem as problem:
-                self.err(nid, problem.field, problem.message)
+                for p in problem.every():
+                    self.err(nid, p.field, p.message)
                 shape, kwargs = None, {}
         if shape is not None:
             flow[nid] = shape

@@ -167,7 +167,7 @@ class _Checker:
             if handle not in src.outputs:
                 outs = ", ".join(src.outputs) or "none"
                 self.err(edge.source, "sourceHandle", f"edge '{edge.id}' leaves from output '{edge.sourceHandle}', "
-                                                      f"but a {src.title} block has outputs: {outs}")
+                                                      f"but {src.title} has outputs: {outs}")
                 continue
             if edge.targetHandle is None and len(dst.inputs) != 1:
                 pending.append((edge, dst))
@@ -189,9 +189,9 @@ class _Checker:
             if not dst.inputs:
                 message = f"edge '{edge.id}' goes into the {dst.title} node, which takes no input"
             elif handle is None:
-                message = f"edge '{edge.id}' is one input too many: a {dst.title} block has inputs {ins}"
+                message = f"edge '{edge.id}' is one input too many: {dst.title} has inputs {ins}"
             else:
-                message = f"edge '{edge.id}' goes into input '{handle}', but a {dst.title} block has inputs: {ins}"
+                message = f"edge '{edge.id}' goes into input '{handle}', but {dst.title} has inputs: {ins}"
             self.err(edge.target, "targetHandle", message)
             return
         if handle in inputs[edge.target]:

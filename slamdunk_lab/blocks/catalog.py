@@ -38,13 +38,13 @@ def _activations_in(shapes: list, node: str) -> int:
     """The width D of a single (B, T, D) input, or a BlockProblem saying what arrived instead."""
     (shape,) = shapes
     if len(shape) == 2:
-        raise BlockProblem(None, f"a {node} needs activations (B, T, D) but receives token ids (B, T); "
+        raise BlockProblem(None, f"{node} needs activations (B, T, D) but receives token ids (B, T); "
                                  "put a Token embedding before it")
     return int(shape[2])
 
 
 def _same_width(data, shapes, g) -> tuple:
-    d = _activations_in(shapes, "block")
+    d = _activations_in(shapes, "This block")
     return ("B", "T", d)
 
 
@@ -189,24 +189,30 @@ POSITIONAL_EMBEDDING = BlockSpec(
 
 # --------------------------------------------------------------------------------------------- attention
 def attention_dims(data: dict, d_model: int) -> tuple[int, int, int]:
-    """(n_heads, n_kv_heads, head_dim) after the automatic defaults; raises BlockProblem on bad combinations."""
+    """(n_heads, n_kv_heads, head_dim) after the automatic defaults; raises BlockProblem on bad combinations
+    (every one found, so 3 heads with 2 key/value heads in a width of 128 names both problems)."""
     h = data["n_heads"]
     kv = data["n_kv_heads"] if data["n_kv_heads"] is not None else h
-    if data["head_dim"] is None:
+    problems: list[BlockProblem] = []
+    hd: int | None = data["head_dim"]
+    if hd is None:
         if d_model % h:
-            raise BlockProblem("n_heads", f"d_model {d_model} is not divisible by n_heads {h}; choose a head count "
-                                          f"that divides {d_model} or set head_dim")
-        hd = d_model // h
-    else:
-        hd = data["head_dim"]
+            problems.append(BlockProblem("n_heads", f"d_model {d_model} is not divisible by n_heads {h}; choose a "
+                                                    f"head count that divides {d_model} or set head_dim"))
+        else:
+            hd = d_model // h
     if kv > h:
-        raise BlockProblem("n_kv_heads", f"n_kv_heads {kv} is larger than n_heads {h}; key/value heads are "
-                                         "shared by groups of query heads, so there can be at most n_heads")
-    if h % kv:
-        raise BlockProblem("n_kv_heads", f"n_heads {h} is not divisible by n_kv_heads {kv}; each key/value head "
-                                         "must serve the same number of query heads")
-    if data["rope"] and hd % 2:
-        raise BlockProblem("head_dim", f"RoPE rotates pairs of channels, so head_dim must be even, but it is {hd}")
+        problems.append(BlockProblem("n_kv_heads", f"n_kv_heads {kv} is larger than n_heads {h}; key/value heads "
+                                                   "are shared by groups of query heads, so there can be at most "
+                                                   "n_heads"))
+    elif h % kv:
+        problems.append(BlockProblem("n_kv_heads", f"n_heads {h} is not divisible by n_kv_heads {kv}; each "
+                                                   "key/value head must serve the same number of query heads"))
+    if data["rope"] and hd is not None and hd % 2:
+        problems.append(BlockProblem("head_dim", f"RoPE rotates pairs of channels, so head_dim must be even, but "
+                                                 f"it is {hd}"))
+    BlockProblem.raise_all(problems)
+    assert hd is not None  # no problem found means the width divided
     return h, kv, hd
 
 

@@ -141,10 +141,23 @@ def _num(v: float) -> str:
 class BlockProblem(Exception):
     """Raised by a shape rule: ``field`` is the data key at fault (or None), ``message`` a full sentence."""
 
-    def __init__(self, field: str | None, message: str):
+    def __init__(self, field: str | None, message: str, also: tuple[BlockProblem, ...] = ()):
         super().__init__(message)
         self.field = field
         self.message = message
+        #: Other problems of the same block found in the same check (each one is reported).
+        self.also = tuple(also)
+
+    def every(self) -> tuple[BlockProblem, ...]:
+        """This problem and the others found with it."""
+        return (self, *self.also)
+
+    @staticmethod
+    def raise_all(problems: list[BlockProblem]) -> None:
+        """Raise the first of ``problems`` carrying the rest (nothing when there are none)."""
+        if problems:
+            first, *rest = problems
+            raise BlockProblem(first.field, first.message, tuple(rest))
 
 
 @dataclass

@@ -236,9 +236,13 @@ class Canvas(SlamDunkWidget):
     notices = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
     #: Language of the docs panel and block help: "en" or "ko".
     language = traitlets.Enum(["en", "ko"], default_value="en").tag(sync=True)
-    height = traitlets.Int(560, min=240).tag(sync=True)
+    #: Height in pixels: the whole palette and a tiny template fit at a readable zoom; drag the bottom edge to resize.
+    height = traitlets.Int(720, min=240).tag(sync=True)
     #: Variable name used in code the canvas inserts into the notebook.
     name = traitlets.Unicode("canvas").tag(sync=True)
+    #: The vocabulary size the design follows (:meth:`set_vocab`); None until one is set. The inspector offers it
+    #: as "from tokenizer" for every vocab_size field, and templates chosen in the menu get it.
+    tokenizer_vocab = traitlets.Int(None, allow_none=True, min=1).tag(sync=True)
 
     def __init__(
         self,
@@ -247,7 +251,7 @@ class Canvas(SlamDunkWidget):
         template: str | None = None,
         size: str | None = None,
         language: str = "en",
-        height: int = 560,
+        height: int = 720,
         name: str = "canvas",
         live_analysis: bool = True,
         **kwargs: Any,
@@ -350,6 +354,25 @@ class Canvas(SlamDunkWidget):
         else:
             _set_next_input(code)
         return code
+
+    # -- vocabulary ----------------------------------------------------------------
+    def set_vocab(self, tokenizer: Any) -> int:
+        """Make the design's vocabulary follow ``tokenizer`` (anything with ``vocab_size``, or a whole number):
+        every ``vocab_size`` field of the design gets it now, templates chosen later get it too, and the
+        inspector offers it as "from tokenizer". Returns the size.
+
+        >>> tok = sd.tokenizers.char(text)     # doctest: +SKIP
+        >>> canvas.set_vocab(tok)              # doctest: +SKIP
+        65
+        """
+        size = getattr(tokenizer, "vocab_size", tokenizer)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"set_vocab needs a tokenizer (with vocab_size) or a whole number ≥ 1, got {tokenizer!r}")
+        self.tokenizer_vocab = size
+        graph = _with_vocab(self.graph, size, _vocab_types(self.catalog))
+        if graph is not self.graph:
+            self.graph = graph
+        return size
 
     # -- change callbacks ---------------------------------------------------------
     def on_change(self, callback: Callable[[dict], Any]) -> Callable[[], None]:
@@ -457,11 +480,29 @@ class Canvas(SlamDunkWidget):
 
     def _on_msg_load_template(self, content: dict) -> None:
         name, size = content.get("name"), content.get("size")
+        follow = {"vocab_size": self.tokenizer_vocab} if self.tokenizer_vocab else {}
         try:
-            graph = make_template(str(name), size=str(size) if size else None)
+            graph = make_template(str(name), size=str(size) if size else None, **follow)
             self.graph = graph
         except Exception as exc:  # noqa: BLE001 - shown as a toast in the page
             self._send_event("toast", message=f"Cannot load template {name} {size or ''}: {exc}")
+
+
+def _vocab_types(catalog: dict) -> set[str]:
+    """Block types with a ``vocab_size`` setting (read from the catalogue)."""
+    return {b["type"] for b in catalog.get("blocks", []) if "vocab_size" in (b.get("schema") or {}).get("properties", {})}
+
+
+def _with_vocab(graph: dict, size: int, types: set[str]) -> dict:
+    """``graph`` with every ``vocab_size`` of the blocks of ``types`` set to ``size`` (the same dict when none
+    changes)."""
+    if all(n.get("data", {}).get("vocab_size") == size for n in graph["nodes"] if n.get("type") in types):
+        return graph
+    out = copy.deepcopy(graph)
+    for n in out["nodes"]:
+        if n.get("type") in types:
+            n.setdefault("data", {})["vocab_size"] = size
+    return out
 
 
 def _template_rows() -> list[dict]:

@@ -10,7 +10,7 @@ import { StoreSyncedModel, useStoreSync } from './useStoreSync';
 const CATALOG = catalogWith([block('dropout')]);
 
 function model() {
-  return fakeModel<StoreSyncedModel>({ catalog: {}, analysis_json: {}, language: 'en' });
+  return fakeModel<StoreSyncedModel>({ catalog: {}, analysis_json: {}, language: 'en', tokenizer_vocab: null });
 }
 
 describe('useStoreSync', () => {
@@ -21,7 +21,9 @@ describe('useStoreSync', () => {
     act(() => m.pySet('catalog', CATALOG));
     act(() => m.pySet('analysis_json', analysis({ params: 12 })));
     act(() => m.pySet('language', 'ko'));
+    act(() => m.pySet('tokenizer_vocab', 65));
     const s = store.getState();
+    expect(s.tokenizerVocab).toBe(65);
     expect(s.blocks.dropout?.title).toBe('Dropout');
     expect(s.analysis?.params).toBe(12);
     expect(s.language).toBe('ko');
@@ -43,6 +45,6 @@ describe('useStoreSync', () => {
     const m = model();
     const { unmount } = renderHook(() => useStoreSync(m, createCanvasStore()));
     unmount();
-    expect(['catalog', 'analysis_json', 'language'].map(k => m.listeners(`change:${k}`))).toEqual([0, 0, 0]);
+    expect(['catalog', 'analysis_json', 'language', 'tokenizer_vocab'].map(k => m.listeners(`change:${k}`))).toEqual([0, 0, 0, 0]);
   });
 });

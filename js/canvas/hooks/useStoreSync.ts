@@ -12,16 +12,19 @@ import type { Store } from '../../shared/store';
 import { CanvasState, indexBlocks } from '../store';
 import { analysisOf, catalogOf } from '../types';
 
-export type StoreSyncedModel = Pick<CanvasModel, 'catalog' | 'analysis_json' | 'language'>;
+export type StoreSyncedModel = Pick<CanvasModel, 'catalog' | 'analysis_json' | 'language' | 'tokenizer_vocab'>;
 
 /** The store's state from the model as it is now. */
-export function stateFrom(model: AnyModel<StoreSyncedModel>): Pick<CanvasState, 'catalog' | 'blocks' | 'analysis' | 'language'> {
+export function stateFrom(
+  model: AnyModel<StoreSyncedModel>
+): Pick<CanvasState, 'catalog' | 'blocks' | 'analysis' | 'language' | 'tokenizerVocab'> {
   const catalog = catalogOf(model.get('catalog'));
   return {
     catalog,
     blocks: indexBlocks(catalog),
     analysis: analysisOf(model.get('analysis_json')),
-    language: model.get('language') ?? 'en'
+    language: model.get('language') ?? 'en',
+    tokenizerVocab: model.get('tokenizer_vocab') ?? null
   };
 }
 
@@ -33,7 +36,8 @@ export function useStoreSync(model: AnyModel<StoreSyncedModel>, store: Store<Can
         store.setState({ catalog, blocks: indexBlocks(catalog) });
       },
       analysis_json: () => store.setState({ analysis: analysisOf(model.get('analysis_json')) }),
-      language: () => store.setState({ language: model.get('language') ?? 'en' })
+      language: () => store.setState({ language: model.get('language') ?? 'en' }),
+      tokenizer_vocab: () => store.setState({ tokenizerVocab: model.get('tokenizer_vocab') ?? null })
     };
     const entries = Object.entries(readers);
     for (const [key, read] of entries) {
