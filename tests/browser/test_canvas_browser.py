@@ -207,9 +207,9 @@ def test_inspector_docs_palette_on_template(page, lab_server):
     field.fill("3")
     field.press("Enter")
     wait_until(lambda: run_json(page, "canvas.node('attn')['data']['n_heads']") == 3, message="n_heads=3")
-    node_error = page.locator('.react-flow__node[data-id="attn"] .sdl-node-errors')
+    node_error = page.locator('.react-flow__node[data-id="attn"] .sdl-node-badge')  # full text on hover
     node_error.wait_for(timeout=10_000)
-    assert "n_heads" in node_error.inner_text() and "3" in node_error.inner_text()
+    assert "n_heads" in node_error.get_attribute("title") and "3" in node_error.get_attribute("title")
     assert canvas.locator('.sdl-inspector [data-field="n_heads"] .sdl-field-error').count() >= 1
     assert "problem" in canvas.locator(".sdl-totals").inner_text()
     assert run_json(page, "[canvas.analysis.ok, [e.node_id for e in canvas.analysis.errors]]") == [False, ["attn"]]
