@@ -82,23 +82,39 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _issue_line(issue) -> str:
-    return f"{issue.node_id or '(graph)'}: {issue.field or '-'}: {issue.message}"
+    from .errors import shorten, shorten_quoted
+
+    node = shorten(issue.node_id) if issue.node_id else "(graph)"
+    return f"{node}: {shorten(issue.field) if issue.field else '-'}: {shorten_quoted(issue.message)}"
+
+
+#: The largest graph file read (a 50,000-node design is a few MB).
+MAX_GRAPH_BYTES = 64 * 2**20
 
 
 def _read_graph(path: str) -> Any:
+    """The JSON of a graph file: a regular file of at most 64 MB, nested at most 100 levels."""
+    from ._files import UnreadableFile, loads_json, read_regular_file
+
     p = Path(path).expanduser()
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = read_regular_file(p, MAX_GRAPH_BYTES, "the graph file")
     except FileNotFoundError:
         raise CommandError(f"cannot read {path}: no such file") from None
     except IsADirectoryError:
         raise CommandError(f"cannot read {path}: it is a folder, not a graph file") from None
-    except UnicodeDecodeError:
-        raise CommandError(f"cannot read {path}: it is not UTF-8 text (a graph file is JSON)") from None
+    except UnreadableFile as exc:
+        raise CommandError(str(exc)) from None
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        return json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"cannot read {path}: it is not UTF-8 text (a graph file is JSON)") from None
+    try:
+        return loads_json(text, f"the graph file {path}")
+    except UnreadableFile as exc:
+        raise CommandError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise CommandError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") \
             from None
@@ -207,9 +223,9 @@ def _make_tokenizer(spec: str, corpus):
             n = int(size) if size else 2048
         except ValueError:
             n = 0
-        if n < 257:
-            raise CommandError(f"--tokenizer {spec}: the BPE vocabulary size must be a whole number above 256 "
-                               f"(the byte symbols plus merges), e.g. bpe:2048")
+        if not 257 <= n <= tokenizers.MAX_BPE_VOCAB:
+            raise CommandError(f"--tokenizer {spec}: the BPE vocabulary size must be a whole number from 257 (the "
+                               f"byte symbols plus merges) to {tokenizers.MAX_BPE_VOCAB:,}, e.g. bpe:2048")
         try:
             return tokenizers.bpe(corpus, vocab_size=n)
         except (ValueError, RuntimeError) as exc:
@@ -256,9 +272,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         raise CommandError(str(exc)) from None
     sys.stdout.write(args.prompt)
-    for piece in pieces:
-        sys.stdout.write(piece)
-        sys.stdout.flush()
+    try:
+        for piece in pieces:  # the model runs while the pieces are read: its errors come from here
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    except ValueError as exc:  # e.g. a model whose weights hold NaN
+        sys.stdout.write("\n")
+        raise CommandError(str(exc), EXIT_INVALID) from None
     sys.stdout.write("\n")
     return EXIT_OK
 

@@ -34,11 +34,13 @@ import json
 import os
 import random
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from ._files import UnreadableFile, loads_json, read_regular_file
 
 __all__ = [
     "KNOWN_DATASETS",
@@ -73,6 +75,18 @@ class DatasetUnreachableError(ConnectionError):
 # --------------------------------------------------------------------------------------
 # Corpus
 # --------------------------------------------------------------------------------------
+
+
+_HASH_CHARS = 4_000_000  # characters encoded at a time when hashing a document
+
+
+def _slices(doc: str) -> Iterator[str]:
+    """``doc`` in consecutive slices of at most :data:`_HASH_CHARS` characters, made one at a time."""
+    if len(doc) <= _HASH_CHARS:
+        yield doc
+        return
+    for i in range(0, len(doc), _HASH_CHARS):
+        yield doc[i:i + _HASH_CHARS]
 
 
 @dataclass
@@ -169,10 +183,12 @@ class Corpus:
         h = hashlib.sha256()
         h.update(f"docs:{len(self.docs)}\n".encode())
         for doc in self.docs:
-            raw = doc.encode("utf-8", "surrogatepass")
-            # Length-prefix each document so ["ab", "c"] and ["a", "bc"] differ.
-            h.update(f"{len(raw)}:".encode())
-            h.update(raw)
+            # Length-prefix each document so ["ab", "c"] and ["a", "bc"] differ. A long document is encoded a
+            # slice at a time (the same bytes, so the same digest), never copied whole.
+            size = len(doc) if doc.isascii() else sum(len(p.encode("utf-8", "surrogatepass")) for p in _slices(doc))
+            h.update(f"{size}:".encode())
+            for piece in _slices(doc):
+                h.update(piece.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
     def split(self, val_fraction: float = 0.1, seed: int = 0) -> tuple[Corpus, Corpus]:
@@ -202,6 +218,11 @@ class Corpus:
         return self._derive(train_docs, "train"), self._derive(val_docs, "val")
 
     def _split_single(self, val_fraction: float) -> tuple[list[str], list[str]]:
+        doc, cut = self.docs[0], self.single_cut(val_fraction)
+        return [doc[:cut]], [doc[cut:]]
+
+    def single_cut(self, val_fraction: float) -> int:
+        """Where :meth:`split` cuts a corpus of one document: the first index of its validation part."""
         doc = self.docs[0]
         if len(doc) < 2:
             raise ValueError(
@@ -209,8 +230,7 @@ class Corpus:
                 "need at least 2."
             )
         cut = int(len(doc) * (1.0 - val_fraction))
-        cut = min(max(cut, 1), len(doc) - 1)  # both halves non-empty
-        return [doc[:cut]], [doc[cut:]]
+        return min(max(cut, 1), len(doc) - 1)  # both halves non-empty
 
     def _split_documents(self, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
         n = len(self.docs)
@@ -262,13 +282,22 @@ def text(s: str | Sequence[str], name: str = "text", separator: str = DEFAULT_SE
     return Corpus(docs, name=name, source="in-memory text", separator=separator)
 
 
+#: The largest file :func:`file` reads unless told otherwise (``max_bytes=``): its text takes about as much memory
+#: as the file, and tokenizing it twice that again.
+MAX_FILE_BYTES = 2**30
+
+
 def file(
     path: str | os.PathLike,
     field: str = "text",
     split_docs: str | None = None,
     name: str | None = None,
+    max_bytes: int | None = MAX_FILE_BYTES,
 ) -> Corpus:
     """Load a corpus from a local UTF-8 file.
+
+    Only a regular file is read (a named pipe, a device such as ``/dev/zero`` or a socket is refused at once),
+    and only up to ``max_bytes`` (1 GB by default; ``None`` for no limit), checked before reading.
 
     * ``.jsonl``: one document per line, taken from ``field`` of each JSON
       object (a line that is a bare JSON string is used as-is).  Lines end at
@@ -288,7 +317,9 @@ def file(
         >>> corpus = file("stories.jsonl", field="story")  # doctest: +SKIP
     """
     p = Path(path).expanduser()
-    raw = _read_utf8(p)
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1):
+        raise ValueError(f"max_bytes must be a whole number of bytes ≥ 1, or None for no limit; got {max_bytes!r}.")
+    raw = _read_utf8(p, max_bytes)
     suffix = p.suffix.lower()
     if suffix == ".jsonl":
         docs = _docs_from_jsonl(raw, field, p)
@@ -299,13 +330,17 @@ def file(
     return Corpus(docs, name=name or p.stem, source=str(p))
 
 
-def _read_utf8(p: Path) -> str:
+def _read_utf8(p: Path, max_bytes: int | None = MAX_FILE_BYTES) -> str:
     if not p.exists():
         raise FileNotFoundError(f"Data file not found: {str(p)!r}.")
     if p.is_dir():
         raise IsADirectoryError(f"Data path {str(p)!r} is a directory; give a .txt, .jsonl or .json file.")
-    data = p.read_bytes()
-    if not data.strip():
+    hint = "; pass max_bytes=None (or a larger number) to read it anyway, or use a part of it"
+    try:
+        data = read_regular_file(p, max_bytes, "the data file", hint)
+    except UnreadableFile as e:
+        raise ValueError(str(e)[:1].upper() + str(e)[1:] + ".") from None
+    if not data or data.isspace():  # not data.strip(): that would copy a big file once more
         raise ValueError(f"Data file {str(p)!r} is empty.")
     try:
         # utf-8-sig drops a leading byte-order mark that some editors add.
@@ -319,6 +354,8 @@ def _read_utf8(p: Path) -> str:
 
 def _normalise_newlines(raw: str) -> str:
     """``raw`` with ``"\\r\\n"`` and lone ``"\\r"`` turned into ``"\\n"``."""
+    if "\r" not in raw:  # the common case: no copy of a big text
+        return raw
     return raw.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -340,7 +377,9 @@ def _docs_from_jsonl(raw: str, field: str, p: Path) -> list[str]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = loads_json(line, f"Line {lineno} of {str(p)!r}")
+        except UnreadableFile as e:
+            raise DataFormatError(f"{e}.") from None
         except json.JSONDecodeError as e:
             raise DataFormatError(f"Line {lineno} of {str(p)!r} is not valid JSON: {e.msg}.") from None
         docs.append(_doc_from_record(obj, field, f"Line {lineno} of {str(p)!r}"))
@@ -351,7 +390,9 @@ def _docs_from_jsonl(raw: str, field: str, p: Path) -> list[str]:
 
 def _docs_from_json(raw: str, field: str, p: Path) -> list[str]:
     try:
-        obj = json.loads(raw)
+        obj = loads_json(raw, f"{str(p)!r}")
+    except UnreadableFile as e:
+        raise DataFormatError(f"{e}.") from None
     except json.JSONDecodeError as e:
         raise DataFormatError(f"{str(p)!r} is not valid JSON (line {e.lineno}): {e.msg}.") from None
     if not isinstance(obj, list):

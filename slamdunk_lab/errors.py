@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Longest name (node id, field) shown whole in a message; longer ones are cut, saying how long they were.
+SHOWN_NAME = 60
+_LONG_QUOTED = re.compile(f"'([^']{{{SHOWN_NAME + 1},}})'")
+_LONG_WORD = re.compile(f"[^\\s']{{{SHOWN_NAME + 1},}}")
+
+
+def shorten(name: Any, limit: int = SHOWN_NAME) -> str:
+    """``name`` as text, cut to about ``limit`` characters with its length said (a 1 MB node id makes a short
+    message)."""
+    text = str(name)
+    return text if len(text) <= limit else f"{text[:limit - 20]}...({len(text):,} characters)"
+
+
+def shorten_quoted(message: str) -> str:
+    """``message`` with every quoted name (or unbroken word) longer than :data:`SHOWN_NAME` cut by
+    :func:`shorten`, and at most 1000 characters in all."""
+    message = _LONG_QUOTED.sub(lambda m: f"'{shorten(m.group(1))}'", message)
+    message = _LONG_WORD.sub(lambda m: shorten(m.group(0)), message)
+    return message if len(message) <= 1000 else f"{message[:980]}...({len(message):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -20,10 +42,11 @@ class GraphIssue:
     def __str__(self) -> str:
         where = []
         if self.node_id is not None:
-            where.append(f"node '{self.node_id}'")
+            where.append(f"node '{shorten(self.node_id)}'")
         if self.field is not None:
-            where.append(f"field '{self.field}'")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+            where.append(f"field '{shorten(self.field)}'")
+        message = shorten_quoted(self.message)
+        return f"{', '.join(where)}: {message}" if where else message
 
     def to_json(self) -> dict:
         return asdict(self)

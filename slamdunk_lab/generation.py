@@ -22,6 +22,7 @@ tokens instead of a full forward pass per token.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,8 @@ def next_token_probs(model, tok, prompt: str, k: int = 10) -> list[dict[str, Any
     ids = _prompt_ids(tok, prompt)[-model.context:]
     with _eval_mode(model), torch.inference_mode():
         logits = model(_as_batch(model, ids))[0, -1].float()  # (V,)
+    if not bool(torch.isfinite(logits).all()):
+        raise _non_finite()
     probs = logits.softmax(dim=-1)
     top = probs.topk(min(k, probs.numel()))
     return [{"token": tok.decode([i]), "id": i, "prob": p}
@@ -175,31 +178,50 @@ class _Settings:
     repetition_penalty: float
 
 
+#: The most tokens one call writes: each costs a forward pass, so 10**12 would never end (and its ids alone
+#: would not fit in memory). Longer texts are written in pieces, each continuing the last.
+MAX_NEW_TOKENS = 100_000
+
+
 def _check_settings(max_new_tokens, temperature, top_k, top_p, repetition_penalty) -> _Settings:
-    def number(x) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool)
+    def number(x) -> bool:  # a finite real number (inf and nan are not settings)
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a whole number ≥ 0, got {max_new_tokens!r}")
+    if max_new_tokens > MAX_NEW_TOKENS:
+        raise ValueError(f"max_new_tokens={max_new_tokens:,} is more than the {MAX_NEW_TOKENS:,} tokens one call "
+                         f"writes; write a longer text in pieces, each continuing the last")
     if not number(temperature) or not temperature >= 0:
-        raise ValueError(f"temperature must be a number ≥ 0 (0 = always the most likely token), got {temperature!r}")
+        raise ValueError(f"temperature must be a finite number ≥ 0 (0 = always the most likely token), got "
+                         f"{temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0):
         raise ValueError(f"top_k must be a whole number ≥ 0 or None (0 or None = no limit), got {top_k!r}")
     if not number(top_p) or not 0 < top_p <= 1:
         raise ValueError(f"top_p must be a number in (0, 1] (1 = no limit), got {top_p!r}")
     if not number(repetition_penalty) or not repetition_penalty > 0:
-        raise ValueError(f"repetition_penalty must be a number > 0 (1 = off), got {repetition_penalty!r}")
+        raise ValueError(f"repetition_penalty must be a finite number > 0 (1 = off), got {repetition_penalty!r}")
     return _Settings(float(temperature), top_k or None, float(top_p), float(repetition_penalty))
 
 
 def _check_stop(stop) -> list[str]:
     if stop is None:
         return []
-    stops = [stop] if isinstance(stop, str) else list(stop)
+    if isinstance(stop, str):
+        stops = [stop]
+    elif isinstance(stop, (list, tuple, set, frozenset)):
+        stops = list(stop)
+    else:
+        raise TypeError(f"stop must be a string or a list of strings, got {type(stop).__name__} {_short(stop)}")
     for s in stops:
         if not isinstance(s, str) or not s:
-            raise ValueError(f"stop must be a non-empty string or a list of them, got {stop!r}")
+            raise ValueError(f"stop must be a non-empty string or a list of them, got {_short(stop)}")
     return stops
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
 
 
 def _prompt_ids(tok, prompt: str) -> list[int]:
@@ -319,13 +341,26 @@ def _sample_ids(model, prompt_ids: list[int], max_new_tokens: int, s: _Settings,
                 next_id = _pick(logits.float(), s, seen, generator)
 
 
+class NonFiniteOutput(ValueError):
+    """The model's scores for the next token hold NaN or infinity: its weights are not usable."""
+
+
+def _non_finite() -> NonFiniteOutput:
+    return NonFiniteOutput("the model's scores for the next token are NaN or infinite, so no text can be sampled: "
+                           "its weights hold NaN or infinity, or overflow (a training run that diverged gives "
+                           "such weights). Load an earlier checkpoint of the run, or train again with a lower lr")
+
+
 def _pick(logits: torch.Tensor, s: _Settings, seen: torch.Tensor | None, generator: torch.Generator) -> int:
     """One token id from float32 logits (V,)."""
     if seen is not None:
         penalised = torch.where(logits > 0, logits / s.repetition_penalty, logits * s.repetition_penalty)
         logits = torch.where(seen, penalised, logits)
     if s.temperature == 0:
-        return int(logits.argmax())
+        best = int(logits.argmax())  # argmax ranks NaN first and +inf above all: checking the winner suffices
+        if not math.isfinite(float(logits[best])):
+            raise _non_finite()
+        return best
     if s.temperature < 1e-3:
         # Shifted so the largest is 0: divided by a tiny temperature the others go to -inf, never to inf or
         # nan. A temperature below float32's smallest normal number divides as that number (greedy already).
@@ -341,7 +376,10 @@ def _pick(logits: torch.Tensor, s: _Settings, seen: torch.Tensor | None, generat
         probs = logits.softmax(dim=-1)
         before = probs.cumsum(dim=-1) - probs  # probability mass of the tokens ranked above each one
         logits = logits.masked_fill(before >= s.top_p, float("-inf"))  # never the first (its `before` is 0)
-    choice = torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)
+    try:
+        choice = torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)
+    except RuntimeError:  # "probability tensor contains either inf, nan or element < 0"
+        raise _non_finite() from None
     return int(choice if candidates is None else candidates[choice])
 
 

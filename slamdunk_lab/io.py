@@ -30,6 +30,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import time
@@ -38,7 +39,8 @@ from typing import Any
 
 import torch
 
-from ._files import atomic_write, fsync_dir, write_json_atomic
+from . import _files
+from ._files import UnreadableFile, atomic_write, fsync_dir, owner_tag, write_json_atomic
 from ._version import __version__
 from .analysis import analyze
 from .errors import GraphError, ModelFileError
@@ -100,6 +102,11 @@ def _shown(path: Any) -> str:
 
 def _os_error(action: str, path: Path, exc: OSError) -> ModelFileError:
     """A :class:`ModelFileError` for the operating system refusing ``action`` on ``path``, naming the path."""
+    if isinstance(exc, _files.NoSpaceError):
+        return ModelFileError(str(exc))
+    if _files.disk_full(exc):
+        where = Path(os.fsdecode(exc.filename)) if getattr(exc, "filename", None) else path
+        return ModelFileError(f"cannot {action} {_shown(path)}: {_files.no_space_message(where)}")
     reason = exc.strerror or str(exc)
     filename = os.fsdecode(exc.filename) if exc.filename is not None else None
     if exc.errno == errno.ENAMETOOLONG:
@@ -182,7 +189,10 @@ def _save(model: GraphModel, folder: Path, tokenizer: Any) -> Path:
             raise ModelFileError(f"cannot create the folder {_shown(folder)}: {reason}") from None
     # Beside the new folder, so that it can be renamed into place; inside an existing one, so that its files
     # can be moved in even when the folder is a mount point or its parent cannot be written to.
-    staging = _make_staging(folder if exists else folder.parent, f".{folder.name[:40]}.saving-")
+    _recover(folder)  # an earlier save killed part-way: finish it, and clear the temporary folders of dead ones
+    needed = sum(t.numel() * t.element_size() for t in tensors.values()) + 2**16  # + graph, tokenizer, headers
+    _files.check_free_space(folder if exists else folder.parent, needed, "the model")
+    staging = _make_staging(folder if exists else folder.parent, _staging_prefix(folder))
     try:
         _write_save(staging, model, tensors, dtype, tokenizer)
         if not exists:
@@ -220,6 +230,52 @@ def _check_destination(folder: Path) -> bool:
     return True
 
 
+def _staging_prefix(folder: Path) -> str:
+    """The name start of a save's temporary folder: the model folder's name and the writing process's pid."""
+    return f".{folder.name[:40]}.saving-{owner_tag()}-"
+
+
+#: A save's temporary folder, inside the model folder (an overwrite) or beside it (a new folder).
+_STAGING = re.compile(r"^\.(?P<name>.{0,40})\.saving-(?P<pid>\d+)-[0-9a-f]+$")
+
+
+def _recover(folder: Path) -> None:
+    """Clean up after saves into ``folder`` whose process died (killed, crashed, the machine lost power).
+
+    A save over an earlier one sets the old ``slamdunk.json`` aside first and moves the new one in last. Killed
+    in between, the folder has no ``slamdunk.json`` while the save's temporary folder holds the rest of the new
+    save, complete (its ``slamdunk.json`` is written last): the swap is finished here, so the folder holds the
+    new model. Every other temporary folder of a dead process is only garbage and is removed, inside the folder
+    and beside it (the saves of new folders that never appeared). Saves of live processes are left alone.
+    """
+    if folder.is_dir() and not folder.is_symlink():
+        for staging in _files.stale_temporaries(folder, _STAGING):
+            if not (folder / META).exists() and (staging / META).is_file():
+                try:
+                    _finish_swap(staging, folder)
+                except OSError:
+                    continue  # cannot finish it (read-only?): leave it for load to report
+            _files.remove_tree(staging)
+    for staging in _files.stale_temporaries(folder.parent, _STAGING):
+        _files.remove_tree(staging)  # beside the folder: a new folder's save that never got renamed into place
+
+
+def _finish_swap(staging: Path, folder: Path) -> None:
+    """Move what is left of the new save in ``staging`` into ``folder`` (slamdunk.json last); see _recover."""
+    previous = next((p for p in staging.iterdir() if p.name.startswith(".previous-")), None)
+    previous = previous or _make_staging(staging, ".previous-")
+    new_meta = _read_json(staging / META)
+    for name in _SAVED:
+        new, target = staging / name, folder / name
+        moving_in = new.exists() or new.is_symlink()
+        dropped = name == TOKENIZER and isinstance(new_meta, dict) and new_meta.get("tokenizer") is None
+        if (moving_in or dropped) and (target.exists() or target.is_symlink()) and name != META:
+            os.replace(target, previous / name)  # the old file (state: not yet set aside)
+        if moving_in:
+            os.replace(new, target)
+    fsync_dir(folder)
+
+
 def _make_staging(parent: Path, prefix: str) -> Path:
     """A new, empty, hidden folder in ``parent`` with the usual permissions (``tempfile.mkdtemp`` gives 0700)."""
     for _ in range(100):
@@ -243,7 +299,8 @@ def _write_save(staging: Path, model: GraphModel, tensors: dict[str, torch.Tenso
     written: dict[str, Any] = {}
 
     def write_weights(tmp: Path) -> None:
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
+        with _files.translate_disk_full(staging, "the weights"):
+            save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
         written.update(digest=_sha256(tmp), size=tmp.stat().st_size)
 
     atomic_write(staging / WEIGHTS, write_weights)
@@ -332,6 +389,8 @@ def _load(folder: Path, device: Any) -> GraphModel:
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise ModelFileError(f"no saved model at '{folder}': the path {what}")
+    _recover(folder)
+    _check_no_links_out(folder)
     for name in (META, GRAPH, WEIGHTS):
         if not (folder / name).is_file():
             raise ModelFileError(f"'{folder}' is not a complete saved model: {name} is missing (sd.save writes "
@@ -384,14 +443,35 @@ def _load(folder: Path, device: Any) -> GraphModel:
 
 
 def _read_json(path: Path) -> Any:
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise ModelFileError(f"{path} is {size / 2**20:.0f} MB, more than the {MAX_JSON_BYTES // 2**20} MB a "
-                             "saved design's JSON may take")
+    """A JSON file of the save: a regular file of at most 64 MB, nested at most 100 levels."""
     try:
-        return json.loads(path.read_bytes())
+        return _files.read_json_file(path, MAX_JSON_BYTES, f"{path.name} of the saved model")
+    except UnreadableFile as exc:
+        raise ModelFileError(str(exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _check_no_links_out(folder: Path) -> None:
+    """Refuse a saved model whose files (or the tokenizer's) are links to somewhere outside its folder: loading
+    must read only what is in the folder it was given, never a file elsewhere that a link points at."""
+    entries = [folder / name for name in _SAVED]
+    if (folder / TOKENIZER).is_dir():
+        try:
+            entries += list((folder / TOKENIZER).iterdir())
+        except OSError:
+            pass
+    for entry in entries:
+        if not (entry.is_symlink() or entry.parent.is_symlink()):
+            continue
+        try:
+            real = entry.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise ModelFileError(f"{entry} is a broken link; a saved model's files must be in its folder") from None
+        if not real.is_relative_to(folder):
+            raise ModelFileError(f"{entry.relative_to(folder)} in {_shown(folder)} is a link to "
+                                 f"{_shown(real)}, outside the model's folder; sd.load reads only files inside the "
+                                 "folder it is given (copy the file in instead of linking it)")
 
 
 def read_safetensors_header(path: str | os.PathLike) -> dict[str, dict]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._files import safe_name
+from ._resources import check_training_memory
 from .runners.base import Run
 from .runners.local import LOCAL
 from .training import checkpoint as ckpt
@@ -23,7 +24,7 @@ from .training import tracking
 from .training.results import load_run as _load_run
 from .training.results import runs_table
 from .training.spec import JobSpec, check_fit, data_spec, reserve_run_name, runs_root
-from .training.trainer import TrainConfig
+from .training.trainer import TrainConfig, resolve_device
 
 _LAUNCH_KEYS = ("mlflow", "background", "max_concurrent", "progress", "_hooks", "monitor")
 
@@ -307,6 +308,7 @@ def _local_spec(graph: dict, corpus: Any, tok: Any, cfg: TrainConfig, name: str 
     graph = analysis.graph
     if cfg.steps < 1:
         raise ValueError(f"steps must be ≥ 1, got {cfg.steps}")
+    check_training_memory(graph, cfg.batch_size, cfg.context, resolve_device(cfg.device))  # before any tokenizing
     tokenized, tok = _tokenized(corpus, tok)
     check_fit(cfg, analysis.plan.context, analysis.plan.vocab_size, tokenized, tok)
     use_mlflow = tracking.wanted(mlflow)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -43,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import owner_tag, remove_tree, stale_temporaries
 from .data import Corpus, check_split_settings
 from .tokenizers import Tokenizer
 from .tokenizers import load as load_tokenizer
@@ -246,8 +248,7 @@ def tokenize_corpus(
         # ids no tokenizer of this key can produce: damaged after the fact, so marked damaged and rebuilt
         del cached
         (folder / "meta.json").unlink(missing_ok=True)
-    train, val = corpus.split(val_fraction=val_fraction, seed=seed)
-    meta = _build(folder, key, corpus, train, val, tokenizer, val_fraction, seed)
+    meta = _build(folder, key, corpus, *_parts(corpus, val_fraction, seed), tokenizer, val_fraction, seed)
     return TokenizedCorpus(folder, tokenizer, meta, cache_hit=False)
 
 
@@ -313,48 +314,159 @@ def _separator_ids(tokenizer: Tokenizer, separator: str) -> np.ndarray:
         ) from None
 
 
-def _write_stream(path: Path, docs: list[str], tokenizer: Tokenizer, separator: str, dtype: np.dtype) -> int:
-    """Tokenize docs into ``path`` (raw ids of ``dtype``) and return the token count."""
+def _write_stream(path: Path, docs: list[str], tokenizer: Tokenizer, separator: str, dtype: np.dtype,
+                  span: tuple[int, int] | None = None) -> int:
+    """Tokenize docs (or ``docs[0][span[0]:span[1]]``) into ``path`` (raw ids of ``dtype``); returns the count.
+
+    Memory stays bounded whatever the corpus: documents are encoded a few megabytes at a time, and a long
+    document is cut into pieces at places where the tokenizer gives the same ids cut or not (see
+    :func:`_pieces`), so a 200 MB single-document text never becomes one 200 MB encoding call."""
     eos = tokenizer.eos_id
     # A single document is never joined, so its separator need not be encodable.
     sep_ids = None if eos is not None or len(docs) < 2 else _separator_ids(tokenizer, separator)
     count = 0
+
+    def put(ids: np.ndarray) -> None:
+        nonlocal count
+        if ids.size and (ids.min() < 0 or ids.max() >= tokenizer.vocab_size):
+            raise ValueError(
+                f"Tokenizer {tokenizer.name!r} produced id {int(ids.max())} outside its vocab_size "
+                f"{tokenizer.vocab_size}."
+            )
+        ids.astype(dtype).tofile(f)
+        count += int(ids.size)
+
+    def put_text(text: str, start: int = 0, end: int | None = None) -> None:
+        for group in _groups(_pieces(tokenizer, text, start, len(text) if end is None else end)):
+            for ids in tokenizer.encode_batch(group):  # several pieces at once: Rust tokenizers use every core
+                put(ids)
+
     with open(path, "wb") as f:
+        if span is not None:
+            put_text(docs[0], *span)
+            if eos is not None:
+                put(np.array([eos], dtype=np.int64))
+            return count
         for i, chunk in enumerate(_doc_chunks(docs)):
             if eos is not None:
-                pieces = []
-                for ids in tokenizer.encode_batch(chunk):
-                    pieces.append(ids)
-                    pieces.append(np.array([eos], dtype=np.int64))
-                ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+                short = [d for d in chunk if len(d) <= _piece_chars(tokenizer)]
+                encoded = iter(tokenizer.encode_batch(short)) if short else iter(())
+                for doc in chunk:
+                    if len(doc) <= _piece_chars(tokenizer):
+                        put(next(encoded))
+                    else:
+                        put_text(doc)
+                    put(np.array([eos], dtype=np.int64))
             else:
                 # The separator also goes between chunks, so the stream is exactly
                 # separator.join(docs) encoded piece by piece.
-                ids = tokenizer.encode_array(separator.join(chunk))
                 if i > 0:
-                    ids = np.concatenate([sep_ids, ids])
-            if ids.size and (ids.min() < 0 or ids.max() >= tokenizer.vocab_size):
-                raise ValueError(
-                    f"Tokenizer {tokenizer.name!r} produced id {int(ids.max())} outside its vocab_size "
-                    f"{tokenizer.vocab_size}."
-                )
-            ids.astype(dtype).tofile(f)
-            count += int(ids.size)
+                    put(sep_ids)
+                put_text(separator.join(chunk))
     return count
 
 
+#: Longest text encoded in one call (characters). A Hugging Face encoding keeps per-byte alignments and
+#: offsets (about 200 bytes a character), so its pieces are shorter than the vectorised char/byte ones.
+_PIECE_CHARS = {"char": 1_000_000, "byte": 1_000_000}
+_PIECE_CHARS_OTHER = 100_000
+_GROUP = 4  # pieces encoded together (in parallel by Rust tokenizers)
+#: Where a long text may be cut: after a newline or before a space, with no whitespace on the other side.
+_CUT = re.compile(r"\n(?=\S)|(?<=\S) (?=\S)")
+_CHECK_CHARS = 400  # text on each side of a cut that is encoded both ways to prove the cut changes nothing
+_MAX_TRIES = 50  # places tried before a tokenizer that no cut suits gets the rest of the text whole
+
+
+def _piece_chars(tokenizer: Tokenizer) -> int:
+    return _PIECE_CHARS.get(tokenizer.kind, _PIECE_CHARS_OTHER)
+
+
+def _groups(pieces: Iterator[str]) -> Iterator[list[str]]:
+    group: list[str] = []
+    for piece in pieces:
+        group.append(piece)
+        if len(group) == _GROUP:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _pieces(tokenizer: Tokenizer, text: str, start: int = 0, end: int | None = None) -> Iterator[str]:
+    """``text[start:end]`` in consecutive pieces whose encodings, joined, are the encoding of the whole.
+
+    Char and byte tokenizers may be cut anywhere; others (BPE, tiktoken, a Hugging Face tokenizer.json) at a
+    newline or a space where encoding the text around the cut in one piece and in two gives the same ids, which
+    holds wherever the tokenizer's pre-tokenizer starts a new word. A text with no such place is encoded whole.
+    """
+    end = len(text) if end is None else end
+    size = _piece_chars(tokenizer)
+    anywhere = tokenizer.kind in ("char", "byte")
+    while end - start > size:
+        cut = start + size if anywhere else _safe_cut(tokenizer, text, start + size, end)
+        if cut is None:
+            break
+        yield text[start:cut]
+        start = cut
+    yield text if (start, end) == (0, len(text)) else text[start:end]
+
+
+def _safe_cut(tokenizer: Tokenizer, text: str, near: int, end: int) -> int | None:
+    """The first place in ``[near, end)`` where cutting ``text`` leaves its ids unchanged (None: none)."""
+    for tries, m in enumerate(_CUT.finditer(text, near, end)):
+        if tries == _MAX_TRIES:
+            return None
+        cut = m.end() if m.group() == "\n" else m.start()
+        left, right = text[max(0, cut - _CHECK_CHARS):cut], text[cut:min(end, cut + _CHECK_CHARS)]
+        if tokenizer.encode(left + right) == tokenizer.encode(left) + tokenizer.encode(right):
+            return cut
+    return None
+
+
+#: A cache entry being built: ``.<key>.<pid>.<random>`` beside the entries.
+_BUILDING = re.compile(r"^\.[0-9a-f]{32}\.(?P<pid>\d+)\.\w+$")
+
+
+def remove_stale(cache_dir: Path) -> None:
+    """Remove the half-built entries of processes that died while tokenizing (killed, crashed)."""
+    for path in stale_temporaries(cache_dir, _BUILDING):
+        remove_tree(path)
+
+
+class _Part:
+    """The documents of one split; for a corpus of one document, a span of it (``doc[start:end]`` is never
+    copied out: a 200 MB text is tokenized from the one string)."""
+
+    def __init__(self, docs: list[str], span: tuple[int, int] | None = None):
+        self.docs, self.span = docs, span
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+
+def _parts(corpus: Corpus, val_fraction: float, seed: int) -> tuple[_Part, _Part]:
+    """``(train, val)`` as :meth:`Corpus.split` makes them, without copying a single document's text."""
+    if len(corpus.docs) == 1:
+        doc, cut = corpus.docs[0], corpus.single_cut(float(val_fraction))
+        return _Part([doc], (0, cut)), _Part([doc], (cut, len(doc)))
+    train, val = corpus.split(val_fraction=val_fraction, seed=seed)
+    return _Part(train.docs), _Part(val.docs)
+
+
 def _build(
-    folder: Path, key: str, corpus: Corpus, train: Corpus, val: Corpus,
+    folder: Path, key: str, corpus: Corpus, train: _Part, val: _Part,
     tokenizer: Tokenizer, val_fraction: float, seed: int,
 ) -> dict[str, Any]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     dtype = _dtype_for(tokenizer.vocab_size)
     # Build everything in a private temp folder next to the target, then move
     # files into place and write meta.json last: meta.json is the commit mark.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))
+    remove_stale(folder.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.{owner_tag()}.", dir=folder.parent))
     try:
         t0 = time.perf_counter()
-        counts = {split: _write_stream(tmp / f"{split}.bin", part.docs, tokenizer, corpus.separator, dtype)
+        counts = {split: _write_stream(tmp / f"{split}.bin", part.docs, tokenizer, corpus.separator, dtype,
+                                       part.span)
                   for split, part in (("train", train), ("val", val))}
         tokenizer.save(tmp / "tokenizer")
         meta = {

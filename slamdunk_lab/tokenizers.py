@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ._files import write_bytes_atomic
+from ._files import UnreadableFile, read_json_file, write_bytes_atomic
 from .data import Corpus, _host_reachable, hub_unreachable_reason
 
 __all__ = [
@@ -496,6 +496,10 @@ class HFTokenizer(Tokenizer):
         return {_HF_FILE: self._backend.to_str(pretty=True).encode()}
 
 
+#: The largest BPE vocabulary :func:`bpe` trains.
+MAX_BPE_VOCAB = 2**20
+
+
 def bpe(corpus: Corpus | str | Sequence[str], vocab_size: int = 2048) -> HFTokenizer:
     """Train a byte-level BPE tokenizer (GPT-2 style) on a corpus.
 
@@ -513,6 +517,12 @@ def bpe(corpus: Corpus | str | Sequence[str], vocab_size: int = 2048) -> HFToken
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 257:
         raise ValueError(
             f"BPE vocab_size must be an integer of at least 257 (256 bytes + <|endoftext|>), got {vocab_size!r}."
+        )
+    if vocab_size > MAX_BPE_VOCAB:
+        # the Rust trainer aborts the whole process (a Jupyter kernel dies) on sizes near 2**31
+        raise ValueError(
+            f"BPE vocab_size={vocab_size:,} is more than the {MAX_BPE_VOCAB:,} a vocabulary may have here (the "
+            "largest published models use about 256,000)."
         )
     docs = _text_of(corpus)
     hft = _require_hf_tokenizers()
@@ -532,7 +542,7 @@ def bpe(corpus: Corpus | str | Sequence[str], vocab_size: int = 2048) -> HFToken
 
 def _is_own_save(path: Path) -> bool:
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("format") == FORMAT
+        return read_json_file(path, MAX_TOKENIZER_FILE_BYTES, "the tokenizer file").get("format") == FORMAT
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -575,6 +585,7 @@ def hf(path_or_id: str | os.PathLike, eos_token: str | None = None) -> Tokenizer
     if p.is_file():
         if _is_own_save(p):
             return _with_eos_token(load(p.parent), eos_token, p.parent)
+        _check_data_file(p, repr(p.name))
         try:
             backend = hft.Tokenizer.from_file(str(p))
         except Exception as e:  # noqa: BLE001 - the Rust side raises a plain Exception on bad JSON
@@ -819,11 +830,13 @@ def load(directory: str | os.PathLike) -> Tokenizer:
     """
     d = Path(directory).expanduser()
     path = d / "tokenizer.json" if d.is_dir() else d
-    if not path.is_file():
+    if not path.exists() or path.is_dir():  # anything else that exists is refused by the reader, naming it
         raise FileNotFoundError(f"No saved tokenizer at {str(d)!r} (expected a tokenizer.json in it).")
     d = path.parent
     try:
-        header = json.loads(path.read_text(encoding="utf-8"))
+        header = read_json_file(path, MAX_TOKENIZER_FILE_BYTES, "the tokenizer file")
+    except UnreadableFile as e:
+        raise ValueError(str(e)) from None
     except ValueError as e:
         raise ValueError(f"{str(path)!r} is not valid JSON: {e}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -895,10 +908,29 @@ def _data_file(cfg: dict[str, Any], key: str, path: Path) -> Path:
             f"{str(path)!r} is unsafe: {name!r} (config.{key}) is a link to {str(real_target)!r}, outside "
             f"{str(folder)!r}; a saved tokenizer only reads files from its own folder."
         )
-    if not target.is_file():
+    if not target.exists():
         raise FileNotFoundError(f"{str(path)!r} needs {name!r} (config.{key}), which is missing from "
                                 f"{str(path.parent)!r}.")
+    _check_data_file(target, f"{name!r} (config.{key})")
     return target
+
+
+#: The largest file a saved tokenizer may hold (the biggest public tokenizer.json files are about 30 MB).
+MAX_TOKENIZER_FILE_BYTES = 256 * 2**20
+
+
+def _check_data_file(target: Path, what: str) -> None:
+    """A tokenizer's data file must be a regular file of at most 256 MB: the Rust readers would block forever on a
+    named pipe and read a device such as /dev/zero until memory runs out."""
+    import stat
+
+    info = target.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{what} in {str(target.parent)!r} is not a regular file (a named pipe, a device or a "
+                         "folder); a saved tokenizer reads only regular files.")
+    if info.st_size > MAX_TOKENIZER_FILE_BYTES:
+        raise ValueError(f"{what} in {str(target.parent)!r} is {info.st_size / 2**20:,.0f} MB, more than the "
+                         f"{MAX_TOKENIZER_FILE_BYTES // 2**20} MB a tokenizer file may be.")
 
 
 def _build_from_header(header: dict[str, Any], path: Path) -> Tokenizer:

@@ -270,9 +270,12 @@ def test_nan_loss_fails_the_run_naming_the_step_and_writes_no_checkpoint(corpus,
     run = train(tiny(tok), corpus, tok, steps=20, **{**FAST, "checkpoint_every": 2}, _hooks={"loss": poison})
     assert run.status == "failed"
     assert "step 5" in run.error and ("inf" in run.error or "nan" in run.error)
-    assert ckpt.LoadedCheckpoint(run.checkpoint_dir).step == 4  # the last good one; nothing from step ≥ 5
+    # the loss of step 5 came from the weights of step 4: that checkpoint would resume into the NaN, so it goes
+    # and the run's latest is the one before (#9 item 6)
+    assert "the checkpoint of step 4, whose weights gave this loss, was removed" in run.error
+    assert ckpt.LoadedCheckpoint(run.checkpoint_dir).step == 2  # the last good one; nothing from step ≥ 4
     saved = sorted(p.name for p in Path(run.checkpoint_dir).glob("step-*"))
-    assert saved[-1] == "step-000004"
+    assert saved[-1] == "step-000002"
 
 
 def test_huge_learning_rate_fails_cleanly(corpus, tok):

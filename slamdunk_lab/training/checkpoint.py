@@ -22,7 +22,6 @@ raised as :class:`slamdunk_lab.ModelFileError` naming the file.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import shutil
@@ -43,6 +42,8 @@ STATE = "state.json"
 WEIGHTS = "model.safetensors"
 OPTIMIZER = "optimizer.pt"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
+#: state.json holds the design and the history (a few entries per step): 256 MB is far beyond any real run.
+MAX_STATE_BYTES = 256 * 2**20
 
 
 # ------------------------------------------------------------------ RNG state as JSON
@@ -96,24 +97,28 @@ def save(checkpoint_dir: str | os.PathLike, step: int, model: torch.nn.Module, o
     """
     root = Path(checkpoint_dir)
     root.mkdir(parents=True, exist_ok=True)
+    remove_stale(root)
     final = root / step_dir_name(step)
     if final.is_symlink():  # not a folder this function wrote: drop the link (never what it points at)
         final.unlink()
     if not (final / STATE).is_file():
+        needed = _checkpoint_bytes(model, optimizer)
+        _files.check_free_space(root, needed, f"the checkpoint of step {step}")
         tmp = root / f".tmp-{step_dir_name(step)}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            save_model(model, str(tmp / WEIGHTS), metadata={"format": FORMAT, "step": str(step)})
-            _files.fsync_file(tmp / WEIGHTS)
-            torch.save(optimizer.state_dict(), tmp / OPTIMIZER)
-            _files.fsync_file(tmp / OPTIMIZER)
-            tokenizer.save(tmp / "tokenizer")
-            for f in (tmp / "tokenizer").rglob("*"):
-                if f.is_file():
-                    _files.fsync_file(f)
-            payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, **state}
-            write_json_atomic(tmp / STATE, payload)
+            with _files.translate_disk_full(root, f"the checkpoint of step {step}", needed):
+                save_model(model, str(tmp / WEIGHTS), metadata={"format": FORMAT, "step": str(step)})
+                _files.fsync_file(tmp / WEIGHTS)
+                torch.save(optimizer.state_dict(), tmp / OPTIMIZER)
+                _files.fsync_file(tmp / OPTIMIZER)
+                tokenizer.save(tmp / "tokenizer")
+                for f in (tmp / "tokenizer").rglob("*"):
+                    if f.is_file():
+                        _files.fsync_file(f)
+                payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, **state}
+                write_json_atomic(tmp / STATE, payload)
             _files.fsync_dir(tmp)
             shutil.rmtree(final, ignore_errors=True)  # an incomplete folder from a crash
             os.replace(tmp, final)
@@ -123,6 +128,45 @@ def save(checkpoint_dir: str | os.PathLike, step: int, model: torch.nn.Module, o
     write_json_atomic(root / LATEST, {"checkpoint": final.name, "step": step})
     _prune(root, keep, protect=final.name)
     return final
+
+
+#: A checkpoint being written: ``.tmp-step-000500-<pid>``.
+_TMP_DIR = re.compile(r"^\.tmp-step-\d+-(?P<pid>\d+)$")
+
+
+def remove_stale(root: Path) -> list[Path]:
+    """Remove the half-written checkpoint folders of processes that died while writing them (killed, crashed);
+    those of live processes stay. Returns what was removed."""
+    stale = list(_files.stale_temporaries(root, _TMP_DIR))
+    for path in stale:
+        _files.remove_tree(path)
+    return stale
+
+
+def _checkpoint_bytes(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> int:
+    """About what a checkpoint takes on disk: the weights, the optimizer's tensors, a little for the rest."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    moments = sum(t.numel() * t.element_size() for st in optimizer.state.values() for t in st.values()
+                  if isinstance(t, torch.Tensor))
+    return weights + (moments or 2 * weights) + 2**16
+
+
+def step_back(checkpoint_dir: str | os.PathLike, bad_step: int) -> int | None:
+    """Remove the checkpoint of ``bad_step`` and point ``latest.json`` at the newest one before it; returns that
+    one's step (None when there is none left, and then ``latest.json`` is removed).
+
+    For a run whose loss became NaN at step k: that loss was computed with the weights of step k - 1, so a
+    checkpoint of step k - 1 would resume straight into the NaN."""
+    root = Path(checkpoint_dir)
+    _files.remove_tree(root / step_dir_name(bad_step))
+    steps = sorted(int(m.group(1)) for p in root.iterdir()
+                   if (m := _STEP_DIR.match(p.name)) and int(m.group(1)) < bad_step and _valid(p)
+                   and not p.is_symlink())
+    if not steps:
+        (root / LATEST).unlink(missing_ok=True)
+        return None
+    write_json_atomic(root / LATEST, {"checkpoint": step_dir_name(steps[-1]), "step": steps[-1]})
+    return steps[-1]
 
 
 def _prune(root: Path, keep: int, protect: str) -> None:
@@ -152,7 +196,9 @@ def _json_type(value: Any) -> str:
 def _read_state(path: Path) -> dict:
     """``state.json`` parsed and checked for shape; :class:`ModelFileError` naming the file and field if not."""
     try:
-        state = json.loads(path.read_bytes())
+        state = _files.read_json_file(path, MAX_STATE_BYTES, "the checkpoint's state")
+    except _files.UnreadableFile as exc:
+        raise ModelFileError(str(exc)) from None
     except OSError as exc:
         raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -208,10 +254,11 @@ def resolve(path: str | os.PathLike) -> Path:
     if not p.is_dir():
         raise FileNotFoundError(f"no checkpoint at {str(p)!r}: it is not a folder")
     root_real = p.resolve()
+    remove_stale(p)
     latest = p / LATEST
     if latest.is_file():
         try:
-            name = json.loads(latest.read_text(encoding="utf-8"))["checkpoint"]
+            name = _files.read_json_file(latest, 2**16, "latest.json")["checkpoint"]
             if isinstance(name, str):
                 target = p / name
                 if _inside(target, root_real) and (target / STATE).is_file() and _valid(target):

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from .._files import safe_name
+from .._resources import check_training_memory
 from . import checkpoint as ckpt
-from .trainer import Job, TrainConfig
+from .trainer import Job, TrainConfig, resolve_device
 
 SPEC_VERSION = 1
 DATA_KINDS = ("cache", "text", "file", "named", "synthetic")
@@ -302,6 +303,7 @@ def resolve(spec: JobSpec, model: Any = None, tokenized: Any = None) -> Job:
     analysis = analyze(spec.graph)
     analysis.raise_for_errors()
     graph = analysis.graph
+    check_training_memory(graph, cfg.batch_size, cfg.context, resolve_device(cfg.device))  # this machine's memory
     tok = tokenizer_from_spec(spec.tokenizer) if spec.tokenizer is not None else None
     if tokenized is None:
         tokenized, tok = open_data(spec.data, tok)

@@ -136,9 +136,34 @@ def kill_stale_runs(mlflow_client, active_ids: set[str] = frozenset()) -> list[s
         except ValueError:
             continue
         if pid == me or not _pid_alive(pid, tags.get(OWNER_START, "")):
+            if STEP_TAG not in tags:  # the process died before saying where it was: tell from what it left
+                step = _last_step(mlflow_client, r)
+                if step is not None:
+                    mlflow_client.set_tag(r.info.run_id, STEP_TAG, str(step))
             mlflow_client.set_terminated(r.info.run_id, "KILLED")
             killed.append(r.info.run_id)
     return killed
+
+
+def _last_step(mlflow_client, run) -> int | None:
+    """The last step a run whose process died reached: the later of its last logged loss and its newest
+    checkpoint (metrics are written every few seconds, so the checkpoint can be ahead of them)."""
+    steps = []
+    try:
+        history = mlflow_client.get_metric_history(run.info.run_id, "loss")
+        if history:
+            steps.append(max(m.step for m in history))
+    except Exception:
+        logger.debug("run %s: no loss history", run.info.run_id, exc_info=True)
+    folder = run.data.tags.get(CHECKPOINT_TAG)
+    if folder:
+        from . import checkpoint as ckpt
+
+        try:
+            steps.append(ckpt.LoadedCheckpoint(folder).step)
+        except (OSError, ValueError):
+            pass
+    return max(steps) if steps else None
 
 
 _LIVE: set[str] = set()  # MLflow runs this process created and has not ended yet

@@ -16,6 +16,7 @@ import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -348,6 +349,11 @@ class Trainer:
         finite = torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all().item()
         if not finite:
             raise NonFiniteLoss(f"the weights contain NaN or infinity at step {self.step}; no checkpoint written")
+        if not self._forward_is_finite():
+            raise NonFiniteLoss(f"the weights of step {self.step} are finite but the model's output on a training "
+                                f"batch is NaN or infinite (they overflow); no checkpoint was written from this "
+                                f"state, so the run's latest checkpoint is still an earlier one. Lower lr, keep "
+                                f"grad_clip on, or check the data")
         state = {"name": self.job.name, "config": self.cfg.to_json(), "graph": self.job.graph,
                  "rng": ckpt.rng_state(self.batch_rng, self.device), "history": self.history,
                  **self.job.extra_state}
@@ -356,6 +362,31 @@ class Trainer:
         self.last_checkpoint = str(path)
         self.emit(Checkpoint(run=self.job.name, step=self.step, path=str(path)))
         return str(path)
+
+    @torch.no_grad()
+    def _forward_is_finite(self) -> bool:
+        """Whether the model gives a finite loss on one training batch (drawn from a generator of its own, so the
+        run's batches stay the same), in eval mode: a checkpoint must resume into weights that work."""
+        training = self.model.training
+        self.model.eval()
+        try:
+            loss = self.loss_of(*self.batch("train", np.random.default_rng([self.cfg.seed, 2, self.step])))
+        finally:
+            self.model.train(training)
+        return bool(torch.isfinite(loss).item())
+
+    def _step_back(self, bad_step: int) -> str:
+        """After a NaN loss at ``bad_step``: a checkpoint of the step before holds the weights that gave it, so it
+        is removed and ``latest`` goes back to the one before; returns a sentence saying where the run stands."""
+        if bad_step - 1 <= self.job.start_step or not self.last_checkpoint:
+            return "no checkpoint was written from this state"
+        if Path(self.last_checkpoint).name != ckpt.step_dir_name(bad_step - 1):
+            return "no checkpoint was written from this state"
+        back = ckpt.step_back(self.job.checkpoint_dir, bad_step - 1)
+        self.last_checkpoint = str(Path(self.job.checkpoint_dir) / ckpt.step_dir_name(back)) if back else ""
+        where = f"step {back}" if back is not None else "none is left"
+        return (f"the checkpoint of step {bad_step - 1}, whose weights gave this loss, was removed, and the run's "
+                f"latest checkpoint is now {where}")
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> Event:
@@ -453,9 +484,8 @@ class Trainer:
             if not (math.isfinite(loss) and math.isfinite(gn)):
                 pending.clear()
                 what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {gn}"
-                raise NonFiniteLoss(f"{what} at step {step} (learning rate {lr:.3g}); training stopped and no "
-                                    f"checkpoint was written from this state. Lower lr, keep grad_clip on, or "
-                                    f"check the data")
+                raise NonFiniteLoss(f"{what} at step {step} (learning rate {lr:.3g}); training stopped and "
+                                    f"{self._step_back(step)}. Lower lr, keep grad_clip on, or check the data")
             self.history.append({"kind": "train", "step": step, "loss": loss, "lr": lr, "grad_norm": gn})
             self.unreported.append([step, loss, lr, gn])
         pending.clear()
