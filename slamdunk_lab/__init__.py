@@ -44,6 +44,7 @@ __all__ = [
     "resume",
     "runs",
     "save",
+    "set_language",
     "template",
     "templates",
     "to_code",
@@ -59,6 +60,7 @@ _LAZY = {
     "generate": "generation", "next_token_probs": "generation", "attention": "generation",
     "train": "session", "resume": "session", "runs": "session", "load_run": "session", "connect": "session",
     "Canvas": "widgets", "Playground": "widgets", "Monitor": "widgets", "Runs": "widgets",
+    "set_language": "widgets",
 }
 
 

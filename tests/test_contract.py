@@ -49,7 +49,7 @@ def test_widget_states_match_the_contract():
     contract.state_model("canvas").model_validate(_state(empty))
     monitor = sd.widgets.Monitor(title="t", total_steps=10)
     contract.state_model("monitor").model_validate(_state(monitor))
-    runs = {"_view": "runs", "_anchor": "", "rows": [], "selected": [], "curves": {"r": {"loss": [[0, 1.5]]}},
+    runs = {"_view": "runs", "_anchor": "", "language": "auto", "rows": [], "selected": [], "curves": {"r": {"loss": [[0, 1.5]]}},
             "design_diff": [], "params_diff": [], "error": "", "loading": False, "tracking_uri": "", "height": 260}
     contract.state_model("runs").model_validate(runs)
     with pytest.raises(ValidationError):  # a row the page cannot read is refused

@@ -21,6 +21,7 @@ import {
 import React, { useCallback, useEffect, useMemo, useRef } from 'react';
 
 import type { AnyModel, Experimental } from '../shared/anywidget';
+import { t } from '../shared/i18n';
 import { useModelValue } from '../shared/model';
 import type { Store } from '../shared/store';
 import { AnalysisBar } from './AnalysisBar';
@@ -131,6 +132,7 @@ function Editor({
   });
   const shapes = useCanvas(s => s.analysis?.nodes);
   const selectedId = useCanvas(s => s.selectedId);
+  const language = useCanvas(s => s.language);
   const colorMode = useColorMode();
 
   const types = useMemo(() => nodeTypesFor(blocks), [blocks]);
@@ -177,7 +179,7 @@ function Editor({
   );
 
   return (
-    <div className="sdl-canvas" ref={wrapper} style={{ height }}>
+    <div className="sdl-canvas" ref={wrapper} style={{ height }} lang={language}>
       <Palette onAdd={add} />
       <div className="sdl-flow" onDragOver={onDragOver} onDrop={onDrop}>
         <CanvasToolbar templates={templates} actions={actions} />
@@ -227,7 +229,7 @@ function Editor({
         role="separator"
         aria-orientation="horizontal"
         aria-label="Resize the canvas"
-        title="Drag to resize the canvas"
+        title={t(language, 'resize')}
         onPointerDown={onResizeStart}
       />
     </div>

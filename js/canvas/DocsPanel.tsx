@@ -1,14 +1,11 @@
 /** Docs of the hovered palette block, else of the selected node's block (en/ko). */
 import React, { memo } from 'react';
 
+import { t } from '../shared/i18n';
 import { Panel } from '../shared/ui';
 import { useCanvas } from './store';
 import type { Language } from './types';
 
-const LABELS: Record<Language, { docs: string; formula: string; shapes: string; none: string }> = {
-  en: { docs: 'Docs', formula: 'Formula', shapes: 'Shapes', none: 'Hover a block or select a node.' },
-  ko: { docs: '설명', formula: '수식', shapes: '텐서 모양', none: '블록에 마우스를 올리거나 노드를 선택하세요.' }
-};
 
 export const DocsPanel = memo(function DocsPanel({
   onLanguage
@@ -20,7 +17,12 @@ export const DocsPanel = memo(function DocsPanel({
   const selectedType = useCanvas(s => s.selectedType);
   const block = useCanvas(s => s.blocks[(type ?? selectedType) as string]);
   const docs = block?.docs?.[language] ?? block?.docs?.en;
-  const L = LABELS[language];
+  const L = {
+    docs: t(language, 'docs'),
+    formula: t(language, 'formula'),
+    shapes: t(language, 'shapes'),
+    none: t(language, 'hoverBlock')
+  };
   return (
     <Panel
       title={L.docs}

@@ -2,6 +2,7 @@
 import React, { memo, useMemo } from 'react';
 
 import { schemaFields } from '../shared/schema';
+import { Lang, t } from '../shared/i18n';
 import { Panel, SchemaField } from '../shared/ui';
 import type { GraphNode } from './graph';
 import { useNodeIssues } from './selectors';
@@ -11,13 +12,23 @@ import { useCanvas } from './store';
 const VOCAB_FIELD = 'vocab_size';
 
 /** "from tokenizer (65)": sets the vocabulary size to the tokenizer's; says so when it already is. */
-function FromTokenizer({ vocab, current, onChoose }: { vocab: number; current: unknown; onChoose: () => void }) {
+function FromTokenizer({
+  vocab,
+  current,
+  onChoose,
+  lang
+}: {
+  vocab: number;
+  current: unknown;
+  onChoose: () => void;
+  lang: Lang;
+}) {
   if (current === vocab) {
-    return <div className="sdl-from-tokenizer sdl-muted">= the tokenizer's vocabulary ({vocab})</div>;
+    return <div className="sdl-from-tokenizer sdl-muted">{t(lang, 'isTokenizerVocab', { n: vocab })}</div>;
   }
   return (
     <button type="button" className="sdl-from-tokenizer sdl-button sdl-button-plain" onClick={onChoose} data-action="vocab-from-tokenizer">
-      from tokenizer ({vocab})
+      {t(lang, 'fromTokenizer', { n: vocab })}
     </button>
   );
 }
@@ -36,8 +47,8 @@ export const Inspector = memo(function Inspector({
   const fields = useMemo(() => schemaFields(block?.schema), [block]);
   if (!node) {
     return (
-      <Panel title="Inspector" className="sdl-inspector">
-        <p className="sdl-muted">Select a block to edit its settings.</p>
+      <Panel title={t(language, 'inspector')} className="sdl-inspector">
+        <p className="sdl-muted">{t(language, 'selectBlock')}</p>
       </Panel>
     );
   }
@@ -53,7 +64,7 @@ export const Inspector = memo(function Inspector({
         </div>
       ))}
       {!block && (
-        <p className="sdl-muted">No schema for “{node.type}” (block catalogue unavailable).</p>
+        <p className="sdl-muted">{t(language, 'noSchema', { type: node.type })}</p>
       )}
       {fields.map(f => {
         const value = node.data[f.name] !== undefined ? node.data[f.name] : f.default;
@@ -68,7 +79,7 @@ export const Inspector = memo(function Inspector({
               language={language}
             />
             {f.name === VOCAB_FIELD && vocab !== null && (
-              <FromTokenizer vocab={vocab} current={value} onChoose={() => commit(f.name, vocab)} />
+              <FromTokenizer vocab={vocab} current={value} onChoose={() => commit(f.name, vocab)} lang={language} />
             )}
           </React.Fragment>
         );

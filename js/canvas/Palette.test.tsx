@@ -61,6 +61,26 @@ describe('Palette', () => {
     expect(set).toHaveBeenCalledWith(DRAG_MIME, 'tokenEmbedding');
   });
 
+  it('speaks Korean: its title, and block help from the Korean docs', () => {
+    const catalog = catalogWith([
+      block('attention', {
+        title: 'Causal self-attention',
+        docs: {
+          en: { summary: 'Looks back.', formula: '', shapes: '' },
+          ko: { summary: '이전 위치를 봅니다.', formula: '', shapes: '' }
+        }
+      })
+    ]);
+    const store = createCanvasStore({ catalog, blocks: indexBlocks(catalog), language: 'ko' });
+    render(
+      <CanvasStoreContext.Provider value={store}>
+        <Palette onAdd={vi.fn()} />
+      </CanvasStoreContext.Provider>
+    );
+    expect(screen.getByText('블록')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Causal self-attention' }).getAttribute('title')).toBe('이전 위치를 봅니다.');
+  });
+
   it('says so when the catalogue did not arrive', () => {
     show(null);
     expect(screen.getByText('Block catalogue unavailable.')).toBeTruthy();

@@ -1,6 +1,7 @@
 /** Palette: the block catalogue by category; click or drag a block onto the canvas. */
 import React, { memo, useMemo } from 'react';
 
+import { t } from '../shared/i18n';
 import { Panel } from '../shared/ui';
 import { useCanvas, useCanvasStore } from './store';
 import { groupByCategory } from './types';
@@ -11,9 +12,10 @@ export const Palette = memo(function Palette({ onAdd }: { onAdd: (type: string) 
   const catalog = useCanvas(s => s.catalog);
   const store = useCanvasStore();
   const groups = useMemo(() => groupByCategory(catalog), [catalog]);
+  const lang = useCanvas(s => s.language);
   return (
-    <Panel title="Blocks" className="sdl-palette">
-      {groups.length === 0 && <p className="sdl-muted">Block catalogue unavailable.</p>}
+    <Panel title={t(lang, 'blocks')} className="sdl-palette">
+      {groups.length === 0 && <p className="sdl-muted">{t(lang, 'catalogueMissing')}</p>}
       {groups.map(g => (
         <div key={g.category} className="sdl-palette-group">
           <div className="sdl-palette-category">{g.category}</div>
@@ -24,7 +26,7 @@ export const Palette = memo(function Palette({ onAdd }: { onAdd: (type: string) 
               className="sdl-palette-item"
               data-block-type={b.type}
               draggable
-              title={b.docs?.en?.summary ?? b.title}
+              title={b.docs[lang]?.summary ?? b.docs.en?.summary ?? b.title}
               onDragStart={e => {
                 e.dataTransfer.setData(DRAG_MIME, b.type);
                 e.dataTransfer.effectAllowed = 'move';

@@ -2,6 +2,7 @@
 import React, { memo, useMemo } from 'react';
 
 import { formatCount } from '../shared/format';
+import { counted, t } from '../shared/i18n';
 import { Button } from '../shared/ui';
 import { useCanvas } from './store';
 import { TemplateRow, templateFamilies } from './types';
@@ -15,6 +16,7 @@ export const TemplatesMenu = memo(function TemplatesMenu({
   onChoose: (name: string, size: string) => void;
 }) {
   const families = useMemo(() => templateFamilies(templates), [templates]);
+  const lang = useCanvas(s => s.language);
   if (families.length === 0) {
     return null;
   }
@@ -22,7 +24,7 @@ export const TemplatesMenu = memo(function TemplatesMenu({
     <select
       className="nodrag nokey sdl-input sdl-templates"
       aria-label="Start from a template"
-      title="Replace the design with a template (undo with Ctrl/Cmd+Z)"
+      title={t(lang, 'templatesTitle')}
       value=""
       data-action="templates"
       onChange={e => {
@@ -32,7 +34,7 @@ export const TemplatesMenu = memo(function TemplatesMenu({
         }
       }}
     >
-      <option value="">Templates…</option>
+      <option value="">{t(lang, 'templates')}</option>
       {families.map(f => (
         <optgroup key={f.name} label={f.family}>
           {f.rows.map(r => (
@@ -54,6 +56,7 @@ export const Totals = memo(function Totals() {
   const problems = useCanvas(s => s.analysis?.errors.length ?? 0);
   const layers = useCanvas(s => s.analysis?.n_layers);
   const known = useCanvas(s => s.analysis !== null);
+  const lang = useCanvas(s => s.language);
   // every problem in full, one per line, on hover
   const details = useCanvas(s =>
     (s.analysis?.errors ?? [])
@@ -66,11 +69,11 @@ export const Totals = memo(function Totals() {
   return (
     <div className="sdl-totals" data-ok={String(Boolean(ok))}>
       <span className="sdl-totals-params">
-        <b>{formatCount(params)}</b> params
+        <b>{formatCount(params)}</b> {t(lang, 'params')}
       </span>
-      {layers ? <span>{layers} layers</span> : null}
+      {layers ? <span>{t(lang, 'layers', { n: layers })}</span> : null}
       <span className={ok ? 'sdl-ok-text' : 'sdl-error-text'} title={details || undefined} data-problems={problems}>
-        {ok ? '✓ buildable' : `⚠ ${problems} problem${problems === 1 ? '' : 's'}`}
+        {ok ? t(lang, 'buildable') : counted(lang, problems, 'problem', 'problems')}
       </span>
     </div>
   );
@@ -95,34 +98,35 @@ export const CanvasToolbar = memo(function CanvasToolbar({
   templates: TemplateRow[];
   actions: ToolbarActions;
 }) {
+  const lang = useCanvas(s => s.language);
   return (
     <div className="sdl-toolbar">
       <Totals />
       <TemplatesMenu templates={templates} onChoose={actions.chooseTemplate} />
-      <Button onClick={actions.undo} disabled={!actions.canUndo} title="Undo (Ctrl/Cmd+Z)" data-action="undo">
+      <Button onClick={actions.undo} disabled={!actions.canUndo} title={t(lang, 'undo')} data-action="undo">
         ↶
       </Button>
       <Button
         onClick={actions.redo}
         disabled={!actions.canRedo}
-        title="Redo (Ctrl/Cmd+Shift+Z or Ctrl+Y)"
+        title={t(lang, 'redo')}
         data-action="redo"
       >
         ↷
       </Button>
-      <Button onClick={actions.layout} title="Arrange the blocks top to bottom" data-action="layout">
-        Layout
+      <Button onClick={actions.layout} title={t(lang, 'layoutTitle')} data-action="layout">
+        {t(lang, 'layout')}
       </Button>
-      <Button onClick={actions.fit} title="Fit the graph in view" data-action="fit">
-        Fit
+      <Button onClick={actions.fit} title={t(lang, 'fitTitle')} data-action="fit">
+        {t(lang, 'fit')}
       </Button>
       <Button
         variant="primary"
         onClick={actions.exportCode}
-        title="Put PyTorch code that builds this model (sd.to_code) in a new cell below"
+        title={t(lang, 'exportTitle')}
         data-action="export-code"
       >
-        Export code ↓
+        {t(lang, 'exportCode')}
       </Button>
     </div>
   );

@@ -4,10 +4,12 @@
  * this module adds the canvas's helpers over them.
  */
 import type { AnalysisResult, CanvasState, Catalog, CatalogBlock, TemplateRow } from '../shared/contract';
+import type { Lang } from '../shared/i18n';
 
 export type { AnalysisIssue, AnalysisResult, Catalog, CatalogBlock, NodeAnalysis, TemplateRow } from '../shared/contract';
 
-export type Language = CanvasState['language'];
+/** The language the canvas shows ("auto" resolved). */
+export type Language = Lang;
 
 /** The analysis traitlet holds `{}` until there is one: that reads as null here. */
 export function analysisOf(raw: CanvasState['analysis_json'] | null | undefined): AnalysisResult | null {

@@ -10,7 +10,7 @@ afterEach(cleanup);
 
 function playground(over: Partial<PlaygroundModel> = {}) {
   return fakeModel<PlaygroundModel>({
-    _view: 'playground', _anchor: 'p1', title: 'Playground', prompt: 'To be', output: '', running: false, error: '',
+    _view: 'playground', _anchor: 'p1', language: 'en', title: 'Playground', prompt: 'To be', output: '', running: false, error: '',
     can_inspect: false, probs: [], probs_prompt: '', attention: {}, inspect_error: '',
     settings: { max_new_tokens: 50, temperature: 0.8, top_k: null, top_p: 0.95, repetition_penalty: 1, seed: null },
     ...over
@@ -86,6 +86,14 @@ describe('Playground controls', () => {
       max_new_tokens: 50, temperature: 0, top_k: 40, top_p: 0.95, repetition_penalty: 1, seed: null
     });
     expect(m.saves).toBe(2);
+  });
+
+  it('speaks Korean when its language is Korean', () => {
+    const m = playground({ language: 'ko' });
+    render(<PlaygroundApp model={m} />);
+    expect(screen.getByRole('button', { name: '생성' })).toBeTruthy();
+    expect(screen.getByPlaceholderText('프롬프트를 입력하세요…')).toBeTruthy();
+    expect(document.querySelector('.sdl-playground')?.getAttribute('lang')).toBe('ko');
   });
 
   it('shows the streamed text after the prompt, and errors', () => {

@@ -7,6 +7,7 @@ import React, { memo, useCallback, useEffect, useLayoutEffect, useRef, useState 
 
 import type { AnyModel } from '../shared/anywidget';
 import { GENERATION_SETTINGS_SCHEMA, PlaygroundState, PlaygroundToPython, ProbRow } from '../shared/contract';
+import { Lang, t, useLanguage } from '../shared/i18n';
 import { useModelValue } from '../shared/model';
 import { schemaFields } from '../shared/schema';
 import { Button, SchemaField } from '../shared/ui';
@@ -43,7 +44,7 @@ function cssVar(el: Element, name: string, fallback: string): string {
   return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }
 
-const Heatmap = memo(function Heatmap({ data }: { data: AttentionData }) {
+const Heatmap = memo(function Heatmap({ data, lang }: { data: AttentionData; lang: Lang }) {
   const [layer, setLayer] = useState(0);
   const [head, setHead] = useState(0);
   const [hover, setHover] = useState<{ i: number; j: number } | null>(null);
@@ -109,7 +110,7 @@ const Heatmap = memo(function Heatmap({ data }: { data: AttentionData }) {
     <div className="sdl-heatmap">
       <div className="sdl-heatmap-controls">
         <label>
-          Layer{' '}
+          {t(lang, 'layer')}{' '}
           <select
             className="nodrag nokey sdl-input"
             data-control="layer"
@@ -124,7 +125,7 @@ const Heatmap = memo(function Heatmap({ data }: { data: AttentionData }) {
           </select>
         </label>
         <label>
-          Head{' '}
+          {t(lang, 'head')}{' '}
           <select
             className="nodrag nokey sdl-input"
             data-control="head"
@@ -141,7 +142,7 @@ const Heatmap = memo(function Heatmap({ data }: { data: AttentionData }) {
         <span className="sdl-muted sdl-heatmap-hover">
           {hover && map
             ? `${showToken(data.tokens[hover.i])} → ${showToken(data.tokens[hover.j])}: ${(map[hover.i]?.[hover.j] ?? 0).toFixed(3)}`
-            : 'rows attend to columns'}
+            : t(lang, 'rowsAttend')}
         </span>
       </div>
       <canvas
@@ -153,7 +154,7 @@ const Heatmap = memo(function Heatmap({ data }: { data: AttentionData }) {
         onMouseMove={onMove}
         onMouseLeave={() => setHover(null)}
       />
-      {data.offset ? <div className="sdl-muted">last {n} tokens of the prompt</div> : null}
+      {data.offset ? <div className="sdl-muted">{t(lang, 'lastTokens', { n })}</div> : null}
     </div>
   );
 });
@@ -170,6 +171,7 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
   const probsPrompt = useModelValue(model, 'probs_prompt');
   const attention = useModelValue(model, 'attention');
   const inspectError = useModelValue(model, 'inspect_error');
+  const lang = useLanguage(model);
   const [draft, setDraft] = useState(prompt);
   useEffect(() => setDraft(prompt), [prompt]);
 
@@ -204,7 +206,7 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
   );
 
   return (
-    <div className="sdl-playground" data-running={String(running)}>
+    <div className="sdl-playground" data-running={String(running)} lang={lang}>
       <header className="sdl-playground-header">
         <span className="sdl-playground-title">{title}</span>
       </header>
@@ -213,7 +215,7 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
           <textarea
             className="nodrag nokey sdl-input sdl-prompt"
             value={draft}
-            placeholder="Type a prompt…"
+            placeholder={t(lang, 'typePrompt')}
             rows={3}
             onChange={e => setDraft(e.target.value)}
             onBlur={() => commitPrompt(draft)}
@@ -228,12 +230,12 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
           />
           <div className="sdl-playground-actions">
             <Button variant="primary" disabled={running} onClick={generate} data-action="generate">
-              Generate
+              {t(lang, 'generate')}
             </Button>
             <Button disabled={!running} onClick={() => model.send({ type: 'stop' } satisfies PlaygroundToPython)} data-action="stop">
-              Stop
+              {t(lang, 'stop')}
             </Button>
-            <span className="sdl-muted">Ctrl/Shift+Enter to generate</span>
+            <span className="sdl-muted">{t(lang, 'generateHint')}</span>
           </div>
           <pre className="sdl-output" aria-live="polite">
             <span className="sdl-output-prompt">{prompt}</span>
@@ -248,7 +250,7 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
           {canInspect && (
             <div className="sdl-inspect">
               <section className="sdl-inspect-probs">
-                <div className="sdl-inspect-title">Next token</div>
+                <div className="sdl-inspect-title">{t(lang, 'nextToken')}</div>
                 {inspectError ? (
                   <div className="sdl-field-error" role="alert" data-inspect-error>
                     {inspectError}
@@ -256,15 +258,15 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
                 ) : probs.length ? (
                   <ProbBars probs={probs} stale={probsPrompt !== draft} />
                 ) : (
-                  <p className="sdl-muted">Type a prompt to see what the model expects next.</p>
+                  <p className="sdl-muted">{t(lang, 'nextTokenHint')}</p>
                 )}
               </section>
               <section className="sdl-inspect-attention">
-                <div className="sdl-inspect-title">Attention</div>
+                <div className="sdl-inspect-title">{t(lang, 'attention')}</div>
                 {!inspectError && isAttentionData(attention) ? (
-                  <Heatmap data={attention} />
+                  <Heatmap data={attention} lang={lang} />
                 ) : (
-                  <p className="sdl-muted">Attention maps of the prompt appear here.</p>
+                  <p className="sdl-muted">{t(lang, 'attentionHint')}</p>
                 )}
               </section>
             </div>

@@ -56,7 +56,7 @@ export interface CanvasState {
   catalog: Catalog | Empty;
   graph: Graph;
   height: number;
-  language: "en" | "ko";
+  language: "auto" | "en" | "ko";
   name: string;
   notices: string[];
   templates: TemplateRow[];
@@ -210,6 +210,7 @@ export interface MonitorState {
   eta: number | null;
   experiment: string;
   height: number;
+  language: "auto" | "en" | "ko";
   log_scale: boolean;
   mlflow_run_id: string;
   running: boolean;
@@ -266,6 +267,7 @@ export interface PlaygroundState {
   can_inspect: boolean;
   error: string;
   inspect_error: string;
+  language: "auto" | "en" | "ko";
   output: string;
   probs: ProbRow[];
   probs_prompt: string;
@@ -330,6 +332,7 @@ export interface RunsState {
   design_diff: DesignDiffRow[];
   error: string;
   height: number;
+  language: "auto" | "en" | "ko";
   loading: boolean;
   params_diff: ParamRow[];
   rows: RunRow[];

@@ -1,6 +1,6 @@
 """Notebook widgets of SLaM Dunk Lab (anywidget + React, one shared bundle)."""
 
-from ._base import BundleMissingError, SlamDunkWidget, bundle_available
+from ._base import BundleMissingError, SlamDunkWidget, bundle_available, set_language
 from .canvas import Canvas, clean_graph, empty_graph
 from .monitor import Monitor
 from .playground import Playground
@@ -14,6 +14,7 @@ __all__ = [
     "Runs",
     "SlamDunkWidget",
     "bundle_available",
+    "set_language",
     "clean_graph",
     "empty_graph",
 ]

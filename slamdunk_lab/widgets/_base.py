@@ -30,6 +30,23 @@ def css_path(view: str) -> Path:
     """The stylesheet of ``view``."""
     return STATIC_DIR / f"{view}.css"
 
+#: Languages of the widgets' interface; "auto" follows JupyterLab's language (Korean when JupyterLab is Korean).
+LANGUAGES = ("auto", "en", "ko")
+_language = "auto"
+
+
+def set_language(language: str) -> None:
+    """Set the interface language of every widget created from now on: ``"ko"`` (Korean), ``"en"`` (English)
+    or ``"auto"`` (JupyterLab's language, the default). A widget's own ``language`` changes just that widget.
+
+    >>> sd.set_language("ko")   # doctest: +SKIP
+    """
+    global _language
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(map(repr, LANGUAGES))}, got {language!r}")
+    _language = language
+
+
 _cache: dict[Path, tuple[float, str]] = {}
 _hot: dict[Path, Any] = {}
 _nonce = itertools.count(1)
@@ -93,6 +110,14 @@ class SlamDunkWidget(anywidget.AnyWidget):
     """
 
     _view = traitlets.Unicode("").tag(sync=True)
+    #: Interface language: "en", "ko", or "auto" (JupyterLab's language); the default comes from
+    #: :func:`set_language`. The canvas's EN/한 switch sets it.
+    language = traitlets.Enum(list(LANGUAGES)).tag(sync=True)
+
+    @traitlets.default("language")
+    def _default_language(self) -> str:
+        return _language
+
     #: The widget's model id, put on the view's root element (``data-slamdunk-model-id``) so the
     #: JupyterLab extension can find the cell that displays it.
     _anchor = traitlets.Unicode("").tag(sync=True)

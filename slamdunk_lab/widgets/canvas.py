@@ -234,8 +234,6 @@ class Canvas(SlamDunkWidget):
     analysis_json = traitlets.Dict(default_value={}).tag(sync=True)
     #: Problems of the widget itself (analysis unavailable, a failing on_change callback), shown in the page.
     notices = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
-    #: Language of the docs panel and block help: "en" or "ko".
-    language = traitlets.Enum(["en", "ko"], default_value="en").tag(sync=True)
     #: Height in pixels: the whole palette and a tiny template fit at a readable zoom; drag the bottom edge to resize.
     height = traitlets.Int(720, min=240).tag(sync=True)
     #: Variable name used in code the canvas inserts into the notebook.
@@ -250,7 +248,7 @@ class Canvas(SlamDunkWidget):
         *,
         template: str | None = None,
         size: str | None = None,
-        language: str = "en",
+        language: str | None = None,
         height: int = 720,
         name: str = "canvas",
         live_analysis: bool = True,
@@ -269,7 +267,7 @@ class Canvas(SlamDunkWidget):
         self._page_has_hook = False
         super().__init__(
             graph=check_graph(graph if graph is not None else empty_graph()),
-            language=language,
+            **({"language": language} if language is not None else {}),
             height=height,
             name=name,
             **kwargs,

@@ -14,6 +14,7 @@ import type {
 } from '@xyflow/react';
 import { useCallback, useMemo } from 'react';
 
+import { counted, t } from '../../shared/i18n';
 import type { Store } from '../../shared/store';
 import { copyFragment, Fragment, pasteFragment } from '../clipboard';
 import {
@@ -127,10 +128,10 @@ export function useFlowEditing(
         blocks()
       );
       if (why) {
-        toast(`Not connected: ${why}`);
+        toast(t(store.getState().language, 'notConnected', { why }));
       }
     },
-    [doc, blocks, toast]
+    [doc, blocks, toast, store]
   );
 
   const onDelete = useCallback(
@@ -166,9 +167,9 @@ export function useFlowEditing(
     const frag = copyFragment(doc.current(), ids);
     if (frag) {
       clipboard = frag;
-      toast(`Copied ${frag.nodes.length} block${frag.nodes.length === 1 ? '' : 's'}`, true);
+      toast(counted(store.getState().language, frag.nodes.length, 'copiedOne', 'copied'), true);
     }
-  }, [doc, flow, toast]);
+  }, [doc, flow, toast, store]);
   const paste = useCallback(() => {
     if (!clipboard) {
       return;

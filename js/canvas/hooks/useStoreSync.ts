@@ -9,6 +9,7 @@ import { useEffect } from 'react';
 import type { AnyModel } from '../../shared/anywidget';
 import type { CanvasState as CanvasModel } from '../../shared/contract';
 import type { Store } from '../../shared/store';
+import { resolveLanguage } from '../../shared/i18n';
 import { CanvasState, indexBlocks } from '../store';
 import { analysisOf, catalogOf } from '../types';
 
@@ -23,7 +24,7 @@ export function stateFrom(
     catalog,
     blocks: indexBlocks(catalog),
     analysis: analysisOf(model.get('analysis_json')),
-    language: model.get('language') ?? 'en',
+    language: resolveLanguage(model.get('language')),
     tokenizerVocab: model.get('tokenizer_vocab') ?? null
   };
 }
@@ -36,7 +37,7 @@ export function useStoreSync(model: AnyModel<StoreSyncedModel>, store: Store<Can
         store.setState({ catalog, blocks: indexBlocks(catalog) });
       },
       analysis_json: () => store.setState({ analysis: analysisOf(model.get('analysis_json')) }),
-      language: () => store.setState({ language: model.get('language') ?? 'en' }),
+      language: () => store.setState({ language: resolveLanguage(model.get('language')) }),
       tokenizer_vocab: () => store.setState({ tokenizerVocab: model.get('tokenizer_vocab') ?? null })
     };
     const entries = Object.entries(readers);

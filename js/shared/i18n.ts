@@ -1,0 +1,148 @@
+/**
+ * The widgets' interface in English and Korean. A widget's `language`
+ * traitlet is "en", "ko" or "auto" (JupyterLab's language: Korean when
+ * JupyterLab runs in Korean). Texts that come from Python (the catalogue's
+ * docs and help) carry their own Korean forms; this module holds the page's
+ * own words.
+ */
+import type { AnyModel } from './anywidget';
+import { useModelValue } from './model';
+
+export type Lang = 'en' | 'ko';
+export type LanguageSetting = Lang | 'auto';
+
+/** JupyterLab's language, from the page (`<html lang="ko-KR">` when Korean is chosen). */
+export function pageLanguage(): Lang {
+  const lang = (globalThis.document?.documentElement?.lang ?? '').toLowerCase();
+  return lang.startsWith('ko') ? 'ko' : 'en';
+}
+
+/** The language to show for a setting. */
+export function resolveLanguage(setting: LanguageSetting | undefined | null): Lang {
+  return setting === 'en' || setting === 'ko' ? setting : pageLanguage();
+}
+
+/** The language a widget shows (its `language` traitlet, resolved). */
+export function useLanguage(model: AnyModel<{ language: LanguageSetting }>): Lang {
+  return resolveLanguage(useModelValue(model, 'language'));
+}
+
+const EN = {
+  // canvas
+  blocks: 'Blocks',
+  catalogueMissing: 'Block catalogue unavailable.',
+  inspector: 'Inspector',
+  selectBlock: 'Select a block to edit its settings.',
+  noSchema: 'No schema for “{type}” (block catalogue unavailable).',
+  params: 'params',
+  layers: '{n} layers',
+  buildable: '✓ buildable',
+  problems: '⚠ {n} problems',
+  problem: '⚠ 1 problem',
+  problemCount: '{n} problems',
+  problemCountOne: '1 problem',
+  flopsPerToken: 'FLOPs/token',
+  templates: 'Templates…',
+  templatesTitle: 'Replace the design with a template (undo with Ctrl/Cmd+Z)',
+  undo: 'Undo (Ctrl/Cmd+Z)',
+  redo: 'Redo (Ctrl/Cmd+Shift+Z or Ctrl+Y)',
+  layout: 'Layout',
+  layoutTitle: 'Arrange the blocks top to bottom',
+  fit: 'Fit',
+  fitTitle: 'Fit the graph in view',
+  exportCode: 'Export code ↓',
+  exportTitle: 'Put PyTorch code that builds this model (sd.to_code) in a new cell below',
+  resize: 'Drag to resize the canvas',
+  fromTokenizer: 'from tokenizer ({n})',
+  isTokenizerVocab: "= the tokenizer's vocabulary ({n})",
+  copied: 'Copied {n} blocks',
+  copiedOne: 'Copied 1 block',
+  notConnected: 'Not connected: {why}',
+  docs: 'Docs',
+  formula: 'Formula',
+  shapes: 'Shapes',
+  hoverBlock: 'Hover a block or select a node.',
+  memory_weights: 'weights',
+  memory_gradients: 'gradients',
+  memory_optimizer: 'optimizer',
+  // playground
+  playground: 'Playground',
+  typePrompt: 'Type a prompt…',
+  generate: 'Generate',
+  stop: 'Stop',
+  generateHint: 'Ctrl/Shift+Enter to generate',
+  nextToken: 'Next token',
+  nextTokenHint: 'Type a prompt to see what the model expects next.',
+  attention: 'Attention',
+  attentionHint: 'Attention maps of the prompt appear here.',
+  layer: 'Layer',
+  head: 'Head',
+  rowsAttend: 'rows attend to columns',
+  lastTokens: 'last {n} tokens of the prompt'
+};
+
+export type TextKey = keyof typeof EN;
+
+const KO: Record<TextKey, string> = {
+  blocks: '블록',
+  catalogueMissing: '블록 카탈로그를 불러오지 못했습니다.',
+  inspector: '속성',
+  selectBlock: '설정을 바꿀 블록을 선택하세요.',
+  noSchema: '“{type}”의 스키마가 없습니다(블록 카탈로그를 불러오지 못했습니다).',
+  params: '매개변수',
+  layers: '{n}개 층',
+  buildable: '✓ 만들 수 있음',
+  problems: '⚠ 문제 {n}개',
+  problem: '⚠ 문제 1개',
+  problemCount: '문제 {n}개',
+  problemCountOne: '문제 1개',
+  flopsPerToken: 'FLOPs/토큰',
+  templates: '템플릿…',
+  templatesTitle: '설계를 템플릿으로 바꿉니다(Ctrl/Cmd+Z로 되돌리기)',
+  undo: '되돌리기 (Ctrl/Cmd+Z)',
+  redo: '다시 하기 (Ctrl/Cmd+Shift+Z 또는 Ctrl+Y)',
+  layout: '정렬',
+  layoutTitle: '블록을 위에서 아래로 정렬합니다',
+  fit: '맞추기',
+  fitTitle: '그래프 전체가 보이게 합니다',
+  exportCode: '코드 내보내기 ↓',
+  exportTitle: '이 모델을 만드는 PyTorch 코드(sd.to_code)를 아래 새 셀에 넣습니다',
+  resize: '끌어서 캔버스 크기를 바꿉니다',
+  fromTokenizer: '토크나이저에서 ({n})',
+  isTokenizerVocab: '= 토크나이저의 어휘 크기 ({n})',
+  copied: '블록 {n}개를 복사했습니다',
+  copiedOne: '블록 1개를 복사했습니다',
+  notConnected: '연결하지 않았습니다: {why}',
+  docs: '설명',
+  formula: '수식',
+  shapes: '텐서 모양',
+  hoverBlock: '블록에 마우스를 올리거나 노드를 선택하세요.',
+  memory_weights: '가중치',
+  memory_gradients: '기울기',
+  memory_optimizer: '옵티마이저',
+  playground: '플레이그라운드',
+  typePrompt: '프롬프트를 입력하세요…',
+  generate: '생성',
+  stop: '멈춤',
+  generateHint: 'Ctrl/Shift+Enter로 생성',
+  nextToken: '다음 토큰',
+  nextTokenHint: '프롬프트를 입력하면 모델이 다음에 올 토큰으로 무엇을 예상하는지 보입니다.',
+  attention: '어텐션',
+  attentionHint: '프롬프트의 어텐션 지도가 여기에 나타납니다.',
+  layer: '층',
+  head: '헤드',
+  rowsAttend: '행이 열을 바라봅니다',
+  lastTokens: '프롬프트의 마지막 {n}개 토큰'
+};
+
+export const TEXTS: Record<Lang, Record<TextKey, string>> = { en: EN, ko: KO };
+
+/** The text `key` in `lang`, with `{name}` placeholders filled in. */
+export function t(lang: Lang, key: TextKey, vars: Record<string, string | number> = {}): string {
+  return TEXTS[lang][key].replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+}
+
+/** A count with its singular form: `counted('ko', 3, 'copiedOne', 'copied')`. */
+export function counted(lang: Lang, n: number, one: TextKey, many: TextKey): string {
+  return n === 1 ? t(lang, one) : t(lang, many, { n });
+}
