@@ -276,3 +276,18 @@ def test_a_full_disk_says_no_space_left_on_the_path(small_disk, monkeypatch):
                   tokenizers.byte())
     assert "unexpected pos" not in str(info.value)
     assert not any(p.name.startswith(".tmp-") for p in (small_disk / "run").iterdir())
+
+
+@pytest.mark.parametrize(("flags", "pattern"), [
+    (["--max-new-tokens", str(10**12)], "max_new_tokens=1,000,000,000,000 is more than"),
+    (["--temperature", "inf"], "temperature must be a finite number"),
+    (["--top-p", "nan"], "top_p"),
+    (["--repetition-penalty", "inf"], "repetition_penalty must be a finite number"),
+])
+def test_hostile_generation_flags_get_one_line_naming_the_flag(tiny, tmp_path, flags, pattern):
+    model, tok = tiny
+    folder = sd.save(model, tmp_path / "m", tokenizer=tok)
+    with within(60):
+        out = cli("generate", str(folder), "--prompt", "hi", *flags)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert pattern in out.stderr
