@@ -286,8 +286,11 @@ def stale_temporaries(folder: Path, pattern: re.Pattern) -> Iterator[Path]:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a file, link or folder, never following a link."""
-    if path.is_symlink() or not path.is_dir():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    """Remove a file, link or folder, never following a link; a folder that cannot be written to keeps it."""
+    try:
+        if path.is_symlink() or not path.is_dir():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    except OSError:
+        pass  # read-only (a shared course folder): the leftover does no harm, and loading must not fail on it
