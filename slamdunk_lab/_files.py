@@ -256,10 +256,17 @@ def translate_disk_full(path: Path, what: str, needed: int | None = None):
 
 
 # --------------------------------------------------------------------------------------------- stale temporaries
+def _host() -> str:
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+
+
 def owner_tag() -> str:
-    """``<pid>`` of this process, put into the names of its temporary folders so that a later process can tell
-    those of a dead process (and remove them) from those of a save still running."""
-    return str(os.getpid())
+    """``<pid>@<host>`` of this process, put into the names of its temporary folders so that a later process can
+    tell those of a dead process (and remove them) from those of a save still running. The host keeps a worker
+    on another machine sharing the folder from judging this machine's pids."""
+    return f"{os.getpid()}@{_host()}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -273,15 +280,18 @@ def _pid_alive(pid: int) -> bool:
 
 
 def stale_temporaries(folder: Path, pattern: re.Pattern) -> Iterator[Path]:
-    """Entries of ``folder`` named by ``pattern`` (whose group ``pid`` is the writer's pid) whose writer is dead."""
+    """Entries of ``folder`` named by ``pattern`` (groups ``pid`` and, optionally, ``host``: the writer's) whose
+    writer, a process of this machine, is dead."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return
+    host = _host()
     for entry in entries:
         m = pattern.match(entry.name)
-        if m and m.group("pid").isdigit() and int(m.group("pid")) != os.getpid() \
-                and not _pid_alive(int(m.group("pid"))):
+        if not m or m.groupdict().get("host") not in (None, host):
+            continue  # not a temporary folder, or another machine's: its pids mean nothing here
+        if m.group("pid").isdigit() and int(m.group("pid")) != os.getpid() and not _pid_alive(int(m.group("pid"))):
             yield Path(entry.path)
 
 

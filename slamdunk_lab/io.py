@@ -236,7 +236,7 @@ def _staging_prefix(folder: Path) -> str:
 
 
 #: A save's temporary folder, inside the model folder (an overwrite) or beside it (a new folder).
-_STAGING = re.compile(r"^\.(?P<name>.{0,40})\.saving-(?P<pid>\d+)-[0-9a-f]+$")
+_STAGING = re.compile(r"^\.(?P<name>.{0,40})\.saving-(?P<pid>\d+)@(?P<host>[\w-]+)-[0-9a-f]+$")
 
 
 def _recover(folder: Path) -> None:

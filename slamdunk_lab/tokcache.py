@@ -424,7 +424,7 @@ def _safe_cut(tokenizer: Tokenizer, text: str, near: int, end: int) -> int | Non
 
 
 #: A cache entry being built: ``.<key>.<pid>.<random>`` beside the entries.
-_BUILDING = re.compile(r"^\.[0-9a-f]{32}\.(?P<pid>\d+)\.\w+$")
+_BUILDING = re.compile(r"^\.[0-9a-f]{32}\.(?P<pid>\d+)@(?P<host>[\w-]+)\.\w+$")
 
 
 def remove_stale(cache_dir: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import slamdunk_lab as sd
-from slamdunk_lab import tokenizers
+from slamdunk_lab import _files, tokenizers
 from slamdunk_lab.training import checkpoint as ckpt
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the kill loops fork")
@@ -137,18 +137,22 @@ def test_checkpoints_survive_100_sigkills_and_stale_temporaries_go(tmp_path):
 def test_temporary_folders_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
     model, tok = _tiny(5), tokenizers.byte()
     folder = sd.save(model, tmp_path / "m", tokenizer=tok)
-    dead, alive = _dead_pid(), os.getppid()
-    for pid in (dead, alive):
-        (folder / f".m.saving-{pid}-0123abcd").mkdir()
-        (folder / f".m.saving-{pid}-0123abcd" / "model.safetensors").write_bytes(b"x" * 1000)
+    host = _files._host()
+    dead, alive = f"{_dead_pid()}@{host}", f"{os.getppid()}@{host}"
+    elsewhere = f"{_dead_pid()}@another-machine"  # a pid of another machine sharing the folder: not ours to judge
+    for tag in (dead, alive, elsewhere):
+        (folder / f".m.saving-{tag}-0123abcd").mkdir()
+        (folder / f".m.saving-{tag}-0123abcd" / "model.safetensors").write_bytes(b"x" * 1000)
     run = tmp_path / "run"
     root = ckpt.save(run, 1, model, torch.optim.AdamW(model.parameters()),
                      {"config": {}, "graph": model.graph, "rng": {"torch_cpu": "", "numpy_batches": {}}}, tok).parent
     (root / f".tmp-step-000002-{dead}").mkdir()
     (root / f".tmp-step-000003-{alive}").mkdir()
+    (root / f".tmp-step-000004-{_dead_pid()}").mkdir()  # written by an older version: no host, this machine's
     sd.load(folder)
     ckpt.LoadedCheckpoint(root)
-    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [f".m.saving-{alive}-0123abcd"]
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == sorted(
+        [f".m.saving-{alive}-0123abcd", f".m.saving-{elsewhere}-0123abcd"])
     assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == [f".tmp-step-000003-{alive}"]
 
 

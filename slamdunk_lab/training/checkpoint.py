@@ -104,7 +104,7 @@ def save(checkpoint_dir: str | os.PathLike, step: int, model: torch.nn.Module, o
     if not (final / STATE).is_file():
         needed = _checkpoint_bytes(model, optimizer)
         _files.check_free_space(root, needed, f"the checkpoint of step {step}")
-        tmp = root / f".tmp-{step_dir_name(step)}-{os.getpid()}"
+        tmp = root / f".tmp-{step_dir_name(step)}-{_files.owner_tag()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
@@ -130,8 +130,8 @@ def save(checkpoint_dir: str | os.PathLike, step: int, model: torch.nn.Module, o
     return final
 
 
-#: A checkpoint being written: ``.tmp-step-000500-<pid>``.
-_TMP_DIR = re.compile(r"^\.tmp-step-\d+-(?P<pid>\d+)$")
+#: A checkpoint being written: ``.tmp-step-000500-<pid>@<host>`` (older versions: without ``@<host>``).
+_TMP_DIR = re.compile(r"^\.tmp-step-\d+-(?P<pid>\d+)(@(?P<host>[\w-]+))?$")
 
 
 def remove_stale(root: Path) -> list[Path]:
