@@ -33,7 +33,7 @@ def redis_or_skip():
 class Cluster:
     """Environment and processes of one test session's workers."""
 
-    def __init__(self, root: Path, heartbeat_ttl: float = 3.0):
+    def __init__(self, root: Path, heartbeat_ttl: float = 8.0):
         self.root = root
         self.prefix = f"slamdunk-test-{uuid.uuid4().hex[:10]}:"
         self.env = {**os.environ, "SLAMDUNK_REDIS_URL": REDIS_URL, "SLAMDUNK_REDIS_PREFIX": self.prefix,

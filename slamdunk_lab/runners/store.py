@@ -135,6 +135,19 @@ class JobStore:
         return bool(self._refresh(keys=[self.k("lock", job_id), self.k("hb", job_id)],
                                   args=[worker, max(1, round(ttl))]))
 
+    def revive(self, job_id: str) -> bool:
+        """A run marked lost whose worker turned out alive (it was starved of CPU) is running again."""
+        from ..training.events import Started
+
+        rec = self.get(job_id) or {}
+        if rec.get("status") != "lost":
+            return False
+        self.update(job_id, status="running", ended="")
+        steps = json.loads(rec.get("spec") or "{}").get("config", {}).get("steps", 0)
+        self.append(job_id, Started(run=rec.get("name", ""), step=int(float(rec.get("step") or 0)),
+                                    total_steps=int(steps), worker=rec.get("worker", "")))
+        return True
+
     def release(self, job_id: str, worker: str) -> None:
         self._release(keys=[self.k("lock", job_id), self.k("hb", job_id)], args=[worker])
 

@@ -123,6 +123,8 @@ def run_job(spec_json: dict, worker: str, device: str | None = None, store: JobS
             return end.to_json()
         beat.start()
         end = _execute(spec, store, worker, beat)
+        if beat.superseded:  # another worker runs this job now: its record and stream are not ours to end
+            return {"type": "Superseded"}
         _finish(store, spec.id, end)
         return end.to_json()
     finally:
@@ -156,6 +158,8 @@ def _execute(spec: Any, store: JobStore, worker: str, beat: _Heartbeat):
             logger.warning("job %s: MLflow tracking is off (%s: %s)", spec.id, type(exc).__name__, exc)
 
     def to_stream(event) -> None:
+        if beat.superseded:
+            return
         kind = type(event).__name__
         if kind in ("Started", "Step"):
             store.update(spec.id, step=event.step)
@@ -204,6 +208,7 @@ class _Heartbeat:
         self._end = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"slamdunk-heartbeat-{job_id}", daemon=True)
         self._killed = False
+        self.superseded = False
 
     def start(self) -> None:
         self._thread.start()
@@ -218,7 +223,8 @@ class _Heartbeat:
         while not self._end.wait(0.2):
             try:
                 if time.monotonic() - last_beat >= self.ttl / 3:
-                    self.store.beat(self.job_id, self.worker, self.ttl)
+                    if not self.store.beat(self.job_id, self.worker, self.ttl):
+                        self._lapsed()
                     last_beat = time.monotonic()
                 request = self.store.stop_request(self.job_id)
             except Exception as exc:  # noqa: BLE001 - Redis away for a moment: try again next round
@@ -229,6 +235,20 @@ class _Heartbeat:
             if request == "kill" and not self._killed and self.target is not None:
                 self._killed = True
                 _raise_in(self.target)
+
+    def _lapsed(self) -> None:
+        """The heartbeat lapsed while this process was starved of CPU (the job is alive): take the lock back
+        and undo a ``lost`` mark; if another worker has taken the job over meanwhile, this copy ends at once
+        and writes nothing more."""
+        if self.store.acquire(self.job_id, self.worker, self.ttl):
+            if self.store.revive(self.job_id):
+                logger.warning("job %s: the heartbeat lapsed and the run was marked lost; it is alive and goes "
+                               "on", self.job_id)
+        elif self.target is not None and not self._killed:
+            logger.error("job %s: another worker has taken this job over; this copy stops now", self.job_id)
+            self.superseded = True
+            self._killed = True
+            _raise_in(self.target)
 
 
 def _raise_in(thread_id: int) -> None:
