@@ -32,6 +32,7 @@ __all__ = [
     "attention",
     "build",
     "catalog",
+    "check",
     "connect",
     "data",
     "export_hf",
@@ -69,6 +70,8 @@ def __getattr__(name: str):
 
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in ("check", "grading"):  # sd.check: the checks a teacher grades with
+        return importlib.import_module(".grading", __name__)
     if name in ("hf", "codegen"):  # the modules moved into interop/ keep their short names
         return importlib.import_module(f".interop.{name}", __name__)
     if name in ("widgets", "training", "runners", "session", "generation", "io", "model", "interop"):

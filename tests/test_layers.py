@@ -1,6 +1,6 @@
 """The import contract: every module sits in one layer, and no import (lazy ones included) points up a layer.
 
-    foundation → data → graph → blocks → analysis → model → interop → training → runners → widgets → api
+    foundation → data → graph → blocks → analysis → model → interop → training → grading → runners → widgets → api
 
 A module may import its own layer and the layers before it, so the layers never form a cycle; and the imports a
 module runs when it is loaded (not those inside functions) never form a cycle between modules either. The table
@@ -27,9 +27,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("graph", ("graph",)),
     ("blocks", ("blocks",)),
     ("analysis", ("analysis", "templates")),
-    ("model", ("model", "generation", "sampling", "io")),
+    ("model", ("model", "generation", "sampling", "io", "_resources")),
     ("interop", ("interop",)),
     ("training", ("training",)),
+    ("grading", ("grading",)),
     ("runners", ("runners",)),
     ("widgets", ("widgets",)),
     ("api", ("session", "cli", "server", "api", "__init__", "__main__")),
@@ -45,8 +46,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
         "the worker/serve/cluster subcommands live beside the runners but are command-line code (CommandError)",
     ("slamdunk_lab.runners.commands", "slamdunk_lab.server.api"):
         "`slamdunk-lab serve` starts the HTTP API from the runners' subcommands",
-    ("slamdunk_lab.io", "slamdunk_lab"): "the version written into saved models; goes with _version.py",
-    ("slamdunk_lab.training.tracking", "slamdunk_lab"): "the version logged to MLflow; goes with _version.py",
 }
 
 
