@@ -44,7 +44,7 @@ def test_requirements_are_ranges_and_exact_versions_live_in_the_constraints_file
     unbounded = [d for d in deps if not re.search(r">=|~=", d)]
     assert not unbounded, f"every requirement has a tested lower bound: {unbounded}"
     extras = PYPROJECT["project"]["optional-dependencies"]
-    assert {re.split(r"[<>=!~]", d)[0] for d in extras["lab"]} == {"jupyterlab", "notebook", "ipykernel"}
+    assert {re.split(r"[<>=!~]", d)[0] for d in extras["lab"]} == {"jupyterlab", "notebook", "ipykernel", "matplotlib"}
     assert {re.split(r"[<>=!~\[]", d)[0] for d in extras["serve"]} >= {"celery", "redis", "fastapi", "uvicorn"}
     constraints = (REPO / "constraints.txt").read_text().splitlines()
     assert "torch==2.13.0+cpu" in constraints, "CI must never resolve a CUDA build of torch"
