@@ -75,13 +75,17 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
 
     Sampling order: repetition penalty, temperature, top-k, top-p, then one draw. See the module docstring for
     what happens when the text grows past the model's context.
+
+    **A design vocabulary larger than the tokenizer's.** Only ids the tokenizer can decode are ever sampled:
+    the scores of ids ``tok.vocab_size`` and above (which a model with a rounded-up ``vocab_size`` has, and
+    can rank first) are left out before sampling, as if they were not there.
     """
     settings = _check_settings(max_new_tokens, temperature, top_k, top_p, repetition_penalty)
     stops = _check_stop(stop)
     ids, prompt_ids = _encode_prompt(tok, prompt)
     generator = _generator(model, seed)
     token_ids = _sample_ids(model, ids, max_new_tokens, settings, generator, eos_id=getattr(tok, "eos_id", None),
-                            seen_ids=prompt_ids)
+                            seen_ids=prompt_ids, vocab_size=_decodable(tok))
     # The new ids are decoded after the end of the prompt, so the text is what follows the prompt in
     # decode(prompt + new ids): a SentencePiece tokenizer keeps the space that starts the first new word.
     if stream or stops:
@@ -97,7 +101,8 @@ def next_token_probs(model, tok, prompt: str, k: int = 10) -> list[dict[str, Any
 
     Each entry is ``{"token": str, "id": int, "prob": float}``; probabilities are the softmax of the model's
     logits at temperature 1 (so they sum to at most 1 over the ``k`` shown). An empty prompt is handled as in
-    :func:`generate`; a prompt longer than the context keeps its last ``context`` tokens.
+    :func:`generate`; a prompt longer than the context keeps its last ``context`` tokens. As in
+    :func:`generate`, only ids the tokenizer can decode (below ``tok.vocab_size``) are candidates.
 
     >>> import slamdunk_lab as sd
     >>> from slamdunk_lab import tokenizers
@@ -110,7 +115,7 @@ def next_token_probs(model, tok, prompt: str, k: int = 10) -> list[dict[str, Any
         raise ValueError(f"k must be a positive whole number, got {k!r}")
     ids = _prompt_ids(tok, prompt)[-model.context:]
     with _eval_mode(model), torch.inference_mode():
-        logits = model(_as_batch(model, ids))[0, -1].float()  # (V,)
+        logits = model(_as_batch(model, ids))[0, -1, :_decodable(tok)].float()  # (V,) the tokenizer can decode
     if not bool(torch.isfinite(logits).all()):
         raise _non_finite()
     probs = logits.softmax(dim=-1)
@@ -252,6 +257,12 @@ def _start_ids(tok) -> list[int]:
     return ids
 
 
+def _decodable(tok) -> int | None:
+    """How many ids the tokenizer can decode (ids 0 … n-1), or None when it does not say."""
+    n = getattr(tok, "vocab_size", None)
+    return int(n) if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+
+
 def _check_seed(seed) -> int | None:
     """``seed`` as an int in [0, 2**63) (numpy integers too), or None."""
     if seed is None:
@@ -297,11 +308,13 @@ class _eval_mode:
 
 
 def _sample_ids(model, prompt_ids: list[int], max_new_tokens: int, s: _Settings, generator: torch.Generator,
-                eos_id: int | None, seen_ids: list[int] | None = None) -> Iterator[int]:
+                eos_id: int | None, seen_ids: list[int] | None = None,
+                vocab_size: int | None = None) -> Iterator[int]:
     """Yield new token ids one at a time, using the KV cache and sliding the window by half a context.
 
     ``seen_ids``: the ids the repetition penalty counts as already written (default ``prompt_ids``); an empty
-    prompt runs the model on a start token that the text does not contain, so it passes none."""
+    prompt runs the model on a start token that the text does not contain, so it passes none. ``vocab_size``:
+    only ids below it are sampled (the tokenizer's; the model's own may be larger)."""
     if max_new_tokens == 0:
         return
     context = model.context
@@ -316,7 +329,7 @@ def _sample_ids(model, prompt_ids: list[int], max_new_tokens: int, s: _Settings,
         with no_grad:
             one = torch.empty((1, 1), dtype=torch.long, device=device)
             cache = model.new_cache(batch_size=1)
-            logits = model(_as_batch(model, ids[-context:]), cache=cache)[0, -1]  # prefill, (V,)
+            logits = model(_as_batch(model, ids[-context:]), cache=cache)[0, -1, :vocab_size]  # prefill, (V,)
             if s.repetition_penalty != 1.0:
                 seen = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
                 earlier = ids if seen_ids is None else list(seen_ids)
@@ -334,10 +347,10 @@ def _sample_ids(model, prompt_ids: list[int], max_new_tokens: int, s: _Settings,
                 if seen is not None:
                     seen[next_id] = True
                 if cache.pos < cache.max_len:
-                    logits = model(one.fill_(next_id), cache=cache)[0, -1]  # one position
+                    logits = model(one.fill_(next_id), cache=cache)[0, -1, :vocab_size]  # one position
                 else:  # the window is full: restart it from the last `keep` tokens
                     cache.reset()
-                    logits = model(_as_batch(model, ids[-keep:]), cache=cache)[0, -1]
+                    logits = model(_as_batch(model, ids[-keep:]), cache=cache)[0, -1, :vocab_size]
                 next_id = _pick(logits.float(), s, seen, generator)
 
 

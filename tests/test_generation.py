@@ -354,3 +354,25 @@ def test_attention_maps_are_causal_rows_that_sum_to_one(family):
     future = torch.ones(7, 7, dtype=torch.bool).triu(diagonal=1)
     assert torch.all(maps.weights[..., future] == 0) and torch.all(maps.weights[..., ~future] > 0)
     assert len(maps.to_json()["weights"]) == 3
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_design_vocabulary_larger_than_the_tokenizers_samples_only_decodable_ids(stream):
+    """A design with a rounded-up vocab_size has output ids the tokenizer cannot decode: they are never
+    sampled (here they are the model's favourites, so without the mask greedy decoding picks one at once)."""
+    tok = tokenizers.char("abcdefgh \n")
+    extra = 40
+    graph = sd.template("gpt2", size="tiny", n_layer=1, n_head=2, d_model=32, vocab_size=tok.vocab_size + extra,
+                        context=16)
+    model = lively(sd.build(graph))
+    with torch.no_grad():  # every decodable id scores 0, the undecodable ones score at random (most of them > 0)
+        model.tok_emb.weight[: tok.vocab_size] = 0.0
+    logits = model(torch.tensor([tok.encode("abc")]))[0, -1]
+    assert int(logits.argmax()) >= tok.vocab_size  # the model itself prefers an id the tokenizer lacks
+    for temperature in (0, 1.0):
+        out = generate(model, tok, "abc", max_new_tokens=30, temperature=temperature, top_k=None, top_p=1.0,
+                       seed=3, stream=stream)
+        text = "".join(out) if stream else out
+        assert len(text) == 30 and set(text) <= set("abcdefgh \n")
+    probs = next_token_probs(model, tok, "abc", k=20)
+    assert len(probs) == tok.vocab_size and all(p["id"] < tok.vocab_size for p in probs)
