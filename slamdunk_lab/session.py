@@ -26,7 +26,8 @@ from .training.results import runs_table
 from .training.spec import JobSpec, check_fit, data_spec, reserve_run_name, runs_root
 from .training.trainer import TrainConfig, resolve_device
 
-_LAUNCH_KEYS = ("mlflow", "background", "max_concurrent", "progress", "_hooks", "monitor")
+_LAUNCH_KEYS = ("mlflow", "background", "max_concurrent", "progress", "_hooks", "monitor", "tags",
+                "system_metrics")
 
 
 def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batch_size: int = 12, context: int = 64,
@@ -36,7 +37,8 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
           device: str = "auto", dtype: str = "float32", compile: bool = False, checkpoint_every: int = 500,
           name: str | None = None, mlflow: bool | None = None, background: bool | None = None,
           max_concurrent: int = 1, progress: bool | None = None, monitor: bool | None = None,
-          runner: Any = None, queue: str | None = None, **advanced: Any) -> Run:
+          runner: Any = None, queue: str | None = None, tags: dict | None = None,
+          system_metrics: bool | None = None, **advanced: Any) -> Run:
     """Train a design on a corpus and return its :class:`~slamdunk_lab.runners.base.Run`.
 
     ``g_or_model``: a graph dict (``sd.template(...)``), a model from ``sd.build`` (trained in place), or
@@ -50,6 +52,12 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     ``monitor=None`` shows the training monitor widget under the cell when the run goes to the background in a
     Jupyter kernel (``run.monitor()`` shows it again elsewhere); ``False`` never shows it, ``True`` always tries.
     ``advanced``: ``betas`` (default (0.9, 0.99)), ``sample_tokens`` (200), ``keep_checkpoints`` (3).
+
+    MLflow: the run goes to the experiment chosen with ``mlflow.set_experiment()`` (else one named after the
+    design); inside ``with mlflow.start_run():`` it is a nested child of that run. ``tags`` are added to the MLflow
+    run; ``system_metrics=True`` logs CPU, memory and GPU use (``None`` follows
+    ``mlflow.enable_system_metrics_logging()``). The trained model is logged as an MLflow model:
+    ``mlflow.pyfunc.load_model(f"runs:/{run.mlflow_run_id}/model").predict(["ROMEO:"])``.
 
     Runs queue up and start one after another; ``max_concurrent=2`` lets this run start while one other runs
     (they then share torch's global random generator, so dropout is not reproducible between them).
@@ -70,7 +78,9 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     unknown = set(advanced) - {"betas", "sample_tokens", "keep_checkpoints"}
     if unknown:
         raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
-    _check_switches(mlflow=mlflow, background=background, progress=progress, monitor=monitor)
+    _check_switches(mlflow=mlflow, background=background, progress=progress, monitor=monitor,
+                    system_metrics=system_metrics)
+    tracking.check_tags(tags)
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ValueError(f"name must be a non-empty string (or None for an automatic one), got {name!r}")
     cfg = TrainConfig(steps=steps, batch_size=batch_size, context=context, lr=lr, warmup=warmup, schedule=schedule,
@@ -85,9 +95,13 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
         if hooks is not None:
             raise ValueError("_hooks are test seams of runs in this process; a worker cannot call them")
         spec = _remote_spec(chosen, graph, corpus, tok, cfg, name, mlflow)
+        if spec.mlflow:
+            spec.mlflow_context = _mlflow_context(tags, system_metrics, remote=True)
         return _submit(spec, background, max_concurrent, progress, monitor, runner=chosen, queue=queue,
                        tokenizer=tok)
     spec, tokenized, tok = _local_spec(graph, corpus, tok, cfg, name, mlflow)
+    if spec.mlflow:
+        spec.mlflow_context = _mlflow_context(tags, system_metrics)
     return _submit(spec, background, max_concurrent, progress, monitor, model=model, tokenized=tokenized,
                    tokenizer=tok, hooks=hooks)
 
@@ -123,7 +137,9 @@ def resume(checkpoint_dir: str | os.PathLike | Run, steps: int | None = None, co
     steps = int(steps)
     launch = {k: overrides.pop(k) for k in _LAUNCH_KEYS if k in overrides}
     _check_max_concurrent(launch.get("max_concurrent", 1))
-    _check_switches(**{k: v for k, v in launch.items() if k in ("mlflow", "background", "progress", "monitor")})
+    _check_switches(**{k: v for k, v in launch.items() if k in ("mlflow", "background", "progress", "monitor",
+                                                                  "system_metrics")})
+    tracking.check_tags(launch.get("tags"))
     name = overrides.pop("name", None) or loaded.state.get("experiment")
     config = loaded.state["config"]
     unknown = set(overrides) - set(config)
@@ -142,6 +158,8 @@ def resume(checkpoint_dir: str | os.PathLike | Run, steps: int | None = None, co
                              f"text) to resume") from None
     spec, tokenized, tok = _local_spec(loaded.graph, corpus, tok, cfg, name, launch.get("mlflow"),
                                        resume_from=str(loaded.path))
+    if spec.mlflow:
+        spec.mlflow_context = _mlflow_context(launch.get("tags"), launch.get("system_metrics"))
     return _submit(spec, launch.get("background"), launch.get("max_concurrent", 1), launch.get("progress"),
                    launch.get("monitor"), tokenized=tokenized, tokenizer=tok, hooks=launch.get("_hooks"),
                    history=loaded.state.get("history"))
@@ -262,7 +280,9 @@ def _resume_remote(run: Run, steps: int | None, corpus: Any, overrides: dict) ->
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
         raise ValueError(f"steps (how many more steps to train) must be a whole number ≥ 1, got {steps!r}")
     launch = {k: overrides.pop(k) for k in _LAUNCH_KEYS if k in overrides}
-    _check_switches(**{k: v for k, v in launch.items() if k in ("mlflow", "background", "progress", "monitor")})
+    _check_switches(**{k: v for k, v in launch.items() if k in ("mlflow", "background", "progress", "monitor",
+                                                                  "system_metrics")})
+    tracking.check_tags(launch.get("tags"))
     runner = getattr(run, "_runner_obj", None) or _runner("celery")
     old = run.spec
     unknown = set(overrides) - set(old.config) - {"name"}
@@ -276,6 +296,8 @@ def _resume_remote(run: Run, steps: int | None, corpus: Any, overrides: dict) ->
                    resume_from=old.checkpoint_dir or f"{safe_name(old.experiment)}/{old.name}",
                    resume_steps=int(steps) if steps is not None else None,
                    mlflow=tracking.wanted(launch.get("mlflow")) if "mlflow" in launch else old.mlflow)
+    if spec.mlflow:
+        spec.mlflow_context = _mlflow_context(launch.get("tags"), launch.get("system_metrics"), remote=True)
     runner.store.update(old.id, continued_by=spec.id)
     return _submit(spec, launch.get("background"), 1, launch.get("progress"), launch.get("monitor"),
                    runner=runner, history=run.history)
@@ -379,8 +401,17 @@ def _tokenized(corpus: Any, tok: Any):
     return tokenize_corpus(corpus, tok), tok
 
 
+def _mlflow_context(tags: dict | None, system_metrics: bool | None, remote: bool = False) -> dict:
+    """The caller's MLflow context, read here on the caller's thread; a worker logs to its own store, so a
+    remote job carries the experiment and parent run but not this kernel's store address."""
+    ctx = tracking.user_context(tags, system_metrics)
+    if remote:
+        ctx.pop("tracking_uri", None)
+    return ctx
+
+
 def _check_switches(**switches: Any) -> None:
-    """``mlflow``, ``background``, ``progress``, ``monitor``: True, False or None (decide automatically) —
+    """``mlflow``, ``background``, ``progress``, ``monitor``, ``system_metrics``: True, False or None (decide automatically) —
     never a string such as "no", which Python would take as True."""
     for key, value in switches.items():
         if value is not None and not isinstance(value, (bool, np.bool_)):

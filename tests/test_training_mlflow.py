@@ -63,6 +63,24 @@ def artifacts(client, run_id: str, path: str | None = None) -> set[str]:
     return out
 
 
+def logged_model(client, run_id: str):
+    """The MLflow logged model a run produced (its output)."""
+    outputs = client.get_run(run_id).outputs.model_outputs
+    assert len(outputs) == 1
+    return client.get_logged_model(outputs[0].model_id)
+
+
+def local_path(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri).path)
+
+
+def logged_model_files(client, run_id: str) -> set[str]:
+    root = local_path(logged_model(client, run_id).artifact_location)
+    return {os.path.relpath(os.path.join(d, f), root) for d, _, files in os.walk(root) for f in files}
+
+
 def test_finished_run_logs_params_metrics_artifacts_and_loads_back(store, corpus, tok):
     run = train(tiny(tok), corpus, tok, steps=10, name="adder", **FAST)
     assert run.status == "finished" and run.mlflow_run_id
@@ -78,9 +96,11 @@ def test_finished_run_logs_params_metrics_artifacts_and_loads_back(store, corpus
     logged = {m.step: m.value for m in losses}
     assert logged == {h["step"]: pytest.approx(h["loss"]) for h in run.history if h["kind"] == "train"}
     assert [m.step for m in store.get_metric_history(run.mlflow_run_id, "val_loss")] == [5, 10]
-    files = artifacts(store, run.mlflow_run_id)
-    assert {"graph.json", "model.py", "samples.txt", "model/model.safetensors",
-            "model/tokenizer/tokenizer.json"} <= files
+    assert {"graph.json", "model.py", "samples.txt"} <= artifacts(store, run.mlflow_run_id)
+    model_files = logged_model_files(store, run.mlflow_run_id)
+    assert {"MLmodel", "mlflow_model.py", "artifacts/slamdunk_model/model.safetensors",
+            "artifacts/slamdunk_model/slamdunk.json",
+            "artifacts/slamdunk_model/tokenizer/tokenizer.json"} <= model_files
 
     table = runs()
     row = table[table.run_id == run.mlflow_run_id].iloc[0]
@@ -192,17 +212,15 @@ def test_load_run_names_a_mistyped_folder_and_creates_no_store(store, tmp_path, 
 def test_logged_weights_that_do_not_match_the_design_are_refused(store, corpus, tok):
     """With the checkpoint folder gone, load_run falls back to the logged model: a file with tensors missing
     must be an error, never a model that is silently part random."""
-    from urllib.parse import unquote, urlparse
-
     from safetensors.torch import load_file, save_file
 
     run = train(tiny(tok), corpus, tok, steps=2, name="adder", **FAST)
     shutil.rmtree(run.checkpoint_dir)
-    uri = store.get_run(run.mlflow_run_id).info.artifact_uri
-    weights = os.path.join(unquote(urlparse(uri).path), "model", "model.safetensors")
+    root = local_path(logged_model(store, run.mlflow_run_id).artifact_location)
+    weights = os.path.join(root, "artifacts", "slamdunk_model", "model.safetensors")
     tensors = load_file(weights)
     save_file({k: v for k, v in tensors.items() if ".attn." not in k}, weights)
-    with pytest.raises(sd.ModelFileError, match="is missing"):
+    with pytest.raises(sd.ModelFileError, match="missing tensor"):
         load_run(run.mlflow_run_id)
 
 
@@ -219,3 +237,105 @@ def test_a_very_long_design_name_is_still_tracked(store, corpus, tok):
     assert run.status == "finished" and run.mlflow_run_id
     experiment = store.get_experiment(store.get_run(run.mlflow_run_id).info.experiment_id).name
     assert len(experiment) == 250 and experiment.startswith("an experiment about attention")
+
+
+# ------------------------------------------------------------------ MLflow-native (#9 item 2)
+PREDICT = """
+import json, sys
+import mlflow
+import numpy as np
+model = mlflow.pyfunc.load_model(sys.argv[1])
+text = model.predict(["12+3="], params={"max_new_tokens": 6, "seed": 3})
+logits = model.predict(["12+3="], params={"output": "logits"})
+print(json.dumps({"text": text["text"].tolist(), "logits": np.asarray(logits).tolist(),
+                  "batch": model.predict(["1+1=", "2+2="], params={"max_new_tokens": 2})["text"].tolist()}))
+"""
+
+
+def test_the_run_logs_an_mlflow_model_that_loads_without_unpickling(store, corpus, tok, tmp_path):
+    """`mlflow.pyfunc.load_model("runs:/<id>/model")` in a fresh process where MLflow refuses to unpickle:
+    it generates the text the trained model generates, and returns its logits."""
+    import json
+
+    import yaml
+
+    run = train(tiny(tok), corpus, tok, steps=5, **FAST)
+    files = logged_model_files(store, run.mlflow_run_id)
+    assert not [f for f in files if f.endswith((".pkl", ".pickle", ".pt", ".bin"))], files
+    root = local_path(logged_model(store, run.mlflow_run_id).artifact_location)
+    with open(os.path.join(root, "MLmodel")) as f:
+        mlmodel = yaml.safe_load(f)
+    pyfunc = mlmodel["flavors"]["python_function"]
+    assert pyfunc["model_code_path"].endswith("mlflow_model.py") and "python_model" not in pyfunc
+    assert {p["name"] for p in json.loads(mlmodel["signature"]["params"])} >= {"max_new_tokens", "output"}
+    assert "input_example.json" in files and "serving_input_example.json" in files
+
+    env = {**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
+    out = subprocess.run([sys.executable, "-c", PREDICT, f"runs:/{run.mlflow_run_id}/model"], env=env, check=False,
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    run.model.eval()
+    assert got["text"] == [sd.generate(run.model, tok, "12+3=", max_new_tokens=6, temperature=0.8, top_k=40,
+                                       top_p=0.95, seed=3)]
+    with torch.no_grad():
+        expected = run.model(torch.tensor([tok.encode("12+3=")]))[0, -1]
+    torch.testing.assert_close(torch.tensor(got["logits"][0]), expected)
+    assert len(got["batch"]) == 2
+
+
+def test_the_users_experiment_and_active_run_are_respected(store, corpus, tok):
+    """mlflow.set_experiment picks the experiment; inside mlflow.start_run() our run is its nested child."""
+    from mlflow.tracking import fluent
+
+    try:
+        mlflow.set_experiment("course-week-3")
+        alone = train(tiny(tok), corpus, tok, steps=2, **FAST)
+        with mlflow.start_run(run_name="sweep") as parent:
+            child = train(tiny(tok), corpus, tok, steps=2, tags={"student": "kim"}, **FAST)
+        assert mlflow.active_run() is None
+    finally:
+        fluent._active_experiment_id = None
+        os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    week3 = store.get_experiment_by_name("course-week-3").experiment_id
+    a, c = store.get_run(alone.mlflow_run_id), store.get_run(child.mlflow_run_id)
+    assert a.info.experiment_id == week3 and "mlflow.parentRunId" not in a.data.tags
+    assert c.info.experiment_id == week3 and c.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert c.data.tags["student"] == "kim"
+    assert a.info.status == c.info.status == "FINISHED"
+    # without a chosen experiment it goes back to one per design
+    later = train(tiny(tok), corpus, tok, steps=1, name="adder", **FAST)
+    assert store.get_experiment(store.get_run(later.mlflow_run_id).info.experiment_id).name == "adder"
+
+
+def test_device_dataset_source_and_tags_are_logged(store, corpus, tok, monkeypatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/student/week3.ipynb")
+    run = train(tiny(tok), corpus, tok, steps=2, device="auto", tags={"course": "nlp101"}, **FAST)
+    r = store.get_run(run.mlflow_run_id)
+    assert r.data.params["device"] == "cpu" and r.data.params["device_requested"] == "auto"
+    tags = r.data.tags
+    assert tags["course"] == "nlp101" and tags["mlflow.user"]
+    assert tags["mlflow.source.name"] == "/home/student/week3.ipynb" and tags["mlflow.source.type"] == "NOTEBOOK"
+    (inp,) = r.inputs.dataset_inputs
+    assert inp.dataset.name == corpus.name and inp.dataset.digest == corpus.fingerprint()[:36]
+    assert {t.key: t.value for t in inp.tags} == {"mlflow.data.context": "training"}
+    with pytest.raises(ValueError, match="reserved"):
+        train(tiny(tok), corpus, tok, steps=1, tags={"mlflow.user": "x"}, **FAST)
+
+
+def test_system_metrics_are_logged_when_asked(store, corpus, tok, monkeypatch):
+    import time
+
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.2")
+
+    def slow(step, loss):
+        time.sleep(0.1)
+        return loss
+
+    off = train(tiny(tok), corpus, tok, steps=12, _hooks={"loss": slow}, **FAST)
+    on = train(tiny(tok), corpus, tok, steps=12, system_metrics=True, _hooks={"loss": slow}, **FAST)
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "true")
+    by_env = train(tiny(tok), corpus, tok, steps=12, _hooks={"loss": slow}, **FAST)
+    for run, wanted in ((off, False), (on, True), (by_env, True)):
+        keys = store.get_run(run.mlflow_run_id).data.metrics
+        assert any(k.startswith("system/cpu") for k in keys) == wanted, (wanted, sorted(keys))

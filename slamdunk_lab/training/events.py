@@ -63,6 +63,8 @@ class Started(Event):
     history: list = field(default_factory=list)
     #: who trains it: "" in this process, else the worker's name
     worker: str = ""
+    #: the data it trains on: corpus name, source and digest (its content's fingerprint), tokenizer, token counts
+    dataset: dict = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)

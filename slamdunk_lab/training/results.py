@@ -92,8 +92,32 @@ def load_run(run_id: Any, device: Any = "cpu"):
 
 
 def _load_from_artifacts(client, run_id: str, device: Any):
-    import json
+    """The run's logged MLflow model (its ``sd.save`` folder, checked as ``sd.load`` checks it), or, for a run
+    logged before MLflow models, the ``model/`` folder of its artifacts checked against its ``graph.json``."""
     import tempfile
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ..io import load
+    from .mlflow_model import WEIGHTS_ARTIFACT
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            model_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"runs:/{run_id}/model", dst_path=tmp,
+                                                                 tracking_uri=tracking.tracking_uri()))
+        except (MlflowException, OSError) as exc:
+            raise ValueError(f"MLflow run {run_id!r} has no checkpoint on disk and no logged model to download "
+                             f"({type(exc).__name__}: {exc})") from None
+        saved = model_dir / "artifacts" / WEIGHTS_ARTIFACT
+        if saved.is_dir():
+            model = load(saved, device=device)
+            return model, model.tokenizer
+        return _load_plain_artifacts(client, run_id, model_dir, device, tmp)
+
+
+def _load_plain_artifacts(client, run_id: str, model_dir: Path, device: Any, tmp: str):
+    import json
 
     from mlflow.exceptions import MlflowException
 
@@ -102,22 +126,20 @@ def _load_from_artifacts(client, run_id: str, device: Any):
     from ..model import build
     from ..tokenizers import load as load_tokenizer
 
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            graph_path = client.download_artifacts(run_id, "graph.json", tmp)
-            model_dir = client.download_artifacts(run_id, "model", tmp)
-        except (MlflowException, OSError) as exc:
-            raise ValueError(f"MLflow run {run_id!r} has no checkpoint on disk and no logged model to download "
-                             f"({type(exc).__name__}: {exc})") from None
-        try:
-            graph = json.loads(Path(graph_path).read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ModelFileError(f"graph.json logged with MLflow run {run_id!r} is not valid JSON: {exc}") from None
-        analysis = analyze(graph)
-        analysis.raise_for_errors()
-        # checked from the header before the real model is allocated
-        weights, against = Path(model_dir) / ckpt.WEIGHTS, f"the design logged with MLflow run {run_id!r}"
-        ckpt.check_weights_file(weights, build(analysis, device="meta"), against)
-        model = build(analysis, device=device, max_params=None)
-        ckpt.load_weights_file(weights, model, against)
-        return model, load_tokenizer(Path(model_dir) / "tokenizer")
+    try:
+        graph_path = client.download_artifacts(run_id, "graph.json", tmp)
+    except (MlflowException, OSError) as exc:
+        raise ValueError(f"MLflow run {run_id!r} has no graph.json to rebuild its model from "
+                         f"({type(exc).__name__}: {exc})") from None
+    try:
+        graph = json.loads(Path(graph_path).read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelFileError(f"graph.json logged with MLflow run {run_id!r} is not valid JSON: {exc}") from None
+    analysis = analyze(graph)
+    analysis.raise_for_errors()
+    # checked from the header before the real model is allocated
+    weights, against = model_dir / ckpt.WEIGHTS, f"the design logged with MLflow run {run_id!r}"
+    ckpt.check_weights_file(weights, build(analysis, device="meta"), against)
+    model = build(analysis, device=device, max_params=None)
+    ckpt.load_weights_file(weights, model, against)
+    return model, load_tokenizer(model_dir / "tokenizer")

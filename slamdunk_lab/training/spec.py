@@ -85,6 +85,8 @@ class JobSpec:
     resume_steps: int | None = None  # train this many steps past the checkpoint (None: up to config["steps"])
     mlflow: bool = True
     mlflow_run_id: str | None = None  # filled in by the runner that starts the MLflow run
+    #: the caller's MLflow session (tracking.user_context): experiment, parent run, tags, system metrics
+    mlflow_context: dict = field(default_factory=dict)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     version: int = SPEC_VERSION
 
@@ -108,6 +110,7 @@ class JobSpec:
         types = {"name": str, "experiment": str, "graph": dict, "data": dict, "config": dict,
                  "tokenizer": (dict, type(None)), "checkpoint_dir": str, "resume_from": (str, type(None)),
                  "resume_steps": (int, type(None)), "mlflow": bool, "mlflow_run_id": (str, type(None)),
+                 "mlflow_context": dict,
                  "id": str, "version": int}
         for key in ("name", "experiment", "graph", "data", "config"):
             if key not in data:

@@ -1,11 +1,19 @@
 """MLflow tracking for training runs, through ``MlflowClient`` only (the fluent API keeps its active run in
 thread-local state, which a training thread must not rely on).
 
-* Store: ``$MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db``.
-* One experiment per design name; one MLflow run per training job, tagged with its owner (host, pid and the
-  process start time) so a later run can mark runs of a dead kernel as KILLED.
+* Store: ``$MLFLOW_TRACKING_URI`` if set, else the one ``mlflow.set_tracking_uri()`` chose, else
+  ``sqlite:///<cwd>/mlflow.db`` (MLflow's own default).
+* Experiment: the one the caller chose (``mlflow.set_experiment()`` or ``$MLFLOW_EXPERIMENT_NAME``/``_ID``), else
+  one per design name. A run started inside the caller's ``mlflow.start_run()`` becomes its nested child run.
+  The caller's context is read on the caller's thread (:func:`user_context`) and travels with the job.
+* One MLflow run per training job, tagged with its owner (host, pid and the process start time) so a later run
+  can mark runs of a dead kernel as KILLED, with MLflow's source and user tags and the caller's own tags.
 * Metrics are buffered and written with ``log_batch`` every few seconds and at the end (a single synchronous
   ``log_metric`` costs ~20 ms against sqlite; a batch of 1000 about 0.1 s).
+* The data is an MLflow dataset input (the corpus digest); the trained model is an MLflow model
+  (:mod:`.mlflow_model`, models-from-code: nothing pickled) that ``mlflow.pyfunc.load_model("runs:/<id>/model")``
+  loads; system metrics are logged when asked for (``system_metrics=True`` or
+  ``$MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``).
 
 MLflow is on by default (``mlflow=None``); ``mlflow=False`` or ``mlflow.autolog(disable=True)`` turn it off,
 and ``mlflow=True`` turns it on even after ``autolog(disable=True)``.
@@ -20,6 +28,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from .._files import safe_name
 
@@ -36,8 +45,93 @@ BATCH_LIMIT = 1000  # MLflow's maximum metrics per log_batch call
 
 
 def tracking_uri() -> str:
-    """``$MLFLOW_TRACKING_URI``, or a sqlite file ``mlflow.db`` in the current directory."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(Path.cwd() / 'mlflow.db').as_posix()}"
+    """``$MLFLOW_TRACKING_URI``, else the store ``mlflow.set_tracking_uri()`` chose in this process, else a
+    sqlite file ``mlflow.db`` in the current directory."""
+    return (os.environ.get("MLFLOW_TRACKING_URI") or _uri_set_in_mlflow()
+            or f"sqlite:///{(Path.cwd() / 'mlflow.db').as_posix()}")
+
+
+def _uri_set_in_mlflow() -> str | None:
+    if "mlflow" not in sys.modules:  # nobody called mlflow.set_tracking_uri in this process
+        return None
+    try:
+        from mlflow.tracking._tracking_service import utils
+    except ImportError:
+        return None
+    uri = getattr(utils, "_tracking_uri", None)
+    return str(uri) if uri else None
+
+
+PARENT_TAG = "mlflow.parentRunId"
+_SYSTEM_METRICS_ENV = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"
+
+
+def system_metrics_wanted(system_metrics: bool | None) -> bool:
+    """``True``/``False`` decide; ``None`` follows MLflow's switch (``mlflow.enable_system_metrics_logging()``
+    or ``$MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``)."""
+    if system_metrics is not None:
+        return bool(system_metrics)
+    return os.environ.get(_SYSTEM_METRICS_ENV, "").strip().lower() in ("true", "1")
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    """The caller's ``tags=`` as MLflow tags (strings); a ``ValueError`` names a bad one."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise TypeError(f"tags must be a dict of names to values, got {type(tags).__name__}")
+    out = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > 250:
+            raise ValueError(f"tag name {key!r} must be a non-empty string of at most 250 characters")
+        if key.startswith(("mlflow.", "slamdunk.")):
+            raise ValueError(f"tag name {key!r} is reserved (mlflow.* and slamdunk.* are set by the library)")
+        out[key] = str(value)[:5000]
+    return out
+
+
+def _source_tags() -> dict[str, str]:
+    """MLflow's own context tags (user, source name and type, git commit), with the notebook as the source in
+    Jupyter (``$JPY_SESSION_NAME``, which Jupyter sets to the notebook's path)."""
+    try:
+        from mlflow.tracking.context.registry import resolve_tags
+
+        tags = {k: str(v) for k, v in resolve_tags().items()}
+    except Exception:
+        logger.debug("MLflow context tags unavailable", exc_info=True)
+        tags = {}
+    notebook = os.environ.get("JPY_SESSION_NAME")
+    if notebook:
+        tags.update({"mlflow.source.name": notebook, "mlflow.source.type": "NOTEBOOK"})
+    return tags
+
+
+def user_context(tags: dict | None = None, system_metrics: bool | None = None) -> dict:
+    """What the caller's MLflow session says, read on the caller's thread (MLflow keeps the active run per
+    thread): the store and experiment they chose, their active run (ours nests under it), the source, user and
+    ``tags``, and whether to log system metrics. JSON, so it travels with a job."""
+    ctx: dict[str, Any] = {"tags": {**_source_tags(), **check_tags(tags)},
+                           "system_metrics": system_metrics_wanted(system_metrics)}
+    if "mlflow" not in sys.modules:  # the caller never touched MLflow: nothing of theirs to respect
+        return ctx
+    import mlflow
+    from mlflow.tracking import fluent
+
+    active = mlflow.active_run()
+    experiment_id = active.info.experiment_id if active is not None else (
+        fluent._active_experiment_id or os.environ.get("MLFLOW_EXPERIMENT_ID"))
+    if active is not None:
+        ctx["parent_run_id"] = active.info.run_id
+    if experiment_id or os.environ.get("MLFLOW_EXPERIMENT_NAME"):
+        ctx["tracking_uri"] = mlflow.get_tracking_uri()  # the store that experiment and that run live in
+        try:
+            ctx["experiment"] = (client(ctx["tracking_uri"]).get_experiment(experiment_id).name if experiment_id
+                                 else os.environ["MLFLOW_EXPERIMENT_NAME"])
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("MLflow: the active experiment %s cannot be read (%s); the run goes to the design's "
+                           "experiment", experiment_id, exc)
+            ctx.pop("parent_run_id", None)
+    return ctx
 
 
 def autolog_disabled() -> bool:
@@ -173,10 +267,11 @@ _LIVE_LOCK = threading.Lock()
 class Tracker:
     """One MLflow run: params at the start, buffered metrics, artifacts and the final status."""
 
-    def __init__(self, experiment: str, run_name: str, params: dict, tags: dict, active_ids: set[str]):
+    def __init__(self, experiment: str, run_name: str, params: dict, tags: dict, active_ids: set[str],
+                 uri: str | None = None, parent_run_id: str | None = None):
         from mlflow.entities import Param
 
-        self.uri = tracking_uri()
+        self.uri = uri or tracking_uri()
         self.client = client(self.uri)
         kill_stale_runs(self.client, active_ids)
         exp = self.client.get_experiment_by_name(experiment)
@@ -187,7 +282,8 @@ class Tracker:
             exp_id = exp.experiment_id
         else:
             exp_id = exp.experiment_id
-        run = self.client.create_run(exp_id, run_name=run_name, tags={**tags, **owner_tags()})
+        parent = {PARENT_TAG: parent_run_id} if parent_run_id else {}
+        run = self.client.create_run(exp_id, run_name=run_name, tags={**tags, **parent, **owner_tags()})
         self.run_id: str = run.info.run_id
         with _LIVE_LOCK:
             _LIVE.add(self.run_id)
@@ -290,18 +386,25 @@ class MlflowLogger:
         from .._version import __version__
 
         folder = spec.run_folder()
+        ctx = getattr(spec, "mlflow_context", None) or {}
         base = {LIBRARY_TAG: __version__, CHECKPOINT_TAG: str(folder),
-                "mlflow.note.content": f"SLaM Dunk Lab run {spec.name}", **(tags or {})}
-        self.tracker = Tracker(experiment_name(spec.experiment or "design"), spec.name, {}, base, active_ids)
+                "mlflow.note.content": f"SLaM Dunk Lab run {spec.name}", **(ctx.get("tags") or {}), **(tags or {})}
+        experiment = ctx.get("experiment") or experiment_name(spec.experiment or "design")
+        self.tracker = Tracker(experiment, spec.name, {}, base, active_ids, uri=ctx.get("tracking_uri"),
+                               parent_run_id=ctx.get("parent_run_id"))
         self.run_id = self.tracker.run_id
         self.folder = folder
         self.samples: list[str] = []
         self.ok = True
+        self.sample_prompt = str(spec.config.get("sample_prompt") or "\n")
+        self.system_metrics = None
         try:
             self._log_design(spec.graph)
         except BaseException:
             self.tracker.end("FAILED")  # training goes on without MLflow; the MLflow run must not stay RUNNING
             raise
+        if ctx.get("system_metrics"):
+            self.system_metrics = _start_system_metrics(self.run_id, self.tracker.uri)
 
     def _log_design(self, graph: dict) -> None:
         """graph.json and model.py (the code generator's), written into the run folder, then logged."""
@@ -329,6 +432,7 @@ class MlflowLogger:
             self.ok = False
             logger.warning("MLflow logging of run %s stopped (%s: %s)", self.run_id, type(exc).__name__, exc)
             if type(event).__name__ in ("Finished", "Stopped", "Failed"):
+                self._stop_system_metrics()
                 self.tracker.end("FAILED" if type(event).__name__ == "Failed" else "KILLED", step=event.step)
 
     def _on(self, event) -> None:
@@ -337,12 +441,17 @@ class MlflowLogger:
         kind = type(event).__name__
         t = self.tracker
         if kind == "Started":
-            params = {**event.config, **event.design, "run_name": event.run, "resumed_from": event.resumed_from}
+            # the device it really runs on ("cuda", "cpu"), not the "auto" it was asked for
+            params = {**event.config, **event.design, "device": event.device,
+                      "device_requested": event.config.get("device", event.device), "run_name": event.run,
+                      "resumed_from": event.resumed_from}
             items = [Param(k, str(v)[:6000]) for k, v in params.items()]
             for i in range(0, len(items), 100):
                 t.client.log_batch(t.run_id, params=items[i:i + 100])
             if event.worker:
                 t.set_tag("slamdunk.worker", event.worker)
+            if event.dataset:
+                log_dataset(t.client, t.run_id, event.dataset)
         elif kind == "Step":
             for step, loss, lr, grad_norm in event.points:
                 t.metric("loss", loss, step)
@@ -356,16 +465,26 @@ class MlflowLogger:
         elif kind == "Sample":
             self.samples.append(f"--- step {event.step} ---\n{event.prompt}{event.text}\n\n")
         elif kind in ("Finished", "Stopped"):
-            self._log_results()
+            self._log_results(event.step)
+            self._stop_system_metrics()
             t.end("KILLED" if kind == "Stopped" else "FINISHED", step=event.step)
         elif kind == "Failed":
             try:
                 t.set_tag("slamdunk.error", event.error[:5000])
             except Exception:
                 logger.exception("run %s: could not record the error in MLflow", t.run_id)
+            self._stop_system_metrics()
             t.end("FAILED", step=event.step)
 
-    def _log_results(self) -> None:
+    def _stop_system_metrics(self) -> None:
+        monitor, self.system_metrics = self.system_metrics, None
+        if monitor is not None:
+            try:
+                monitor.finish()
+            except Exception:
+                logger.exception("run %s: could not stop MLflow's system metrics", self.run_id)
+
+    def _log_results(self, step: int) -> None:
         from .._files import write_text_atomic
         from . import checkpoint as ckpt
 
@@ -377,7 +496,113 @@ class MlflowLogger:
                 last = ckpt.resolve(self.folder)
             except FileNotFoundError:
                 return
-            self.tracker.artifact(Path(last) / ckpt.WEIGHTS, "model")
-            self.tracker.artifact(Path(last) / "tokenizer", "model/tokenizer")
+            log_model(self.tracker, last, step, self.sample_prompt)
         except Exception:
-            logger.exception("run %s: could not log artifacts to MLflow", self.tracker.run_id)
+            logger.exception("run %s: could not log the model to MLflow", self.tracker.run_id)
+
+
+class _quiet:
+    """Raise MLflow loggers to WARNING for a moment (their INFO lines would print from the training thread)."""
+
+    def __init__(self, *names: str):
+        self.loggers = [logging.getLogger(n) for n in names]
+
+    def __enter__(self):
+        self.levels = [lg.level for lg in self.loggers]
+        for lg in self.loggers:
+            lg.setLevel(logging.WARNING)
+
+    def __exit__(self, *exc):
+        for lg, level in zip(self.loggers, self.levels):
+            lg.setLevel(level)
+
+
+def _start_system_metrics(run_id: str, uri: str):
+    """MLflow's system metrics monitor (CPU, memory, GPU every 10 s as ``system/*`` metrics) for ``run_id``."""
+    try:
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+        try:
+            monitor = SystemMetricsMonitor(run_id, tracking_uri=uri)
+        except TypeError:  # MLflow before 3.2 logs to the process's tracking URI
+            monitor = SystemMetricsMonitor(run_id)
+        with _quiet("mlflow.system_metrics.system_metrics_monitor"):
+            monitor.start()
+        return monitor
+    except Exception as exc:  # noqa: BLE001 - e.g. psutil missing (mlflow-skinny leaves it out)
+        logger.warning("MLflow system metrics are off for run %s (%s: %s); pip install psutil", run_id,
+                       type(exc).__name__, exc)
+        return None
+
+
+def log_dataset(mlflow_client, run_id: str, dataset: dict) -> None:
+    """The run's data as an MLflow dataset input (context ``training``): a metadata-only dataset named after
+    the corpus whose digest is the corpus content's fingerprint, so two runs on the same text share it."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.types.schema import ColSpec, Schema
+
+    source = CodeDatasetSource(tags={k: str(dataset.get(k, "")) for k in ("source", "cache", "tokenizer",
+                                                                           "tokenizer_digest", "train_tokens",
+                                                                           "val_tokens")})
+    digest = str(dataset.get("digest") or "")[:36] or None  # MLflow keeps digests of at most 36 characters
+    ds = MetaDataset(source, name=str(dataset.get("name") or "corpus"), digest=digest,
+                     schema=Schema([ColSpec("string", "text")]))
+    mlflow_client.log_inputs(run_id, datasets=[DatasetInput(ds._to_mlflow_entity(),
+                                                            tags=[InputTag("mlflow.data.context", "training")])])
+
+
+MODEL_NAME = "model"
+
+
+def model_signature():
+    """predict's signature: prompts in, text out, with the generation settings as parameters."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+
+    from .mlflow_model import PARAMS
+
+    kinds = {int: "long", float: "double", str: "string"}
+    return ModelSignature(inputs=Schema([ColSpec("string")]), outputs=Schema([ColSpec("string", "text")]),
+                          params=ParamSchema([ParamSpec(k, kinds[type(v)], v) for k, v in PARAMS.items()]))
+
+
+def log_model(tracker: Tracker, checkpoint: str | os.PathLike, step: int, prompt: str = "\n") -> str:
+    """Log the checkpoint's model as the run's MLflow model ``model`` (an MLflow 3 logged model linked to the
+    run as its output at ``step``); returns its model id. The model is :mod:`.mlflow_model` (code, not a
+    pickle) and a :func:`slamdunk_lab.save` folder (safetensors and JSON)."""
+    import tempfile
+
+    import mlflow
+    import pandas as pd
+    from mlflow.entities import LoggedModelOutput
+
+    from .. import io
+    from .._version import __version__
+    from . import checkpoint as ckpt
+    from . import mlflow_model
+
+    loaded = ckpt.LoadedCheckpoint(checkpoint)
+    model = loaded.build_model("cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = io.save(model, Path(tmp) / mlflow_model.WEIGHTS_ARTIFACT, tokenizer=loaded.tokenizer())
+        del model
+        local = Path(tmp) / MODEL_NAME
+        import torch
+
+        with _quiet("mlflow.pyfunc", "mlflow.models"):  # its INFO lines would land in whatever cell runs
+            mlflow.pyfunc.save_model(
+                path=str(local), python_model=str(Path(mlflow_model.__file__)),
+                artifacts={mlflow_model.WEIGHTS_ARTIFACT: str(weights)}, signature=model_signature(),
+                input_example=pd.DataFrame({"prompt": [prompt]}),
+                pip_requirements=[f"slamdunk-lab=={__version__}", f"torch=={torch.__version__.split('+')[0]}",
+                                  f"mlflow-skinny=={mlflow.__version__}"],
+                metadata={"slamdunk_lab": __version__, "step": int(step)})
+        c = tracker.client
+        lm = c.create_logged_model(tracker.experiment_id, name=MODEL_NAME, source_run_id=tracker.run_id,
+                                   tags={LIBRARY_TAG: __version__}, model_type="slamdunk-lab language model")
+        c.log_model_artifacts(lm.model_id, str(local))
+        c.finalize_logged_model(lm.model_id, "READY")
+        c.log_outputs(tracker.run_id, [LoggedModelOutput(lm.model_id, int(step))])
+    return lm.model_id

@@ -210,6 +210,18 @@ class _CudaRng:
         torch.cuda.set_rng_state(state, self.device)
 
 
+def dataset_of(tokenized: Any) -> dict:
+    """What a run records of its data: the corpus (name, source, digest of its content), the tokenizer and the
+    token counts, from the token cache's ``meta.json``."""
+    meta = getattr(tokenized, "meta", None) or {}
+    corpus, tok = meta.get("corpus") or {}, meta.get("tokenizer") or {}
+    return {"name": str(corpus.get("name") or "corpus"), "source": str(corpus.get("source") or ""),
+            "digest": str(corpus.get("fingerprint") or meta.get("key") or ""),
+            "tokenizer": str(tok.get("name") or ""), "tokenizer_digest": str(tok.get("fingerprint") or ""),
+            "train_tokens": int(meta.get("train_tokens") or 0), "val_tokens": int(meta.get("val_tokens") or 0),
+            "cache": str(getattr(tokenized, "path", "") or "")}
+
+
 class NonFiniteLoss(RuntimeError):
     """The loss became NaN or infinite; no checkpoint is written from that state."""
 
@@ -401,7 +413,7 @@ class Trainer:
                           experiment=str(self.job.extra_state.get("experiment") or ""),
                           design=dict(self.job.extra_state.get("design") or {}),
                           resumed_from=self.job.resume_from or "",
-                          history=list(self.job.history)))
+                          history=list(self.job.history), dataset=dataset_of(self.job.tokenized)))
         tokens_per_step = cfg.batch_size * cfg.context * cfg.grad_accum
         max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")  # inf: measure the norm, clip nothing
         loss_hook = self.hooks.get("loss")
