@@ -16,7 +16,7 @@ from .errors import GraphError, ModelFileError
 from .interop import seed as _seed
 from .templates import template, templates
 
-graph.from_seed = _seed.from_seed  # the seed importer lives in interop/ (it reads the catalogue); users find it here
+graph.from_seed = _seed.from_seed  # type: ignore[attr-defined]  # the seed importer lives in interop/ (it reads the catalogue); users find it here
 
 __all__ = [
     "Analysis",

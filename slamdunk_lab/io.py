@@ -105,8 +105,8 @@ def _os_error(action: str, path: Path, exc: OSError) -> ModelFileError:
     if isinstance(exc, _files.NoSpaceError):
         return ModelFileError(str(exc))
     if _files.disk_full(exc):
-        where = Path(os.fsdecode(exc.filename)) if getattr(exc, "filename", None) else path
-        return ModelFileError(f"cannot {action} {_shown(path)}: {_files.no_space_message(where)}")
+        full = Path(os.fsdecode(exc.filename)) if getattr(exc, "filename", None) else path
+        return ModelFileError(f"cannot {action} {_shown(path)}: {_files.no_space_message(full)}")
     reason = exc.strerror or str(exc)
     filename = os.fsdecode(exc.filename) if exc.filename is not None else None
     if exc.errno == errno.ENAMETOOLONG:

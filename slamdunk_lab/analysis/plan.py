@@ -25,7 +25,7 @@ class FrozenDict(dict):
     def _refuse(self, *args: Any, **kwargs: Any):
         raise TypeError("a compiled plan cannot be changed; edit the graph and analyse it again")
 
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse  # type: ignore
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse
 
     def __reduce__(self):  # copy, deepcopy and pickle rebuild it from a plain dict
         return FrozenDict, (dict(self),)

@@ -29,7 +29,7 @@ import textwrap
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from ..analysis import Analysis, GroupPlan, Step, analyze
 from ..blocks import modules as M
@@ -72,12 +72,14 @@ class _Definitions:
         source = inspect.getsource(M)
         with _PARSE_LOCK:  # CPython 3.11's parser is not safe to run from two threads at once (SystemError)
             tree = ast.parse(source)
-        order, nodes = [], {}
+        order: list[str] = []
+        nodes: dict[str, ast.AST] = {}
         for node in tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
                 order.append(node.name)
                 nodes[node.name] = node
-            elif isinstance(node, ast.Assign) and node.targets[0].id == "ACTIVATIONS":
+            elif isinstance(node, ast.Assign) and isinstance(target := node.targets[0], ast.Name) and \
+                    target.id == "ACTIVATIONS":
                 order.append("ACTIVATIONS")
                 nodes["ACTIVATIONS"] = node
         return cls(order, nodes, source)
@@ -234,7 +236,7 @@ def _help_for(block_type: str | None, kwarg: str) -> str:
 
 def _annotation(cls: type, kwarg: str, value: Any) -> str:
     try:
-        ann = inspect.signature(cls.__init__).parameters[kwarg].annotation
+        ann = inspect.signature(cls).parameters[kwarg].annotation
     except (KeyError, TypeError, ValueError):
         ann = inspect.Parameter.empty
     if isinstance(ann, str):
@@ -295,7 +297,7 @@ class _Exporter:
             return step.module, args
         return f"nn.{cls.__name__}", args  # a plain torch layer (an alias in blocks/modules.py)
 
-    def _init_lines(self, steps: list, indent: str, cfg: str) -> list[str]:
+    def _init_lines(self, steps: Sequence[Step | GroupPlan], indent: str, cfg: str) -> list[str]:
         lines = []
         for item in steps:
             if isinstance(item, GroupPlan):
@@ -315,7 +317,7 @@ class _Exporter:
         return lines
 
     # ----------------------------------------------------------------- forward
-    def _forward_lines(self, steps: list, entry: dict[str, str], keep: set[str], indent: str,
+    def _forward_lines(self, steps: Sequence[Step | GroupPlan], entry: dict[str, str], keep: set[str], indent: str,
                        output: str | None) -> tuple[list[str], dict[str, str]]:
         """Straight-line code for ``steps``. ``entry`` maps value ids to variables already holding them."""
         last_use: dict[str, int] = {}

@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence, TypeGuard
 
 import torch
 
@@ -91,8 +91,8 @@ class Stack:
 class _Walk:
     """Follows the data flow backwards from the logits, skipping blocks that are inert at inference."""
 
-    def __init__(self, steps: list):
-        self.producer = {(s.exit if isinstance(s, GroupPlan) else s.node_id): s for s in steps}
+    def __init__(self, steps: Sequence[Step | GroupPlan]):
+        self.producer: dict[str, Step | GroupPlan] = {(s.exit if isinstance(s, GroupPlan) else s.node_id): s for s in steps}
         self.steps = steps
         self.seen: set[str] = set()
         self.dropouts: list[Step] = []
@@ -120,7 +120,7 @@ def _slot(step: Step | GroupPlan | None) -> str | None:
     return "layers" if isinstance(step, GroupPlan) else BLOCKS[step.type].hf_slot
 
 
-def _inert(step: Step | GroupPlan) -> bool:
+def _inert(step: Step | GroupPlan) -> TypeGuard[Step]:
     """Blocks that change nothing at inference: dropout, and blocks whose module is the identity."""
     return isinstance(step, Step) and (_slot(step) == "dropout" or step.module == "Identity")
 
@@ -147,11 +147,13 @@ def recognise(graph_or_model: Any) -> Stack:
     if _slot(head) != "head":
         node, what = _what(head, tokens)
         raise _fail(node, f"a Hugging Face causal LM ends in an LM head, but the logits come from {what}")
+    assert isinstance(head, Step)  # a slot belongs to a block step
     _, ln_f = top.source(head.inputs[0])
     if _slot(ln_f) != "norm":
         node, what = _what(ln_f, tokens)
         raise _fail(node, f"Hugging Face decoders normalise the stream right before the LM head, but '{head.node_id}' "
                           f"reads {what}")
+    assert isinstance(ln_f, Step)
     _, group = top.source(ln_f.inputs[0])
     if not isinstance(group, GroupPlan):
         node, what = _what(group, tokens)
@@ -162,6 +164,7 @@ def recognise(graph_or_model: Any) -> Stack:
     _, below = top.source(group.entry)
     pos = None
     if _slot(below) == "positions":
+        assert isinstance(below, Step)
         pos = below
         _, below = top.source(below.inputs[0])
     if _slot(below) != "embedding":
@@ -169,6 +172,7 @@ def recognise(graph_or_model: Any) -> Stack:
         kind = "a second transformer block" if isinstance(below, GroupPlan) else what
         raise _fail(node, f"the transformer block '{group.node_id}' must be fed by the token embedding (and "
                           f"optionally a positional embedding), but it is fed by {kind}")
+    assert isinstance(below, Step)
     emb = below
     _, first = top.source(emb.inputs[0])
     if first is not None:
@@ -203,6 +207,7 @@ def _pre_norm_residual(walk: _Walk, out: str, kind: str, x: str | None) -> tuple
         raise _fail(node, f"Hugging Face decoders are pre-norm: each half of a layer ends with the residual add "
                           f"x + {title}(norm(x)), but here the stream continues from a {getattr(add, 'type', '?')} "
                           "block (post-norm or other wiring has no Hugging Face equivalent)")
+    assert isinstance(add, Step)
     sides = [walk.source(v) for v in add.inputs]
     subs = [i for i, (_, s) in enumerate(sides) if _slot(s) == kind]
     if len(subs) != 1:
@@ -212,6 +217,7 @@ def _pre_norm_residual(walk: _Walk, out: str, kind: str, x: str | None) -> tuple
         raise _fail(node, f"{what}the residual add '{add.node_id}' must sum the stream and the output of a {title} "
                           "block")
     sub = sides[subs[0]][1]
+    assert isinstance(sub, Step)
     stream = sides[1 - subs[0]][0]
     if x is not None and stream != x:
         raise _fail(add.node_id, f"this residual add must add the {title} output to the layer's input stream")
@@ -219,6 +225,7 @@ def _pre_norm_residual(walk: _Walk, out: str, kind: str, x: str | None) -> tuple
     if _slot(norm) != "norm":
         raise _fail(sub.node_id, f"Hugging Face decoders are pre-norm: the {title} block must read a norm of the "
                                  "stream")
+    assert isinstance(norm, Step)
     if walk.source(norm.inputs[0])[0] != stream:
         raise _fail(norm.node_id, f"this norm must read the same stream that the residual add '{add.node_id}' "
                                   "carries around it")
@@ -278,7 +285,7 @@ class _ConfigWriter:
             self.setting(step.node_id, param.name, step.data[param.name], param.hf_rule(self.family), rule_node)
 
     def setting(self, node_id: str, name: str, value: Any, rule: HFRule | None, node: _RuleNode,
-                field_: str | None = ...) -> None:
+                field_: Any = ...) -> None:
         assert rule is not None, f"{name} states no Hugging Face rule for {self.family}"  # the catalogue tests
         field_ = name if field_ is ... else field_
         if rule.require is not None and not rule.require(value, node):
@@ -297,7 +304,7 @@ class _ConfigWriter:
             if rule.merge == "max":
                 _set(self.config, key, max(current, out))
             elif current != out:
-                why = rule.why or "{field} differs from '{other}', and {cls}'s config.json holds one {key}"
+                why = rule.why if isinstance(rule.why, str) and rule.why else "{field} differs from '{other}', and {cls}'s config.json holds one {key}"
                 self.refuse(node_id, field_, why, value, other=other, other_value=other_value, key=key)
             return
         self.writers[key] = (node_id, field_, value)
@@ -765,7 +772,7 @@ def template_config(config: dict, name: str = "imported") -> TemplateConfig:
     """The :class:`TemplateConfig` whose graph is the model a Hugging Face ``config.json`` describes."""
     f = _Fields(config)
     mt = config["model_type"]
-    base = {"size": name, "description": f"Imported from Hugging Face ({SUPPORTED[mt]}): {name}."}
+    base: dict[str, Any] = {"size": name, "description": f"Imported from Hugging Face ({SUPPORTED[mt]}): {name}."}
     if mt == "gpt2":
         act = _activation(config, "activation_function", "gelu_new", gated=False)
         f.refuse("scale_attn_by_inverse_layer_idx", False, "attention scores scaled by layer index")

@@ -77,7 +77,8 @@ class JobStore:
 
         self.url = url or redis_url()
         self.prefix = key_prefix() if prefix is None else prefix
-        self.r = redis.Redis.from_url(self.url, decode_responses=True, health_check_interval=30)
+        # Any: redis-py's stubs cannot say that decode_responses=True makes every reply a str
+        self.r: Any = redis.Redis.from_url(self.url, decode_responses=True, health_check_interval=30)
         self._lost = self.r.register_script(_MARK_LOST)
         self._refresh = self.r.register_script(_REFRESH)
         self._release = self.r.register_script(_RELEASE)

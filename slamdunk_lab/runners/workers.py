@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from .store import JobStore, heartbeat_ttl, key_prefix, redis_url
 
@@ -81,7 +81,7 @@ def pinned_config(config: dict, device: str | None) -> dict:
 
 def run_job(spec_json: dict, worker: str, device: str | None = None, store: JobStore | None = None) -> dict:
     """Run one delivered job on this worker unless another copy is running or it has already ended."""
-    from ..training.events import Failed, Stopped
+    from ..training.events import Event, Failed, Stopped
     from ..training.spec import JobSpec
 
     store = store or JobStore()
@@ -107,7 +107,7 @@ def run_job(spec_json: dict, worker: str, device: str | None = None, store: JobS
     try:
         attempt = store.r.hincrby(store.k("job", spec.id), "attempts", 1)
         if store.stop_request(spec.id) and status == "queued":  # stopped while it waited in the queue
-            end = Stopped(run=spec.name, step=0, checkpoint="", forced=store.stop_request(spec.id) == "kill")
+            end: Event = Stopped(run=spec.name, step=0, checkpoint="", forced=store.stop_request(spec.id) == "kill")
             _finish(store, spec.id, end)
             return end.to_json()
         if attempt > 1 and _has_checkpoint(spec):  # its worker died: continue from its own last checkpoint
@@ -147,7 +147,7 @@ def _execute(spec: Any, store: JobStore, worker: str, beat: _Heartbeat):
     from ..training import tracking
     from ..training.execute import execute
 
-    sinks = []
+    sinks: list[Callable[[Any], None]] = []
     if spec.mlflow:
         try:
             mlf = tracking.MlflowLogger(spec, tags={"slamdunk.worker": worker, "slamdunk.job_id": spec.id})

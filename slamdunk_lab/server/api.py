@@ -29,7 +29,7 @@ import json
 import math
 import os
 import threading
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -328,7 +328,7 @@ def create_app(redis_url: str | None = None, prefix: str | None = None) -> FastA
 
 
 # ------------------------------------------------------------------ helpers
-def _plain(errors: list) -> list:
+def _plain(errors: Sequence[Any]) -> list:
     return json.loads(json.dumps(errors, default=str))
 
 
@@ -470,7 +470,7 @@ def _seed_job(body: CompleteModelRequest, runner: Any):
     from .. import data
     from .._files import safe_name
     from ..errors import GraphError
-    from ..graph import from_seed
+    from ..interop.seed import from_seed
     from ..tokcache import tokenize_corpus
     from ..training.spec import JobSpec, tokenizer_spec
     from ..training.trainer import TrainConfig
@@ -559,7 +559,8 @@ class _ModelCache:
     """Models loaded for generation, newest few kept (loading one reads its checkpoint or MLflow artifacts)."""
 
     def __init__(self, size: int = 4):
-        self.size, self.items, self.lock = size, {}, threading.Lock()
+        self.size, self.lock = size, threading.Lock()
+        self.items: dict[str, Any] = {}
 
     def get(self, rec: dict):
         from ..training.results import load_run
