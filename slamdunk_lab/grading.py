@@ -46,7 +46,8 @@ from .errors import GraphError
 
 __all__ = [
     "CheckFailed", "Report", "Result", "answer", "attention", "builds", "evaluates_to", "feed_forward",
-    "held_out_loss", "kv_cache_bytes", "layers", "max_params", "norms", "positions", "report", "residuals",
+    "held_out_loss", "kv_cache_bytes", "layers", "locked_unchanged", "max_params", "norms", "positions", "report",
+    "residuals",
     "round_trips", "same_logits", "set_language", "trains_to",
 ]
 
@@ -463,6 +464,29 @@ def feed_forward(design: Any, gated: bool | None = None, activation: str | None 
 
 
 # ---------------------------------------------------------------------------------------------- numbers
+def locked_unchanged(design: Any, template: Any, points: float = 1) -> Result:
+    """The blocks ``template`` locks (``"locked": true``; ``sd.Canvas(..., locked=[...])`` writes them) are all
+    in ``design`` with the template's type, settings and parent (they may have moved). Compares with the
+    teacher's template, so a student's file that dropped the lock marks does not fool it."""
+    from .graph import locked_changes, locked_ids
+
+    check = "locked_unchanged"
+    try:
+        graph, base = design_graph(design), design_graph(template)
+    except (TypeError, ValueError, OSError) as exc:
+        return _result(check, False, points, str(exc))
+    ids = locked_ids(base)
+    issues = locked_changes(graph, base)
+    if not issues:
+        return _result(check, True, points, _t(f"the {len(ids)} locked block(s) are as the template has them",
+                                               f"잠긴 블록 {len(ids)}개가 템플릿 그대로입니다"), locked=ids)
+    changed = sorted({i.node_id for i in issues if i.node_id})
+    return _result(check, False, points,
+                   _t(f"locked block(s) changed: {'; '.join(i.message for i in issues[:3])}",
+                      f"잠긴 블록이 바뀌었습니다: {', '.join(changed)}"),
+                   locked=ids, changed=changed)
+
+
 def answer(value: Any, expected: float, rel: float = 0.01, what: str = "the answer", points: float = 1) -> Result:
     """A number the student worked out equals ``expected`` (which the grader computes itself) within ``rel``
     (relative). ``what`` names it in the message."""
@@ -695,5 +719,5 @@ def _quiet():
 def _checks() -> dict[str, Callable[..., Result]]:
     """Every check by name (for the docs and the tests)."""
     return {name: globals()[name] for name in ("answer", "attention", "builds", "evaluates_to", "feed_forward",
-                                               "layers", "max_params", "norms", "positions", "residuals",
+                                               "layers", "locked_unchanged", "max_params", "norms", "positions", "residuals",
                                                "round_trips", "same_logits", "trains_to")}

@@ -26,10 +26,11 @@ import { useModelValue } from '../shared/model';
 import type { Store } from '../shared/store';
 import { AnalysisBar } from './AnalysisBar';
 import { DocsPanel } from './DocsPanel';
-import { Graph, graphBounds, normalizeGraph, readableViewport, Viewport } from './graph';
+import { Graph, graphBounds, lockedChanges, normalizeGraph, readableViewport, Viewport } from './graph';
 import { useAddBlock } from './hooks/useAddBlock';
 import { useResize } from './hooks/useResize';
 import { useCanvasMessages } from './hooks/useCanvasMessages';
+import { useDesignFiles } from './hooks/useDesignFiles';
 import { useColorMode } from './hooks/useColorMode';
 import { useFlowEditing } from './hooks/useFlowEditing';
 import { useFlowElements } from './hooks/useFlowElements';
@@ -41,7 +42,7 @@ import { Inspector } from './Inspector';
 import { nodeTypesFor } from './nodes';
 import { Palette } from './Palette';
 import { CanvasState, CanvasStoreContext, createCanvasStore, useCanvas } from './store';
-import { CanvasToolbar, ToolbarActions } from './Toolbar';
+import { CanvasToolbar, FileBar, ToolbarActions } from './Toolbar';
 import type { CanvasState as CanvasModel, CanvasToPython } from '../shared/contract';
 import type { Language } from './types';
 
@@ -102,7 +103,20 @@ function Editor({
     },
     [fitSoon]
   );
-  const doc = useGraphDocument(model, { onExternal });
+  const { toast, show: showToast } = useToast();
+  // a locked block (a guided exercise) is never deleted or changed here; Python refuses it as well
+  const guard = useCallback(
+    (next: Graph, before: Graph) => {
+      const ids = lockedChanges(before, next);
+      if (ids.length > 0) {
+        showToast(t(store.getState().language, 'lockedRefused', { ids: ids.join(', ') }));
+        return false;
+      }
+      return true;
+    },
+    [showToast, store]
+  );
+  const doc = useGraphDocument(model, { onExternal, guard });
   graphRef.current = doc.current;
   // a design shown for the first time (no saved view): readable, never zoomed in past 1×
   useEffect(() => {
@@ -113,7 +127,6 @@ function Editor({
   }, []); // eslint-disable-line react-hooks/exhaustive-deps -- once, when the view opens
   const blocks = useCanvas(s => s.blocks);
   const flow = useFlowElements(doc.graph, blocks);
-  const { toast, show: showToast } = useToast();
   const { exportCode } = useCanvasMessages(model, experimental, wrapper, { fitView: fit, toast: showToast });
   const { current, commit } = doc;
   const { selectOnly, currentNodes } = flow;
@@ -134,6 +147,9 @@ function Editor({
   const selectedId = useCanvas(s => s.selectedId);
   const language = useCanvas(s => s.language);
   const colorMode = useColorMode();
+  const fileLabel = useModelValue(model, 'file_label') ?? '';
+  const canvasName = useModelValue(model, 'name') ?? 'canvas';
+  const files = useDesignFiles(experimental, language);
 
   const types = useMemo(() => nodeTypesFor(blocks), [blocks]);
 
@@ -182,7 +198,9 @@ function Editor({
     <div className="sdl-canvas" ref={wrapper} style={{ height }} lang={language}>
       <Palette onAdd={add} />
       <div className="sdl-flow" onDragOver={onDragOver} onDrop={onDrop}>
-        <CanvasToolbar templates={templates} actions={actions} />
+        <CanvasToolbar templates={templates} actions={actions}>
+          <FileBar file={fileLabel} name={canvasName} files={files} toast={showToast} />
+        </CanvasToolbar>
         <ReactFlow
           nodes={flow.nodes}
           edges={edges}

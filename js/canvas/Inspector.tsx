@@ -52,7 +52,12 @@ export const Inspector = memo(function Inspector({
       </Panel>
     );
   }
-  const commit = (name: string, value: unknown) => onCommit(node.id, name, value);
+  const locked = Boolean(node.locked);
+  const commit = (name: string, value: unknown) => {
+    if (!locked) {
+      onCommit(node.id, name, value);
+    }
+  };
   const known = new Set(fields.map(f => f.name));
   const general = errors.filter(e => !e.field || !known.has(e.field));
   return (
@@ -66,6 +71,12 @@ export const Inspector = memo(function Inspector({
       {!block && (
         <p className="sdl-muted">{t(language, 'noSchema', { type: node.type })}</p>
       )}
+      {locked && (
+        <p className="sdl-locked-note" data-locked="true">
+          🔒 {t(language, 'lockedNote')}
+        </p>
+      )}
+      <fieldset className="sdl-fields" disabled={locked}>
       {fields.map(f => {
         const value = node.data[f.name] !== undefined ? node.data[f.name] : f.default;
         return (
@@ -84,6 +95,7 @@ export const Inspector = memo(function Inspector({
           </React.Fragment>
         );
       })}
+      </fieldset>
     </Panel>
   );
 });

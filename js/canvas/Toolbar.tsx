@@ -1,9 +1,11 @@
 /** The canvas toolbar: the design's totals, the templates menu and the editing buttons. */
-import React, { memo, useMemo } from 'react';
+import React, { memo, useMemo, useState } from 'react';
 
+import type { DesignFileResponse } from '../shared/contract';
 import { formatCount } from '../shared/format';
 import { counted, t } from '../shared/i18n';
 import { Button } from '../shared/ui';
+import type { DesignFiles } from './hooks/useDesignFiles';
 import { useCanvas } from './store';
 import { TemplateRow, templateFamilies } from './types';
 
@@ -93,15 +95,19 @@ export interface ToolbarActions {
 /** The row above the blocks: totals, templates, undo/redo, layout, fit, export. */
 export const CanvasToolbar = memo(function CanvasToolbar({
   templates,
-  actions
+  actions,
+  children
 }: {
   templates: TemplateRow[];
   actions: ToolbarActions;
+  /** The design file's controls (FileBar). */
+  children?: React.ReactNode;
 }) {
   const lang = useCanvas(s => s.language);
   return (
     <div className="sdl-toolbar">
       <Totals />
+      {children}
       <TemplatesMenu templates={templates} onChoose={actions.chooseTemplate} />
       <Button onClick={actions.undo} disabled={!actions.canUndo} title={t(lang, 'undo')} data-action="undo">
         ↶
@@ -128,6 +134,162 @@ export const CanvasToolbar = memo(function CanvasToolbar({
       >
         {t(lang, 'exportCode')}
       </Button>
+    </div>
+  );
+});
+
+type Dialog = { mode: 'save'; path: string; exists: string | null } | { mode: 'open'; files: string[] | null; path: string };
+
+/**
+ * The design file: its name (every change is saved there), Save, Save as… and
+ * Open…. Python answers each request; a refused one says why in a toast.
+ */
+export const FileBar = memo(function FileBar({
+  file,
+  name,
+  files,
+  toast
+}: {
+  file: string;
+  name: string;
+  files: DesignFiles;
+  toast: (text: string | null, info?: boolean) => void;
+}) {
+  const lang = useCanvas(s => s.language);
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (request: Promise<DesignFileResponse>, done: (a: DesignFileResponse) => void) => {
+    setBusy(true);
+    try {
+      done(await request);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const saveAs = (path: string, overwrite: boolean) =>
+    run(files.save(path, overwrite), a => {
+      if (a.ok) {
+        setDialog(null);
+        toast(t(lang, 'savedTo', { file: a.file ?? path }), true);
+      } else if (a.exists) {
+        setDialog({ mode: 'save', path, exists: a.error ?? path });
+      } else {
+        toast(a.error ?? 'Cannot save');
+      }
+    });
+  const save = () => {
+    if (!file) {
+      setDialog({ mode: 'save', path: `designs/${name || 'design'}.json`, exists: null });
+      return;
+    }
+    void run(files.save(), a => toast(a.ok ? t(lang, 'savedTo', { file: a.file ?? file }) : a.error ?? 'Cannot save', a.ok));
+  };
+  const openDialog = () => {
+    setDialog({ mode: 'open', files: null, path: '' });
+    void run(files.list(), a => {
+      if (!a.ok) {
+        toast(a.error ?? 'Cannot list design files');
+        setDialog(null);
+        return;
+      }
+      const list = a.files ?? [];
+      setDialog({ mode: 'open', files: list, path: list.includes(file) ? file : list[0] ?? '' });
+    });
+  };
+  const open = (path: string) =>
+    run(files.open(path), a => {
+      if (a.ok) {
+        setDialog(null);
+        toast(t(lang, 'opened', { file: a.file ?? path }), true);
+      } else {
+        toast(a.error ?? 'Cannot open');
+      }
+    });
+
+  return (
+    <div className="sdl-filebar nodrag nokey" data-file={file}>
+      <span className="sdl-file-name" title={t(lang, file ? 'fileTitle' : 'noFileTitle')}>
+        {file ? `💾 ${file}` : t(lang, 'noFile')}
+      </span>
+      <Button onClick={save} disabled={busy} title={t(lang, 'saveTitle')} data-action="save">
+        {t(lang, 'save')}
+      </Button>
+      <Button
+        onClick={() => setDialog({ mode: 'save', path: file || `designs/${name || 'design'}.json`, exists: null })}
+        disabled={busy}
+        title={t(lang, 'saveAsTitle')}
+        data-action="save-as"
+      >
+        {t(lang, 'saveAs')}
+      </Button>
+      <Button onClick={openDialog} disabled={busy} title={t(lang, 'openTitle')} data-action="open">
+        {t(lang, 'open')}
+      </Button>
+      {dialog && (
+        <form
+          className="sdl-file-dialog"
+          data-mode={dialog.mode}
+          onSubmit={e => {
+            e.preventDefault();
+            if (dialog.mode === 'save' && dialog.path.trim()) {
+              void saveAs(dialog.path.trim(), dialog.exists !== null);
+            } else if (dialog.mode === 'open' && dialog.path) {
+              void open(dialog.path);
+            }
+          }}
+          onKeyDown={e => {
+            if (e.key === 'Escape') {
+              setDialog(null);
+            }
+          }}
+        >
+          {dialog.mode === 'save' ? (
+            <label>
+              {t(lang, 'fileName')}
+              <input
+                className="sdl-input"
+                autoFocus
+                value={dialog.path}
+                data-field="file-name"
+                onChange={e => setDialog({ mode: 'save', path: e.target.value, exists: null })}
+              />
+            </label>
+          ) : dialog.files === null ? (
+            <span className="sdl-muted">…</span>
+          ) : dialog.files.length === 0 ? (
+            <span className="sdl-muted">{t(lang, 'noDesigns')}</span>
+          ) : (
+            <label>
+              {t(lang, 'chooseDesign')}
+              <select
+                className="sdl-input"
+                value={dialog.path}
+                data-field="design-file"
+                onChange={e => setDialog({ ...dialog, path: e.target.value })}
+              >
+                {dialog.files.map(f => (
+                  <option key={f} value={f}>
+                    {f}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          {dialog.mode === 'save' && dialog.exists && (
+            <span className="sdl-error-text" role="alert">
+              {dialog.exists}
+            </span>
+          )}
+          <span className="sdl-file-actions">
+            <Button type="submit" variant="primary" disabled={busy} data-action="file-ok">
+              {dialog.mode === 'open' ? t(lang, 'open') : dialog.exists ? t(lang, 'replace') : t(lang, 'save')}
+            </Button>
+            <Button onClick={() => setDialog(null)} data-action="file-cancel">
+              {t(lang, 'cancel')}
+            </Button>
+          </span>
+        </form>
+      )}
     </div>
   );
 });

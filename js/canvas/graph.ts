@@ -209,6 +209,11 @@ export function toFlowNodes(graph: Graph, blocks: Blocks, prev: readonly FlowNod
       n.className = 'sdl-group';
       n.dragHandle = '.sdl-group-header';
     }
+    if (g.locked) {
+      // a guided exercise's block: it may move, never be deleted (Python refuses that too)
+      n.deletable = false;
+      n.className = `${n.className ?? ''} sdl-locked`.trim();
+    }
     if (p?.selected) {
       n.selected = true;
     }
@@ -624,4 +629,33 @@ export function readableViewport(
   const tall = bounds.height * zoom > view.height - top - padding;
   const y = tall ? top - bounds.y * zoom : (view.height - bounds.height * zoom) / 2 - bounds.y * zoom;
   return { x: Math.round(x), y: Math.round(y), zoom: Math.round(zoom * 1000) / 1000 };
+}
+
+function sameJSON(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/**
+ * Ids of the blocks `before` locks that `next` deleted, unlocked, or changed
+ * (type, settings or parent; a new position is allowed). Python refuses
+ * such an edit as well (`sd.graph.locked_changes`).
+ */
+export function lockedChanges(before: Graph, next: Graph): string[] {
+  if (before.nodes === next.nodes) {
+    return [];
+  }
+  const now = new Map(next.nodes.map(n => [n.id, n]));
+  return before.nodes
+    .filter(n => n.locked)
+    .filter(n => {
+      const m = now.get(n.id);
+      return (
+        !m ||
+        !m.locked ||
+        m.type !== n.type ||
+        (m.parentId ?? null) !== (n.parentId ?? null) ||
+        !sameJSON(m.data, n.data)
+      );
+    })
+    .map(n => n.id);
 }

@@ -4,8 +4,22 @@ import React, { memo } from 'react';
 
 import { formatCount, formatShape } from '../shared/format';
 import { Blocks, FlowNode, handlesFor, isGroup } from './graph';
+import { t } from '../shared/i18n';
 import { issueLines, useNodeIssues } from './selectors';
 import { useCanvas } from './store';
+
+/** The lock of a guided exercise's block (React Flow marks it not deletable). */
+export function LockBadge({ locked }: { locked: boolean }) {
+  const lang = useCanvas(s => s.language);
+  if (!locked) {
+    return null;
+  }
+  return (
+    <span className="sdl-node-lock" role="img" aria-label={t(lang, 'lockedBlock')} title={t(lang, 'lockedBlock')}>
+      🔒
+    </span>
+  );
+}
 
 /** Up to two "key=value" pairs summarising a block's data. */
 function summary(data: Record<string, unknown>): string {
@@ -36,7 +50,7 @@ export function ProblemBadge({ text }: { text: string }) {
   );
 }
 
-const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
+const BlockNodeImpl = ({ id, type, data, selected, deletable }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
   const shape = useCanvas(s => formatShape(s.analysis?.nodes[id]?.shape));
   const params = useCanvas(s => s.analysis?.nodes[id]?.params);
@@ -49,7 +63,7 @@ const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
     <div
       className={`sdl-node sdl-node-${type}${errors ? ' sdl-node-error' : ''}${
         selected ? ' sdl-node-selected' : ''
-      }`}
+      }${deletable === false ? ' sdl-node-locked' : ''}`}
       data-node-id={id}
       title={errors || undefined}
       style={block?.color && !errors ? { borderLeftColor: block.color } : undefined}
@@ -65,7 +79,10 @@ const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
           title={h}
         />
       ))}
-      <div className="sdl-node-title">{block?.title ?? type}</div>
+      <div className="sdl-node-title">
+        {block?.title ?? type}
+        <LockBadge locked={deletable === false} />
+      </div>
       {text && <div className="sdl-node-summary">{text}</div>}
       {(shape || params !== undefined) && (
         <div className="sdl-node-meta">
@@ -93,7 +110,7 @@ const BlockNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
 
 export const BlockNode = memo(BlockNodeImpl);
 
-const GroupNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
+const GroupNodeImpl = ({ id, type, data, selected, deletable }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
   const errors = issueLines(useNodeIssues(id)).join('\n');
   const params = useCanvas(s => s.analysis?.nodes[id]?.params);
@@ -111,6 +128,7 @@ const GroupNodeImpl = ({ id, type, data, selected }: NodeProps<FlowNode>) => {
       ))}
       <div className="sdl-group-header">
         <span className="sdl-group-title">{block?.title ?? 'Transformer block'}</span>
+        <LockBadge locked={deletable === false} />
         <span className="sdl-group-repeat" title="repeat">
           × {d.repeat ?? 1}
         </span>

@@ -54,6 +54,7 @@ export interface CanvasState {
   _view: "canvas";
   analysis_json: AnalysisResult | Empty;
   catalog: Catalog | Empty;
+  file_label: string;
   graph: Graph;
   height: number;
   language: "auto" | "en" | "ko";
@@ -109,6 +110,18 @@ export interface DesignDiffRow {
   node: string;
   field: string;
   values: Record<string, unknown>;
+}
+
+/**
+ * Answer of the canvas's design-file commands (Save, Save as, Open): the bound file, or why not;
+ * ``exists``: Save as would replace another file (ask, then send ``overwrite``); ``files``: what Open offers.
+ */
+export interface DesignFileResponse {
+  ok: boolean;
+  file: string | null;
+  error: string | null;
+  exists: boolean | null;
+  files: string[] | null;
 }
 
 /** A connection from one block's output handle to another block's input handle. */
@@ -238,6 +251,7 @@ export interface Node {
   position?: Position;
   data?: Record<string, unknown>;
   parentId?: string | null;
+  locked?: boolean;
 }
 
 /** What the analysis found for one node (``params`` and ``flops`` count every repeat). */
@@ -542,3 +556,10 @@ export const GENERATION_SETTINGS_SCHEMA = {
 
 /** The canvas's kernel command behind the Export code button. */
 export const EXPORT_CODE_COMMAND = "_export_code" as const;
+
+/** The canvas's kernel commands behind Save / Save as and Open (answers: DesignFileResponse). */
+export const DESIGN_COMMANDS = {
+  "save": "_save_design",
+  "list": "_list_designs",
+  "open": "_open_design"
+} as const;

@@ -56,6 +56,9 @@ class Node(BaseModel):
     position: Position = Field(default_factory=Position)
     data: dict[str, Any] = Field(default_factory=dict)
     parentId: str | None = Field(None, strict=True)
+    #: A block the student may move but not delete or change (a guided exercise's template): the canvas shows
+    #: it locked and refuses edits to it; ``sd.graph.locked_changes`` tells a grader whether it was changed.
+    locked: bool = Field(False, strict=True)
 
 
 class Edge(BaseModel):
@@ -207,6 +210,8 @@ def _node_json(node: Node) -> dict:
                            "data": node.data}
     if node.parentId is not None:
         out["parentId"] = node.parentId
+    if node.locked:
+        out["locked"] = True
     return out
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +104,26 @@ def bundle_available(view: str | None = None) -> bool:
     return all(esm_path(v).is_file() and css_path(v).is_file() for v in views)
 
 
+#: Class of the static output's root element (``text/html``).
+STATIC_CLASS = "sdl-static"
+#: CSS of the static output: where the live widget renders (its root has ``.sdl-root``) the static output next to
+#: it is hidden; where it does not (a saved notebook without widget state, reopened without a kernel), the
+#: widget's placeholder ("Error displaying widget: model not found") is hidden and the static output shows.
+STATIC_STYLE = (
+    "<style>"
+    ".jp-OutputArea-child:has(.sdl-root) + .jp-OutputArea-child:has(> .jp-OutputArea-output > .sdl-static)"
+    "{display:none}"
+    ".jp-OutputArea-child:not(:has(.sdl-root)):has(+ .jp-OutputArea-child > .jp-OutputArea-output > .sdl-static)"
+    "{display:none}"
+    "</style>"
+)
+
+
+def static_html(body: str, view: str) -> str:
+    """``body`` wrapped as a widget's static output (see :data:`STATIC_STYLE`)."""
+    return f'<div class="{STATIC_CLASS} {STATIC_CLASS}-{view}">{body}</div>{STATIC_STYLE}'
+
+
 class SlamDunkWidget(anywidget.AnyWidget):
     """anywidget base: loads the view's own bundle lazily.
 
@@ -136,9 +159,73 @@ class SlamDunkWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         if not self._view:
             raise TypeError(f"{type(self).__name__} must set the `_view` traitlet")
+        self._static_id = f"sdl-{uuid.uuid4().hex}"
+        self._static_shown = False
+        self._static_last = 0.0
+        self._static_timer: threading.Timer | None = None
+        self._static_lock = threading.Lock()
         super().__init__(**kwargs)
         self._anchor = self.model_id or ""
         self.on_msg(self._dispatch_msg)
+
+    # -- static output ------------------------------------------------------
+    #: Seconds between two refreshes of the static output (the latest state always arrives: a timer sends it).
+    static_interval = 1.0
+
+    def _static_data(self) -> dict[str, Any] | None:
+        """The mime data of the output a saved notebook shows where the widget does not render (HTML export,
+        GitHub, nbviewer, JupyterLab without widget state): ``{"text/html": ..., "text/plain": ...}``, or None
+        for no such output. Subclasses override it."""
+        return None
+
+    def _ipython_display_(self) -> None:
+        """Two outputs: the live widget, then its static picture (updated in place as the widget changes, so a
+        saved notebook shows the latest state; hidden while the live widget renders)."""
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_()
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        display(data, metadata=metadata, raw=True)
+        static = self._static_data()
+        if static is not None:
+            display(static, raw=True, display_id=self._static_id)
+            self._static_shown = True
+            self._static_last = time.monotonic()
+
+    def refresh_static(self, now: bool = False) -> None:
+        """Update the static output of every display of this widget (at most every :attr:`static_interval`
+        seconds unless ``now``); a no-op until the widget was displayed."""
+        if not self._static_shown:
+            return
+        with self._static_lock:
+            wait = self._static_last + self.static_interval - time.monotonic()
+            if not now and wait > 0:
+                if self._static_timer is None:
+                    self._static_timer = threading.Timer(wait, self._flush_static)
+                    self._static_timer.daemon = True
+                    self._static_timer.start()
+                return
+            if self._static_timer is not None:
+                self._static_timer.cancel()
+                self._static_timer = None
+            self._static_last = time.monotonic()
+        self._publish_static()
+
+    def _flush_static(self) -> None:
+        with self._static_lock:
+            self._static_timer = None
+            self._static_last = time.monotonic()
+        self._publish_static()
+
+    def _publish_static(self) -> None:
+        try:
+            from IPython.display import update_display
+
+            static = self._static_data()
+            if static is not None:
+                update_display(static, raw=True, display_id=self._static_id)
+        except Exception:  # noqa: BLE001 - a picture that cannot be drawn must never break the widget
+            pass
 
     # -- custom messages --------------------------------------------------
     def _send_event(self, type_: str, **payload: Any) -> int:

@@ -13,10 +13,24 @@ analysis (``sd.analyze(graph)``) are computed here in Python and pushed to the p
 (858880, True)
 >>> model = canvas.build()                                     # doctest: +SKIP
 
-A saved notebook shows the design without a kernel in two ways: JupyterLab's widget state (Settings →
-Widgets → "Save widget state automatically", or ``"saveState": true`` in
-``@jupyter-widgets/jupyterlab-manager:plugin``), and a static SVG picture of the graph that every display
-carries as ``text/html`` next to the widget view (GitHub, nbviewer, nbconvert and VS Code show it).
+Designs survive:
+
+* **A design file.** ``sd.Canvas("designs/my_model.json")`` loads the file when it exists (else starts from
+  ``template=``/``graph`` and writes it) and saves every change to it atomically, positions and view
+  included; Run All brings the same design back. The Save / Save as / Open buttons do the same from the page.
+* **The notebook.** Every display of a canvas is two outputs: the live editor, and a static picture of the
+  design (SVG, parameter count, problems) with the design's JSON under ``application/vnd.slamdunk.graph+json``,
+  updated in place as the design changes. The picture is hidden while the editor renders; a notebook saved
+  and reopened without a kernel (JupyterLab, Notebook 7, an HTML export, GitHub) shows it instead, and
+  ``sd.graph.from_notebook("assignment.ipynb")`` reads the designs back without a browser.
+
+Guided exercises lock blocks of a template::
+
+    canvas = sd.Canvas("designs/ex1.json", template=teacher_graph, locked=["tok_emb", "lm_head"])
+
+Locked blocks show a lock; the page cannot delete them or change their settings (Python refuses such an edit
+and puts the page back), and ``sd.graph.locked_changes(design, teacher_graph)`` tells a grader whether they
+were changed anyway.
 """
 
 from __future__ import annotations
@@ -35,13 +49,14 @@ from anywidget.experimental import command
 from .._files import write_json_atomic
 from ..analysis import Analysis, analyze
 from ..blocks.catalog import catalog as block_catalog
-from ..errors import GraphError
+from ..errors import GraphError, GraphIssue
+from ..graph.notebook import GRAPH_MIME, LOCKED_FIELDS, design_payload, locked_changes, locked_ids, with_locks
 from ..graph.schema import CANVAS_FIELDS, parse
 from ..graph.schema import Graph as GraphModel
 from ..graph.schema import to_json as graph_to_json
 from ..templates import template as make_template
 from ..templates import templates as list_templates
-from ._base import SlamDunkWidget
+from ._base import SlamDunkWidget, static_html
 from .contract import GROUP_MIN_SIZE, GROUP_PADDING, NODE_SIZE
 
 GRAPH_VERSION = 1
@@ -54,6 +69,11 @@ NODE_W, NODE_H = NODE_SIZE["width"], NODE_SIZE["height"]
 GROUP_PAD_X, GROUP_PAD_TOP, GROUP_PAD_BOTTOM = GROUP_PADDING["x"], GROUP_PADDING["top"], GROUP_PADDING["bottom"]
 
 _TEMPLATES_CACHE: list[dict] | None = None
+#: A design file larger than this is not read (a 50,000-node graph is a few MB).
+MAX_DESIGN_BYTES = 64 * 2**20
+#: The Open button lists at most this many design files, found at most this deep below the working folder.
+MAX_LISTED, MAX_DEPTH = 200, 3
+_SKIPPED_DIRS = {"node_modules", "__pycache__", "site-packages", "mlruns", "venv", ".venv"}
 
 
 def empty_graph() -> dict:
@@ -115,6 +135,76 @@ def _safe_path(path: Any, what: str = "file") -> Path:
     if "\x00" in text:
         raise ValueError(f"the {what} name {text!r} contains a NUL byte, which no file system allows")
     return Path(text).expanduser().resolve(strict=False)
+
+
+def read_design(path: str | os.PathLike) -> dict:
+    """The design saved in the JSON file ``path`` (by a canvas, ``canvas.save`` or ``sd.to_json``), checked.
+
+    A model folder written by ``sd.save`` works too (its ``graph.json`` is read). Raises ``FileNotFoundError``
+    for a missing file and :class:`slamdunk_lab.GraphError` for a file that is not a valid graph."""
+    from .._files import UnreadableFile, read_regular_file
+
+    file = _safe_path(path)
+    if file.is_dir():
+        file = file / "graph.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"no design file at '{file}'; save one with canvas.save('design.json')")
+    try:
+        raw = json.loads(read_regular_file(file, MAX_DESIGN_BYTES, "the design file").decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError, UnreadableFile) as exc:
+        raise GraphError(f"'{file.name}' is not a JSON graph file: {exc}") from None
+    if isinstance(raw, dict) and isinstance(raw.get("graph"), dict) and "nodes" not in raw:
+        raw = raw["graph"]
+    if not isinstance(raw, dict):
+        raise GraphError(f"'{file.name}' holds a {type(raw).__name__}, not a graph object with 'nodes'")
+    try:
+        return check_graph(raw)
+    except GraphError as exc:  # name the file in every problem
+        raise GraphError([GraphIssue(i.node_id, i.field, f"in '{file.name}': {i.message}") for i in exc.errors]) from None
+    except (TypeError, ValueError) as exc:
+        raise GraphError(f"'{file.name}' is not a graph this canvas reads: {exc}") from None
+
+
+def _design_file(path: Any) -> Path:
+    """``path`` as a design file: ``.json`` added when the name has no suffix, never a folder."""
+    file = _safe_path(path, "design file")
+    if file.suffix == "" and not file.is_dir():
+        file = file.with_suffix(".json")
+    if file.is_dir():
+        raise IsADirectoryError(f"'{file}' is a folder; give a file name such as 'design.json'")
+    return file
+
+
+def _shown_path(file: Path | None) -> str:
+    """``file`` relative to the working folder when it is inside it (as the page shows it)."""
+    if file is None:
+        return ""
+    try:
+        return file.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(file)
+
+
+def _restore_locked(graph: dict, base: dict) -> tuple[dict, list[str]]:
+    """``graph`` with the blocks ``base`` locks put back as ``base`` has them (a deleted one re-added, a changed
+    one reset; the position a student gave it is kept) and marked locked; and the ids that had to be restored."""
+    out = copy.deepcopy(graph)
+    nodes = {n.get("id"): n for n in out["nodes"]}
+    wanted = {n["id"]: n for n in base["nodes"] if n.get("locked") is True}
+    restored = sorted({i.node_id for i in locked_changes(out, base) if i.node_id is not None})
+    for nid, want in wanted.items():
+        have = nodes.get(nid)
+        if have is None:
+            out["nodes"].append(copy.deepcopy(want))
+            continue
+        if nid in restored:
+            for key in LOCKED_FIELDS:
+                if key in want:
+                    have[key] = copy.deepcopy(want[key])
+                else:
+                    have.pop(key, None)
+        have["locked"] = True
+    return out, restored
 
 
 # ---------------------------------------------------------------------------------------------- static picture
@@ -206,7 +296,10 @@ def graph_svg(graph: dict, analysis: dict | None = None, titles: dict[str, str] 
         parts.append(f'<g data-node-id="{esc(n["id"])}"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" '
                      'fill="#ffffff" stroke="#555"/>'
                      f'<text x="{x + 10}" y="{y + 22}" font-weight="bold">{esc(str(title))}</text>'
-                     f'<text x="{x + 10}" y="{y + 42}" fill="#666" font-size="11">{esc(n["id"])}</text></g>')
+                     f'<text x="{x + 10}" y="{y + 42}" fill="#666" font-size="11">{esc(n["id"])}</text>'
+                     + (f'<text x="{x + w - 22}" y="{y + 20}" class="sdl-static-lock"><title>locked</title>🔒</text>'
+                        if n.get("locked") is True else "")
+                     + "</g>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -214,9 +307,14 @@ def graph_svg(graph: dict, analysis: dict | None = None, titles: dict[str, str] 
 class Canvas(SlamDunkWidget):
     """Design a decoder-only LM as a graph of blocks.
 
+    >>> canvas = sd.Canvas("designs/my_model.json", template="gpt2", size="tiny")  # doctest: +SKIP
     >>> canvas = sd.Canvas(template="gpt2", size="tiny")   # doctest: +SKIP
     >>> canvas = sd.Canvas(graph)                          # doctest: +SKIP
-    >>> canvas = sd.Canvas.load("design.json")             # doctest: +SKIP
+
+    ``sd.Canvas("designs/my_model.json")`` binds the canvas to a design file: it is loaded when it exists
+    (``template=``/``graph`` only give the first design of a new file) and every change is saved to it
+    atomically. ``locked=[ids]`` locks blocks of the starting design (a guided exercise): the page shows them
+    locked and cannot delete or change them; their position may change.
     >>> canvas.graph        # the edited graph (format v1), live; assign to replace it
     >>> canvas.analysis     # sd.analyze(canvas.graph): .ok, .params, .errors, .nodes
     >>> canvas.build()      # sd.build(canvas.graph)
@@ -241,83 +339,159 @@ class Canvas(SlamDunkWidget):
     #: The vocabulary size the design follows (:meth:`set_vocab`); None until one is set. The inspector offers it
     #: as "from tokenizer" for every vocab_size field, and templates chosen in the menu get it.
     tokenizer_vocab = traitlets.Int(None, allow_none=True, min=1).tag(sync=True)
+    #: The design file the canvas is bound to, as the page shows it (relative to the working folder); "" for
+    #: none. Bind with ``sd.Canvas(path)``, :meth:`save_as` or :meth:`open_file`.
+    file_label = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
-        graph: dict | None = None,
+        graph: dict | str | os.PathLike | None = None,
         *,
-        template: str | None = None,
+        file: str | os.PathLike | None = None,
+        template: str | dict | None = None,
         size: str | None = None,
+        locked: Any = None,
         language: str | None = None,
         height: int = 720,
         name: str = "canvas",
         live_analysis: bool = True,
         **kwargs: Any,
     ) -> None:
+        if isinstance(graph, (str, os.PathLike)):
+            if file is not None:
+                raise TypeError("give the design file once: sd.Canvas('design.json') or sd.Canvas(file='design.json')")
+            graph, file = None, graph
         if graph is not None and template is not None:
             raise TypeError("pass either graph= or template=, not both")
-        if template is not None:
-            graph = make_template(template, size=size)
-        elif isinstance(graph, GraphModel):
-            graph = graph_to_json(graph)
+        if isinstance(template, str):
+            start = make_template(template, size=size)
+        elif template is not None:
+            start = template
+        else:
+            start = graph
+        if isinstance(start, GraphModel):
+            start = graph_to_json(start)
+        base = check_graph(start if start is not None else empty_graph())
+        if locked is not None:
+            ids = [locked] if isinstance(locked, str) else list(locked)
+            try:
+                base = with_locks(base, ids)
+            except KeyError as exc:
+                raise ValueError(exc.args[0]) from None
         self._live_analysis = live_analysis
         self._analysis: Analysis | None = None
         self._callbacks: list[Callable[[dict], Any]] = []
         #: Whether a view reported the SLaM Dunk Lab extension's hook (JupyterLab / Notebook 7).
         self._page_has_hook = False
+        self._file: Path | None = _design_file(file) if file is not None else None
+        restored: list[str] = []
+        design = base
+        if self._file is not None and self._file.exists():
+            design, restored = _restore_locked(read_design(self._file), base)
         super().__init__(
-            graph=check_graph(graph if graph is not None else empty_graph()),
+            graph=design,
             **({"language": language} if language is not None else {}),
             height=height,
             name=name,
+            file_label=_shown_path(self._file),
             **kwargs,
         )
         self.catalog = block_catalog()
         self.templates = _template_rows()
         self._reanalyze()
+        if self._file is not None:
+            self._write_file()
+        if restored:
+            self._set_notice("locked", f"restored the locked block(s) {', '.join(restored)} as the template has "
+                                       f"them (the design file had changed them)")
 
-    # -- construction from files -------------------------------------------------
+    # -- design files ------------------------------------------------------------
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs: Any) -> Canvas:
-        """A canvas showing the design saved in the JSON file ``path`` (by :meth:`save` or ``sd.to_json``).
+        """A canvas showing the design saved in the JSON file ``path``, *not* bound to it (``sd.Canvas(path)``
+        binds). A model folder written by ``sd.save`` works too (its ``graph.json`` is read). Raises
+        ``FileNotFoundError`` for a missing file and :class:`slamdunk_lab.GraphError` for an invalid one."""
+        return cls(read_design(path), **kwargs)
 
-        A model folder written by ``sd.save`` works too (its ``graph.json`` is read). Raises
-        ``FileNotFoundError`` for a missing file and :class:`slamdunk_lab.GraphError` for a file that is not
-        a valid graph.
-        """
-        file = _safe_path(path)
-        if file.is_dir():
-            file = file / "graph.json"
-        if not file.is_file():
-            raise FileNotFoundError(f"no design file at '{file}'; save one with canvas.save('design.json')")
-        try:
-            raw = json.loads(file.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise GraphError(f"'{file.name}' is not a JSON graph file: {exc}") from None
-        if isinstance(raw, dict) and isinstance(raw.get("graph"), dict) and "nodes" not in raw:
-            raw = raw["graph"]
-        if not isinstance(raw, dict):
-            raise GraphError(f"'{file.name}' holds a {type(raw).__name__}, not a graph object with 'nodes'")
-        try:
-            graph = check_graph(raw)
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, GraphError):
-                raise GraphError([*exc.errors]) from None
-            raise GraphError(f"'{file.name}' is not a graph this canvas reads: {exc}") from None
-        return cls(graph, **kwargs)
+    @property
+    def file(self) -> Path | None:
+        """The design file this canvas saves every change to (absolute), or None."""
+        return self._file
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write :attr:`graph` as JSON to ``path`` atomically (a crash never leaves half a file); returns
-        the absolute path. ``.json`` is added when the name has no suffix."""
-        file = _safe_path(path)
-        if file.suffix == "" and not file.is_dir():
-            file = file.with_suffix(".json")
-        if file.is_dir():
-            raise IsADirectoryError(f"'{file}' is a folder; give a file name such as 'design.json'")
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write :attr:`graph` as JSON atomically (a crash never leaves half a file) to ``path``, or to the bound
+        :attr:`file` when ``path`` is None; returns the absolute path. ``.json`` is added when the name has no
+        suffix. Saving elsewhere does not change the binding (:meth:`save_as` does)."""
+        if path is None:
+            if self._file is None:
+                raise ValueError("this canvas has no design file; give one: canvas.save('designs/my_model.json') "
+                                 "or canvas.save_as(...) to keep saving there")
+            file = self._file
+        else:
+            file = _design_file(path)
         if not file.parent.is_dir():
-            raise FileNotFoundError(f"the folder '{file.parent}' does not exist; create it first")
+            if path is not None and file != self._file:
+                raise FileNotFoundError(f"the folder '{file.parent}' does not exist; create it first")
+            file.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(file, self.graph)
         return file
+
+    def save_as(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Save the design to ``path`` (its folder is created) and keep saving every change there. Refuses to
+        replace another existing file unless ``overwrite``."""
+        file = _design_file(path)
+        if file.exists() and file != self._file and not overwrite:
+            raise FileExistsError(f"'{_shown_path(file)}' already exists; choose another name, or replace it "
+                                  "with overwrite=True")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(file, self.graph)
+        self._file = file
+        self.file_label = _shown_path(file)
+        self._set_notice("file", None)
+        self.refresh_static(now=True)
+        return file
+
+    def open_file(self, path: str | os.PathLike) -> Path:
+        """Show the design saved in ``path`` and keep saving every change there (the current design stays in
+        its own file, if it has one). Blocks the file marks locked stay locked."""
+        file = _design_file(path)
+        graph = read_design(file)
+        self._file = file
+        self.file_label = _shown_path(file)
+        self.graph = graph
+        self._set_notice("file", None)
+        self.refresh_static(now=True)
+        return file
+
+    def _write_file(self) -> None:
+        """Save the design to the bound file; a failure (disk full, no permission) shows as a notice."""
+        if self._file is None:
+            return
+        try:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(self._file, self.graph)
+        except Exception as exc:  # noqa: BLE001 - shown on the canvas; the design stays in memory
+            self._set_notice("file", f"could not save to {self.file_label}: {exc}")
+        else:
+            self._set_notice("file", None)
+
+    # -- locked blocks ---------------------------------------------------------------
+    @property
+    def locked(self) -> list[str]:
+        """Ids of the locked blocks (the page cannot delete or change them)."""
+        return locked_ids(self.graph)
+
+    def lock(self, *ids: str) -> None:
+        """Lock the blocks ``ids`` (in addition to those already locked)."""
+        try:
+            self.graph = with_locks(self.graph, [*self.locked, *ids])
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+
+    def unlock(self, *ids: str) -> None:
+        """Unlock the blocks ``ids`` (all of them when none is given)."""
+        keep = [i for i in self.locked if ids and i not in ids]
+        self.graph = with_locks(self.graph, keep)
 
     # -- the library on the current design -----------------------------------------
     @property
@@ -390,16 +564,39 @@ class Canvas(SlamDunkWidget):
     @traitlets.validate("graph")
     def _validate_graph(self, proposal: Any) -> dict:
         value = proposal["value"]
-        if getattr(self, "_property_lock", None):  # from the page: never refuse an edit; problems show on the nodes
-            return clean_graph(value)
+        if getattr(self, "_property_lock", None):
+            # From the page: design problems show on the nodes, but a locked block stays as it is. ipywidgets
+            # validates a page's value after setting it, so the design before the edit is `_accepted`; returning
+            # it makes ipywidgets send it back to the page (it differs from what the page sent).
+            cleaned = clean_graph(value)
+            accepted = self.__dict__.get("_accepted")
+            issues = locked_changes(cleaned, accepted, flags=True) if accepted else []
+            if issues:
+                self._refuse_page_edit(issues)
+                return accepted
+            return cleaned
         return check_graph(value)
+
+    def _refuse_page_edit(self, issues: list) -> None:
+        """Say why the page's edit was refused (the page gets the design back from ipywidgets)."""
+        message = "Refused: " + "; ".join(i.message for i in issues[:3]) + (
+            f" (and {len(issues) - 3} more)" if len(issues) > 3 else "")
+        self._send_event("toast", message=message)
+        self._set_notice("locked", message)
 
     @traitlets.observe("graph")
     def _graph_changed(self, change: Any) -> None:
-        old, new = change["old"] or {}, change["new"] or {}
+        new = self.graph  # not change["new"]: a refused page edit notifies with the value it replaced
+        old = self.__dict__.get("_accepted") or {}
+        if new is old:
+            return  # a refused edit: nothing changed
+        self._accepted = new
+        self._write_file()
         if old.get("nodes") == new.get("nodes") and old.get("edges") == new.get("edges"):
             return  # only the viewport (or metadata) moved: the design is unchanged
+        self._set_notice("locked", None)
         self._reanalyze()
+        self.refresh_static()
         failures = []
         for callback in list(self._callbacks):
             try:
@@ -447,22 +644,45 @@ class Canvas(SlamDunkWidget):
         titles = {b["type"]: b["title"] for b in (self.catalog or {}).get("blocks", [])}
         return graph_svg(self.graph, self.analysis_json, titles)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The widget view plus a static ``text/html`` picture for front ends without widget state."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        if not isinstance(data, dict):
-            return bundle
+    def static_summary(self) -> str:
+        """One line for people: parameters or problems, the file, the locked blocks."""
         a = self.analysis_json or {}
-        status = (f"{a.get('params', 0):,} parameters" if a.get("ok")
-                  else f"{len(a.get('errors') or [])} problem(s)") if a else ""
-        data = {
-            **data,
-            "text/html": '<div class="sdl-static-canvas"><div style="font:12px sans-serif;color:#555">'
-            f"SLaM Dunk Lab design{': ' + html.escape(status) if status else ''} "
-            "(static picture; run the cell for the editor)</div>" + self.to_svg() + "</div>",
+        parts = []
+        if a:
+            parts.append(f"{a.get('params', 0):,} parameters" if a.get("ok")
+                         else f"{len(a.get('errors') or [])} problem(s)")
+        parts.append(f"{len(self.graph.get('nodes') or [])} blocks")
+        if self.locked:
+            parts.append(f"{len(self.locked)} locked")
+        if self._file is not None:
+            parts.append(f"file {self.file_label}")
+        return " · ".join(parts)
+
+    def _static_data(self) -> dict[str, Any]:
+        """The design as a saved notebook shows it without the editor: picture, parameters, problems, and the
+        graph as JSON (``sd.graph.from_notebook`` reads it)."""
+        esc = html.escape
+        a = self.analysis_json or {}
+        problems = [e for e in a.get("errors") or [] if isinstance(e, dict)]
+        items = "".join(
+            f"<li>{esc(' · '.join(str(x) for x in (e.get('node_id'), e.get('field')) if x))}"
+            f"{': ' if e.get('node_id') or e.get('field') else ''}{esc(str(e.get('message', '')))}</li>"
+            for e in problems[:20])
+        more = f"<li>… and {len(problems) - 20} more</li>" if len(problems) > 20 else ""
+        body = (
+            '<div style="font:12px sans-serif;color:#555;margin-bottom:4px">'
+            f"<b>SLaM Dunk Lab design</b> <code>{esc(self.name)}</code>: {esc(self.static_summary())} "
+            "(a picture of the design; run the cell for the editor)</div>"
+            + (f'<ul class="sdl-static-problems" style="font:12px sans-serif;color:#b00020">{items}{more}</ul>'
+               if items else "")
+            + self.to_svg()
+        )
+        return {
+            "text/plain": f"SLaM Dunk Lab design {self.name}: {self.static_summary()}",
+            "text/html": static_html(body, "canvas"),
+            GRAPH_MIME: design_payload(self.graph, name=self.name, file=self.file_label or None, analysis=a,
+                                       display_id=self._static_id),
         }
-        return (data, metadata) if isinstance(bundle, tuple) else data
 
     # -- front-end requests -------------------------------------------------------------
     @command
@@ -472,6 +692,48 @@ class Canvas(SlamDunkWidget):
             return {"ok": True, "code": code_cell(self.graph)}, []
         except Exception as exc:  # noqa: BLE001 - e.g. GraphError: shown as a toast in the page
             return {"ok": False, "error": f"Cannot export code: {exc}"}, []
+
+    @command
+    def _save_design(self, msg: Any, _buffers: list) -> tuple[dict, list]:
+        """The page's Save / Save as: ``{"path": ...}`` saves there and binds (Save as); no path saves to the
+        bound file (Save). ``overwrite`` replaces another existing file."""
+        msg = msg if isinstance(msg, dict) else {}
+        path = msg.get("path")
+        try:
+            if path is None or path == "":
+                file = self.save()
+            else:
+                if not isinstance(path, str):
+                    raise TypeError(f"the file name must be text, got {type(path).__name__}")
+                file = self.save_as(path, overwrite=bool(msg.get("overwrite")))
+        except FileExistsError as exc:
+            return {"ok": False, "exists": True, "error": str(exc), "file": self.file_label}, []
+        except Exception as exc:  # noqa: BLE001 - shown as a toast in the page
+            return {"ok": False, "error": f"Cannot save: {exc}", "file": self.file_label}, []
+        return {"ok": True, "file": _shown_path(file)}, []
+
+    @command
+    def _list_designs(self, _msg: Any, _buffers: list) -> tuple[dict, list]:
+        """The design files the Open button offers: ``.json`` files holding a graph, below the working folder."""
+        try:
+            return {"ok": True, "files": design_files(Path.cwd())}, []
+        except Exception as exc:  # noqa: BLE001 - shown in the page
+            return {"ok": False, "error": f"Cannot list design files: {exc}", "files": []}, []
+
+    @command
+    def _open_design(self, msg: Any, _buffers: list) -> tuple[dict, list]:
+        """The page's Open: show the design in ``{"path": ...}`` and keep saving there."""
+        path = msg.get("path") if isinstance(msg, dict) else None
+        if self.locked:
+            return {"ok": False, "error": "This exercise's canvas has locked blocks: it keeps its own design file "
+                                          "(Open is off)."}, []
+        try:
+            if not isinstance(path, str) or not path:
+                raise ValueError("choose a design file to open")
+            file = self.open_file(path)
+        except Exception as exc:  # noqa: BLE001 - shown as a toast in the page
+            return {"ok": False, "error": f"Cannot open {path}: {exc}"}, []
+        return {"ok": True, "file": _shown_path(file)}, []
 
     def _on_msg_hello(self, content: dict) -> None:
         self._page_has_hook = self._page_has_hook or bool(content.get("hook"))
@@ -484,6 +746,32 @@ class Canvas(SlamDunkWidget):
             self.graph = graph
         except Exception as exc:  # noqa: BLE001 - shown as a toast in the page
             self._send_event("toast", message=f"Cannot load template {name} {size or ''}: {exc}")
+
+
+def design_files(root: Path) -> list[str]:
+    """Paths (relative to ``root``, ``/``-separated) of the design files below it: ``.json`` files that hold a
+    graph (``"nodes"``), at most :data:`MAX_DEPTH` folders down, hidden and package folders skipped."""
+    found: list[str] = []
+    root = root.resolve()
+    for folder, dirs, files in os.walk(root):
+        depth = len(Path(folder).relative_to(root).parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS and depth < MAX_DEPTH)
+        for name in sorted(files):
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            path = Path(folder) / name
+            try:
+                if path.stat().st_size > MAX_DESIGN_BYTES:
+                    continue
+                with open(path, "rb") as f:
+                    head = f.read(4096)
+            except OSError:
+                continue
+            if b'"nodes"' in head or (b'"graph"' in head and len(head) == 4096):
+                found.append(path.relative_to(root).as_posix())
+            if len(found) >= MAX_LISTED:
+                return found
+    return found
 
 
 def _vocab_types(catalog: dict) -> set[str]:

@@ -379,6 +379,17 @@ class ExportCodeResponse(_Wire):
     error: str | None = None
 
 
+class DesignFileResponse(_Wire):
+    """Answer of the canvas's design-file commands (Save, Save as, Open): the bound file, or why not;
+    ``exists``: Save as would replace another file (ask, then send ``overwrite``); ``files``: what Open offers."""
+
+    ok: bool
+    file: str | None = None
+    error: str | None = None
+    exists: bool | None = None
+    files: list[str] | None = None
+
+
 def _union(name: str, *members: type[_Msg]) -> type[RootModel]:
     kind = Annotated[Union[members], Field(discriminator="type")]  # type: ignore[valid-type]
     return type(name, (RootModel[kind],), {"__doc__": f"Messages: {', '.join(m.__name__ for m in members)}."})
@@ -427,6 +438,8 @@ def constants() -> list[tuple[str, Any, str]]:
         ("EDGE_ID_EXAMPLES", edge_id_examples(), "[source, sourceHandle, target, targetHandle, id] as Python writes edge ids."),
         ("GENERATION_SETTINGS_SCHEMA", GenerationSettings.model_json_schema(), "JSON Schema of the playground's settings form."),
         ("EXPORT_CODE_COMMAND", "_export_code", "The canvas's kernel command behind the Export code button."),
+        ("DESIGN_COMMANDS", {"save": "_save_design", "list": "_list_designs", "open": "_open_design"},
+         "The canvas's kernel commands behind Save / Save as and Open (answers: DesignFileResponse)."),
     ]
 
 
@@ -438,7 +451,7 @@ def named_models() -> dict[str, type[BaseModel]]:
         "AnalysisResult": AnalysisResult, "AnalysisIssue": AnalysisIssue, "NodeAnalysis": NodeAnalysis,
         "GenerationSettings": GenerationSettings, "ProbRow": ProbRow, "AttentionData": AttentionData,
         "RunRow": RunRow, "DesignDiffRow": DesignDiffRow, "ParamRow": ParamRow,
-        "ExportCodeResponse": ExportCodeResponse,
+        "ExportCodeResponse": ExportCodeResponse, "DesignFileResponse": DesignFileResponse,
     }
     for view in widget_classes():
         models[f"{view.capitalize()}State"] = state_model(view)

@@ -91,7 +91,8 @@ export function useFlowEditing(
       );
       // dropping a block inside a transformer block makes it a child; dragging it out, top level
       for (const n of dragged) {
-        if (isGroup(blocks(), n.type)) {
+        // a locked block keeps its place in (or out of) a transformer block; it may only move
+        if (isGroup(blocks(), n.type) || g.nodes.find(m => m.id === n.id)?.locked) {
           continue;
         }
         const abs = absolutePosition(g, n.id);

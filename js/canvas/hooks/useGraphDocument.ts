@@ -28,8 +28,8 @@ export interface GraphDocument {
   graph: Graph;
   /** The latest graph, for event handlers that must not close over a stale render. */
   current(): Graph;
-  /** A user edit: show it and write it to Python. */
-  commit(next: Graph, options?: CommitOptions): void;
+  /** A user edit: show it and write it to Python (false: refused by the guard, or no change). */
+  commit(next: Graph, options?: CommitOptions): boolean;
   undo(): void;
   redo(): void;
   canUndo: boolean;
@@ -40,6 +40,8 @@ export interface GraphDocumentOptions {
   limit?: number;
   /** Called after Python replaced the graph (`before` is what the page showed). */
   onExternal?: (next: Graph, before: Graph) => void;
+  /** Whether a user edit (or undo/redo) may happen; a refused one leaves the design as it was. */
+  guard?: (next: Graph, before: Graph) => boolean;
 }
 
 function sameDesign(a: Graph, b: Graph): boolean {
@@ -48,7 +50,7 @@ function sameDesign(a: Graph, b: Graph): boolean {
 
 export function useGraphDocument(
   model: AnyModel<{ graph: GraphJSON }>,
-  { limit = HISTORY_LIMIT, onExternal }: GraphDocumentOptions = {}
+  { limit = HISTORY_LIMIT, onExternal, guard }: GraphDocumentOptions = {}
 ): GraphDocument {
   const [graph, setGraph] = useState<Graph>(() => normalizeGraph(model.get('graph')));
   const graphRef = useRef(graph);
@@ -58,6 +60,8 @@ export function useGraphDocument(
   const [steps, setSteps] = useState({ undo: false, redo: false });
   const external = useRef(onExternal);
   external.current = onExternal;
+  const allowed = useRef(guard);
+  allowed.current = guard;
 
   const show = useCallback((g: Graph, h: History<Graph>) => {
     history.current = h;
@@ -86,15 +90,21 @@ export function useGraphDocument(
   }, [model, show]);
 
   const commit = useCallback(
-    (next: Graph, { remember = true }: CommitOptions = {}) => {
+    (next: Graph, { remember = true }: CommitOptions = {}): boolean => {
       const before = graphRef.current;
       if (next === before) {
-        return;
+        return false;
+      }
+      if (allowed.current && !allowed.current(next, before)) {
+        // React Flow may already show the refused edit (a deletion): derive its elements again
+        show({ ...before, nodes: [...before.nodes], edges: [...before.edges] }, history.current);
+        return false;
       }
       show(next, remember ? record(history.current, before) : history.current);
       known.current = next;
       model.set('graph', next);
       model.save_changes();
+      return true;
     },
     [model, show]
   );
@@ -105,9 +115,12 @@ export function useGraphDocument(
       if (!r) {
         return;
       }
+      const kept = history.current;
       history.current = r.history;
       // the view stays where the user is looking
-      commit({ ...r.state, viewport: graphRef.current.viewport }, { remember: false });
+      if (!commit({ ...r.state, viewport: graphRef.current.viewport }, { remember: false })) {
+        history.current = kept;
+      }
     },
     [commit]
   );
