@@ -542,12 +542,15 @@ def test_export_code_button_inserts_cell_that_builds_the_model(page, lab_server)
     _open_canvas(page, lab_server, "canvas_template.ipynb")
     sources_before = cell_sources(page)
     canvas_index = next(i for i, s in enumerate(sources_before) if s.startswith("canvas = Canvas"))
-    # the display carries a static picture for kernel-less viewers, next to the widget view
+    # the display is the widget view, then a static picture for kernel-less viewers (hidden while the view renders)
     mimes = page.evaluate(
-        """(i) => Object.keys(window.jupyterapp.shell.currentWidget.content.widgets[i].model.outputs.get(0).data)""",
+        """(i) => { const o = window.jupyterapp.shell.currentWidget.content.widgets[i].model.outputs;
+                    return [Object.keys(o.get(0).data), Object.keys(o.get(1).data)]; }""",
         canvas_index,
     )
-    assert "text/html" in mimes and "application/vnd.jupyter.widget-view+json" in mimes
+    assert "application/vnd.jupyter.widget-view+json" in mimes[0]
+    assert "text/html" in mimes[1] and "application/vnd.slamdunk.graph+json" in mimes[1]
+    assert not page.locator(".sdl-static-canvas").first.is_visible()
     page.locator('.sdl-canvas [data-action="export-code"]').click()
     wait_until(lambda: len(cell_sources(page)) == len(sources_before) + 1, message="exported cell")
     code = cell_sources(page)[canvas_index + 1]
