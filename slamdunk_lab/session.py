@@ -171,11 +171,14 @@ def runs(widget: bool = False):
     ``widget=True`` returns the runs browser widget instead (:class:`slamdunk_lab.widgets.Runs`: the table,
     overlaid loss curves and design/hyperparameter diffs of the selected runs).
 
-    Columns: run_id, experiment, name, status, start_time, end_time, step (the last one reached), steps (the
-    plan), train_loss, val_loss, parameters,
-    family, layers, heads, width, lr, batch_size, context, checkpoint_dir, worker (the Celery worker that
-    trained it, None for runs in a kernel). Runs left RUNNING by a kernel that died, or by a worker whose
-    heartbeat lapsed (after :func:`connect`), are marked KILLED first.
+    One row per run as a student thinks of it: a run that was stopped and resumed (``sd.resume``) is one row,
+    its parts listed in ``segments``. Columns: run_id (the newest part's MLflow run), experiment, name (the first
+    part's), status (queued, running, finished, stopped, killed, failed or lost), start_time, end_time, step (the
+    last one reached), steps (the plan), train_loss, val_loss, parameters, family, layers, heads, width, lr,
+    batch_size, context, checkpoint_dir, checkpoint (the newest checkpoint folder: where ``sd.resume`` goes on),
+    worker (the Celery worker that trained it, None for runs in a kernel), segments (``{"run_id", "name",
+    "status", "start_step", "step"}`` oldest first). Runs left running by a kernel that died are marked killed
+    first, and runs whose worker's heartbeat lapsed (after :func:`connect`) lost.
     """
     if widget:
         from .widgets.runs import Runs

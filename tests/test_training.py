@@ -633,3 +633,17 @@ def test_run_names_become_safe_folders_on_every_system(corpus, tok, name, folder
     run = train(tiny(tok), corpus, tok, steps=1, name=name, **FAST)
     root = Path(os.environ["SLAMDUNK_RUNS_DIR"]).resolve()
     assert Path(run.checkpoint_dir).resolve().parent == root / folder
+
+
+def test_tokens_per_second_is_the_rate_over_the_recent_steps_not_one_step():
+    """The monitor's tok/s: a slow first step weighs in until it is older than the window, then only the
+    recent steps count; a single fast or slow report never sets the figure alone."""
+    from slamdunk_lab.training.trainer import SpeedMeter
+
+    meter = SpeedMeter(start_step=0, tokens_per_step=100, window=5.0)
+    assert meter.add(2.0, 1) == pytest.approx(50.0)  # the first step (slow: warm-up)
+    assert meter.add(2.1, 2) == pytest.approx(100 * 2 / 2.1)  # a fast one does not jump to 1000 tok/s
+    rates = [meter.add(2.1 + 0.1 * i, 2 + i) for i in range(1, 80)]  # steady 1000 tok/s for 7.9 s
+    assert rates[-1] == pytest.approx(1000.0)  # the warm-up has left the window
+    stalled = meter.add(13.0, 82)  # one step that took 3 s: the window softens it
+    assert 300 < stalled < 1000

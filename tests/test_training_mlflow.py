@@ -104,7 +104,7 @@ def test_finished_run_logs_params_metrics_artifacts_and_loads_back(store, corpus
 
     table = runs()
     row = table[table.run_id == run.mlflow_run_id].iloc[0]
-    assert row["status"] == "FINISHED" and row["experiment"] == "adder" and row["steps"] == 10
+    assert row["status"] == "finished" and row["experiment"] == "adder" and row["steps"] == 10
     assert row["val_loss"] == pytest.approx(run.history[-2]["val_loss"] if run.history[-1]["kind"] == "sample"
                                             else run.history[-1]["val_loss"])
 
@@ -127,6 +127,7 @@ def test_stopped_run_is_killed_and_failed_run_is_failed(store, corpus, tok):
     assert store.get_run(run.mlflow_run_id).info.status == "KILLED"
     row = runs().set_index("run_id").loc[run.mlflow_run_id]
     assert row["step"] == run.step < row["steps"] == 500  # how far it got, and what was planned
+    assert row["status"] == "stopped"  # MLflow says KILLED; this library says what happened
 
     def poison(step, loss):
         return loss * float("nan") if step == 3 else loss

@@ -222,7 +222,7 @@ def test_runs_widget_lists_compares_and_refreshes(corpus, tok):
     by_id = {r["run_id"]: r for r in table.rows}
     assert set(by_id) == {small.mlflow_run_id, wide.mlflow_run_id}
     row = by_id[wide.mlflow_run_id]
-    assert row["name"] == wide.name and row["status"] == "FINISHED" and row["steps"] == 12
+    assert row["name"] == wide.name and row["status"] == "finished" and row["steps"] == 12
     assert row["design"] == "gpt2-tiny" and row["parameters"] > by_id[small.mlflow_run_id]["parameters"]
     assert row["val_loss"] > 0 and row["tokens_per_s"] > 0 and row["start_time"] > 0
     assert [r["run_id"] for r in table.rows] == [wide.mlflow_run_id, small.mlflow_run_id]  # newest first
@@ -240,9 +240,9 @@ def test_runs_widget_lists_compares_and_refreshes(corpus, tok):
     assert not params["steps"]["differs"] and not params["batch_size"]["differs"]
     assert "run_name" not in params
     design = {(d["node"], d["field"]): d["values"] for d in table.design_diff}
-    assert design[("tok_emb", "d_model")] == {small.mlflow_run_id: 32, wide.mlflow_run_id: 48}
-    assert design[("attn", "n_heads")] == {small.mlflow_run_id: 2, wide.mlflow_run_id: 4}
-    assert ("ln_f", "eps") not in design  # only what differs
+    assert design[("tokenEmbedding", "d_model")] == {small.mlflow_run_id: 32, wide.mlflow_run_id: 48}
+    assert design[("attention", "n_heads")] == {small.mlflow_run_id: 2, wide.mlflow_run_id: 4}
+    assert ("layerNorm 3", "eps") not in design  # only what differs
 
     # one run selected: its curves, no diff
     table.selected = [wide.mlflow_run_id]
@@ -261,3 +261,67 @@ def test_runs_widget_on_an_empty_store_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'none' / 'mlflow.db'}")
     table = Runs()
     assert table.rows == [] and table.error == "" and not (tmp_path / "none").exists()
+
+
+def test_a_stopped_run_is_stopped_and_its_resume_continues_the_same_run(corpus, tok):
+    """#8 item 5: stopped reads "stopped" with the checkpoint to resume from; a resumed run is one row with its
+    segments, one curve in the runs browser, and its monitor shows the whole curve."""
+    from slamdunk_lab.widgets import Runs
+
+    run = train(tiny(tok), corpus, tok, steps=16, background=True, name="lineage", **FAST)
+    run.subscribe(lambda e: run.stop() if isinstance(e, Step) and e.step >= 3 else None)
+    run.wait(60)
+    stopped_at = run.step
+    assert run.status == "stopped" and 3 <= stopped_at < 16
+    where = f"step-{stopped_at:06d}"
+    assert run.status_line == f"stopped at step {stopped_at}/16; sd.resume(run) continues from {where}"
+    assert repr(run).startswith(f"Run({run.name!r}, stopped at step {stopped_at}/16; sd.resume(run) continues")
+    row = runs().set_index("run_id").loc[run.mlflow_run_id]
+    assert row["status"] == "stopped" and row["checkpoint"] == run.last_checkpoint
+    assert Runs().rows[0]["status"] == "stopped"
+
+    rest = sd.resume(run, progress=False, monitor=False)  # the rest of the plan, blocking here
+    assert rest.status == "finished" and rest.step == 16 and rest.start_step == stopped_at
+    assert rest.resumed_from == run.last_checkpoint
+    table = runs()
+    assert list(table.run_id) == [rest.mlflow_run_id]  # one run as the student sees it
+    row = table.iloc[0]
+    assert row["name"] == run.name and row["status"] == "finished" and row["step"] == 16
+    assert [(s["run_id"], s["status"], s["start_step"], s["step"]) for s in row["segments"]] == [
+        (run.mlflow_run_id, "stopped", 0, stopped_at), (rest.mlflow_run_id, "finished", stopped_at, 16)]
+
+    monitor = rest.monitor()  # the whole curve, from step 1
+    wait_until(lambda: monitor.state == "finished", 10)
+    assert [p["step"] for p in monitor.history if "loss" in p] == list(range(1, 17))
+
+    browser = Runs()
+    assert [r["run_id"] for r in browser.rows] == [rest.mlflow_run_id]
+    assert [s["name"] for s in browser.rows[0]["segments"]] == [run.name, rest.name]
+    browser.selected = [rest.mlflow_run_id]
+    assert [s for s, _ in browser.curves[rest.mlflow_run_id]["loss"]] == list(range(1, 17))
+
+
+def test_the_design_diff_matches_blocks_by_their_place_not_their_id(corpus, tok):
+    """A design drawn by hand (other node ids) compares block by block with the template it equals."""
+    from slamdunk_lab.widgets import Runs
+
+    template = tiny(tok)
+    renamed = {old["id"]: f"n{i}" for i, old in enumerate(template["nodes"])}
+    by_hand = {**template, "nodes": [], "edges": []}
+    for node in reversed(template["nodes"]):  # other ids, listed in another order
+        new = {**node, "id": renamed[node["id"]], "data": dict(node.get("data") or {})}
+        if node.get("parentId"):
+            new["parentId"] = renamed[node["parentId"]]
+        by_hand["nodes"].append(new)
+    by_hand["nodes"].sort(key=lambda n: bool(n.get("parentId")))  # a group before its blocks
+    by_hand["edges"] = [{**e, "id": f"e{i}", "source": renamed[e["source"]], "target": renamed[e["target"]]}
+                        for i, e in enumerate(template["edges"])]
+    for node in by_hand["nodes"]:
+        if node["type"] == "feedForward":
+            node["data"]["hidden_dim"] = 64
+    a = train(template, corpus, tok, steps=2, **FAST)
+    b = train(by_hand, corpus, tok, steps=2, **FAST)
+    table = Runs()
+    table.selected = [a.mlflow_run_id, b.mlflow_run_id]
+    assert [(d["node"], d["field"]) for d in table.design_diff] == [("feedForward", "hidden_dim")]
+    assert table.design_diff[0]["values"] == {a.mlflow_run_id: 128, b.mlflow_run_id: 64}

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { LineChart } from '../shared/LineChart';
 import { fakeModel } from '../shared/testing/fakeModel';
-import { MonitorApp, MonitorModel } from './MonitorApp';
+import { MonitorApp, MonitorModel, statusText } from './MonitorApp';
 
 afterEach(cleanup);
 
@@ -13,7 +13,7 @@ function monitor(over: Partial<MonitorModel> = {}) {
   return fakeModel<MonitorModel>({
     _view: 'monitor', title: 'Training', total_steps: 100, status: '', running: false, log_scale: false,
     height: 280, sample: '', sample_step: 0, can_stop: false, count: 0, state: '', step: 0, tokens_per_s: 0,
-    eta: null, error: '', mlflow_run_id: '', experiment: '', stop_requested: false, ...over
+    eta: null, error: '', mlflow_run_id: '', experiment: '', stop_requested: false, language: 'en', ...over
   });
 }
 
@@ -101,5 +101,28 @@ describe('MonitorApp', () => {
     expect(m.saves).toBe(1);
     act(() => m.pySet('can_stop', false));
     expect((screen.getByRole('button', { name: 'Stop' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('the monitor in Korean', () => {
+  it('shows its buttons, state, figures and end in Korean', () => {
+    render(
+      <MonitorApp
+        model={monitor({ language: 'ko', state: 'stopped', step: 7, total_steps: 30, tokens_per_s: 1234,
+          status: 'stopped at step 7; sd.resume(run) continues from step-000007' })}
+      />
+    );
+    const root = document.querySelector('.sdl-monitor')!;
+    expect(root.getAttribute('lang')).toBe('ko');
+    expect(screen.getByRole('button', { name: '멈춤' })).toBeTruthy();
+    expect(root.textContent).toContain('7단계에서 멈춤 · sd.resume은 step-000007에서 이어 갑니다');
+    expect(root.textContent).toContain('초당 1,234 토큰');
+    expect(root.textContent).not.toMatch(/stopped|tok\/s|ETA|linear/);
+  });
+
+  it('keeps Python\'s English line in English and says a killed run was killed', () => {
+    expect(statusText('en', 'finished', 'finished at step 40', 40, false)).toBe('finished at step 40');
+    expect(statusText('ko', 'stopped', 'killed at step 5', 5, false)).toBe('5단계에서 강제 종료');
+    expect(statusText('ko', 'running', 'running on cpu (float32)', 3, true)).toBe('4단계가 끝나면 멈춥니다…');
   });
 });

@@ -4,6 +4,7 @@ import React, { useMemo, useSyncExternalStore } from 'react';
 import type { AnyModel } from '../shared/anywidget';
 import { CHART_COLORS, LineChart, StyledSeries, useWidth } from '../shared/LineChart';
 import { fmtNumber, seriesFrom } from '../shared/chart';
+import { Lang, t, TextKey, useLanguage } from '../shared/i18n';
 import { useModelValue } from '../shared/model';
 import { Button } from '../shared/ui';
 import { historyStore } from './history';
@@ -28,6 +29,7 @@ export interface MonitorModel {
   mlflow_run_id: string;
   experiment: string;
   stop_requested: boolean;
+  language: 'auto' | 'en' | 'ko';
 }
 
 /** Series drawn on the small second chart instead of the loss chart. */
@@ -43,6 +45,42 @@ export function formatSeconds(s: number | null | undefined): string {
     return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
   }
   return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
+}
+
+/**
+ * The status line in the page's language. Python writes it in English ("finished at step 40", "stopped at step
+ * 7; sd.resume(run) continues from step-000007", "running on cpu (float32)"); Korean is made from the state.
+ */
+export function statusText(lang: Lang, state: string, status: string, step: number, stopping: boolean): string {
+  if (lang === 'en' || !status) {
+    return status;
+  }
+  if (stopping && (state === 'running' || state === 'queued')) {
+    return t(lang, 'stoppingAfter', { n: step + 1 });
+  }
+  const resume = /continues from (\S+)$/.exec(status);
+  const then = resume ? ` · ${t(lang, 'resumeFrom', { where: resume[1] })}` : '';
+  switch (state) {
+    case 'finished':
+      return t(lang, 'finishedAt', { n: step });
+    case 'stopped':
+      return t(lang, status.startsWith('killed') ? 'killedAt' : 'stoppedAt', { n: step }) + then;
+    case 'failed':
+      return t(lang, 'failedAt', { n: step }) + then;
+    case 'queued':
+      return t(lang, 'state_queued');
+    case 'running':
+      return `${t(lang, 'state_running')} · ${status.replace(/^running on /, '')}`;
+    default:
+      return status;
+  }
+}
+
+/** A run state's name in the page's language ("" stays ""). */
+export function stateName(lang: Lang, state: string): string {
+  const key = `state_${state}` as TextKey;
+  return state && key in { state_queued: 1, state_running: 1, state_finished: 1, state_stopped: 1, state_killed: 1,
+    state_failed: 1, state_lost: 1 } ? t(lang, key) : state;
 }
 
 function colored(series: ReturnType<typeof seriesFrom>, offset = 0): StyledSeries[] {
@@ -69,6 +107,7 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
   const mlflowId = useModelValue(model, 'mlflow_run_id');
   const experiment = useModelValue(model, 'experiment');
   const stopRequested = useModelValue(model, 'stop_requested');
+  const lang = useLanguage(model);
   const [ref, width] = useWidth();
 
   const main = useMemo(() => colored(seriesFrom(history, { skip: SECONDARY })), [history]);
@@ -81,25 +120,33 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
   const chartHeight = Math.max(100, height - (hasLr ? 150 : 80));
 
   return (
-    <div className="sdl-monitor" data-running={String(running)} data-state={state} data-points={history.length}>
+    <div
+      className="sdl-monitor"
+      data-running={String(running)}
+      data-state={state}
+      data-points={history.length}
+      lang={lang}
+    >
       <header className="sdl-monitor-header">
         <span className="sdl-monitor-title">{title}</span>
         {state && (
           <span className={`sdl-badge sdl-badge-${state}`} data-monitor-state={state}>
-            {state}
+            {stateName(lang, state)}
           </span>
         )}
         <span className="sdl-monitor-status">
-          {state === 'running' && !stopRequested && progress !== null ? '' : status}
+          {state === 'running' && !stopRequested && progress !== null
+            ? ''
+            : statusText(lang, state, status, stepValue, Boolean(stopRequested))}
         </span>
         {state && (
           <Button
             onClick={() => model.send({ type: 'stop' })}
             data-action="stop"
             disabled={!canStop}
-            title={canStop ? 'Stop after this step (a checkpoint is saved)' : 'The run is not running'}
+            title={t(lang, canStop ? 'monitorStopTitle' : 'monitorNotRunning')}
           >
-            {stopRequested && running ? 'Stopping…' : 'Stop'}
+            {t(lang, stopRequested && running ? 'monitorStopping' : 'monitorStop')}
           </Button>
         )}
         <Button
@@ -109,7 +156,7 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
             model.save_changes();
           }}
         >
-          {logY ? 'log y' : 'linear y'}
+          {t(lang, logY ? 'logY' : 'linearY')}
         </Button>
       </header>
       {progress !== null && (
@@ -129,8 +176,10 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
             </span>
             {state && (
               <>
-                <span data-figure="speed">{speed ? `${Math.round(speed).toLocaleString('en-US')} tok/s` : '– tok/s'}</span>
-                <span data-figure="eta">ETA {formatSeconds(eta)}</span>
+                <span data-figure="speed">
+                  {t(lang, 'tokPerS', { n: speed ? Math.round(speed).toLocaleString('en-US') : '–' })}
+                </span>
+                <span data-figure="eta">{t(lang, 'eta', { t: formatSeconds(eta) })}</span>
               </>
             )}
           </span>
@@ -142,13 +191,13 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
         </div>
       )}
       <div ref={ref} className="sdl-monitor-chart">
-        <LineChart series={main} logY={logY} width={width} height={chartHeight} label="loss" />
+        <LineChart series={main} logY={logY} width={width} height={chartHeight} label={t(lang, 'lossChart')} />
         {hasLr && (
           <LineChart
             series={second}
             width={width}
             height={70}
-            label="learning rate"
+            label={t(lang, 'lrChart')}
             ticks={2}
             yFormat={v => v.toExponential(1)}
           />
@@ -162,7 +211,7 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
           </span>
         ))}
         {(mlflowId || experiment) && (
-          <span className="sdl-monitor-mlflow" title="MLflow run id (sd.load_run(id) loads it)">
+          <span className="sdl-monitor-mlflow" title={t(lang, 'mlflowTitle')}>
             MLflow {experiment && <span data-field="experiment">{experiment}</span>}
             {mlflowId && (
               <code data-field="mlflow-run-id">{mlflowId}</code>
@@ -171,7 +220,7 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
         )}
       </footer>
       {sample && (
-        <pre className="sdl-monitor-sample" title={`sample at step ${sampleStep}`} data-step={sampleStep}>
+        <pre className="sdl-monitor-sample" title={t(lang, 'sampleAt', { n: sampleStep })} data-step={sampleStep}>
           {sample}
         </pre>
       )}

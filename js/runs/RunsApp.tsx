@@ -7,8 +7,9 @@ import { CHART_COLORS, LineChart, useWidth } from '../shared/LineChart';
 import { fmtNumber } from '../shared/chart';
 import { formatCount } from '../shared/format';
 import { useModelValue } from '../shared/model';
+import { counted, t, useLanguage } from '../shared/i18n';
 import { Button } from '../shared/ui';
-import { formatSteps, formatTime, formatValue, overlaySeries, toggle } from './compare';
+import { formatSteps, formatTime, formatValue, overlaySeries, segmentsText, stateLabel, statusTitle, toggle } from './compare';
 
 export type { RunsState as RunsModel };
 
@@ -26,6 +27,7 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
   const loading = useModelValue(model, 'loading');
   const uri = useModelValue(model, 'tracking_uri');
   const height = useModelValue(model, 'height') ?? 260;
+  const lang = useLanguage(model);
   const [onlyDiff, setOnlyDiff] = useState(true);
   const [ref, width] = useWidth();
 
@@ -47,17 +49,17 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
   const differing = paramsDiff.filter(p => p.differs).length;
 
   return (
-    <div ref={ref} className="sdl-runs" data-loading={String(loading)} data-selected={selected.length}>
+    <div ref={ref} className="sdl-runs" data-loading={String(loading)} data-selected={selected.length} lang={lang}>
       <header className="sdl-runs-header">
-        <span className="sdl-runs-title">Runs</span>
+        <span className="sdl-runs-title">{t(lang, 'runs')}</span>
         <span className="sdl-runs-count">
-          {rows.length} run{rows.length === 1 ? '' : 's'} · {selected.length} selected
+          {counted(lang, rows.length, 'runsCountOne', 'runsCount').replace('{k}', String(selected.length))}
         </span>
-        <span className="sdl-runs-uri" title="MLflow tracking store">
+        <span className="sdl-runs-uri" title={t(lang, 'trackingStore')}>
           {uri}
         </span>
         <Button data-action="refresh" onClick={() => model.send({ type: 'refresh' } satisfies RunsToPython)} disabled={loading}>
-          {loading ? 'Loading…' : 'Refresh'}
+          {t(lang, loading ? 'loading' : 'refresh')}
         </Button>
       </header>
       {error && (
@@ -70,22 +72,23 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
           <thead>
             <tr>
               <th />
-              <th>run</th>
-              <th>design</th>
-              <th>status</th>
-              <th>started</th>
-              <th className="num">steps</th>
-              <th className="num">train loss</th>
-              <th className="num">val loss</th>
-              <th className="num">params</th>
-              <th className="num">tok/s</th>
+              <th>{t(lang, 'colRun')}</th>
+              <th>{t(lang, 'colDesign')}</th>
+              <th>{t(lang, 'colStatus')}</th>
+              <th>{t(lang, 'colStarted')}</th>
+              <th className="num">{t(lang, 'colSteps')}</th>
+              <th className="num">{t(lang, 'colTrainLoss')}</th>
+              <th className="num">{t(lang, 'colValLoss')}</th>
+              <th className="num">{t(lang, 'colParams')}</th>
+              <th className="num">{t(lang, 'colTokS')}</th>
+              <th>{t(lang, 'colWorker')}</th>
             </tr>
           </thead>
           <tbody>
             {rows.length === 0 && (
               <tr>
-                <td colSpan={10} className="sdl-runs-empty">
-                  No runs yet: train with sd.train(...), then Refresh.
+                <td colSpan={11} className="sdl-runs-empty">
+                  {t(lang, 'noRuns')}
                 </td>
               </tr>
             )}
@@ -104,16 +107,28 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
                       checked={idx >= 0}
                       onChange={() => select(r.run_id)}
                       onClick={e => e.stopPropagation()}
-                      aria-label={`compare ${r.name}`}
+                      aria-label={t(lang, 'compareRun', { name: r.name })}
                     />
                     {idx >= 0 && <span className="sdl-legend-swatch" style={{ background: runColor(idx) }} />}
                   </td>
                   <td className="sdl-runs-name" title={r.run_id}>
                     {r.name}
+                    {(r.segments?.length ?? 0) > 1 && (
+                      <span className="sdl-runs-segments" title={segmentsText(lang, r.segments, true)}>
+                        {' '}
+                        {segmentsText(lang, r.segments)}
+                      </span>
+                    )}
                   </td>
                   <td>{r.design}</td>
                   <td>
-                    <span className={`sdl-badge sdl-badge-${r.status.toLowerCase()}`}>{r.status.toLowerCase()}</span>
+                    <span
+                      className={`sdl-badge sdl-badge-${r.status.toLowerCase()}`}
+                      data-status={r.status.toLowerCase()}
+                      title={statusTitle(lang, r)}
+                    >
+                      {stateLabel(lang, r.status)}
+                    </span>
                   </td>
                   <td>{formatTime(r.start_time)}</td>
                   <td className="num">{formatSteps(r)}</td>
@@ -121,6 +136,9 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
                   <td className="num">{fmtNumber(r.val_loss)}</td>
                   <td className="num">{formatCount(r.parameters)}</td>
                   <td className="num">{r.tokens_per_s ? Math.round(r.tokens_per_s).toLocaleString('en-US') : '–'}</td>
+                  <td className="sdl-runs-worker" data-field="worker" title={r.worker ?? ''}>
+                    {r.worker || t(lang, 'inKernel')}
+                  </td>
                 </tr>
               );
             })}
@@ -134,8 +152,8 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
               series={series}
               width={Math.max(240, width - 18)}
               height={220}
-              label="loss of the selected runs"
-              empty="no loss logged for the selected runs"
+              label={t(lang, 'selectedLoss')}
+              empty={t(lang, 'noLoss')}
             />
             <div className="sdl-legend">
               {series.map(s => (
@@ -152,15 +170,15 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
           {selected.length >= 2 && (
             <div className="sdl-runs-diffs">
               <section className="sdl-runs-diff" data-diff="design">
-                <h4>Design differences</h4>
+                <h4>{t(lang, 'designDiff')}</h4>
                 {designDiff.length === 0 ? (
-                  <p className="sdl-runs-same">The designs are the same (same blocks and settings).</p>
+                  <p className="sdl-runs-same">{t(lang, 'designSame')}</p>
                 ) : (
                   <table>
                     <thead>
                       <tr>
-                        <th>block</th>
-                        <th>setting</th>
+                        <th>{t(lang, 'colBlock')}</th>
+                        <th>{t(lang, 'colSetting')}</th>
                         {selected.map((rid, i) => (
                           <th key={rid} style={{ color: runColor(i) }}>
                             {names[rid] ?? rid}
@@ -184,7 +202,7 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
               </section>
               <section className="sdl-runs-diff" data-diff="params">
                 <h4>
-                  Parameters <span className="sdl-runs-count">({differing} differ)</span>
+                  {t(lang, 'parameters')} <span className="sdl-runs-count">{t(lang, 'differCount', { n: differing })}</span>
                   <label className="sdl-runs-toggle">
                     <input
                       type="checkbox"
@@ -192,13 +210,13 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
                       onChange={e => setOnlyDiff(e.target.checked)}
                       data-control="only-differences"
                     />{' '}
-                    differences only
+                    {t(lang, 'onlyDifferences')}
                   </label>
                 </h4>
                 <table>
                   <thead>
                     <tr>
-                      <th>parameter</th>
+                      <th>{t(lang, 'colParameter')}</th>
                       {selected.map((rid, i) => (
                         <th key={rid} style={{ color: runColor(i) }}>
                           {names[rid] ?? rid}
@@ -211,7 +229,7 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
                       <tr key={p.key} data-param={p.key} className={p.differs ? 'sdl-differs' : ''}>
                         <td>
                           {p.key}
-                          {p.group === 'design' && <span className="sdl-runs-group"> design</span>}
+                          {p.group === 'design' && <span className="sdl-runs-group"> {t(lang, 'designGroup')}</span>}
                         </td>
                         {selected.map(rid => (
                           <td key={rid}>{formatValue(p.values[rid])}</td>

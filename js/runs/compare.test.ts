@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatSteps, formatValue, overlaySeries, toggle } from './compare';
+import { formatSteps, formatValue, overlaySeries, segmentsText, stateLabel, statusTitle, toggle } from './compare';
 
 describe('runs browser helpers', () => {
   const curves = {
@@ -30,5 +30,27 @@ describe('runs browser helpers', () => {
     expect(formatSteps({ step: 20, steps: 20 })).toBe('20');
     expect(formatSteps({ step: null, steps: 20 })).toBe('20');
     expect(formatSteps({ step: null, steps: null })).toBe('–');
+  });
+});
+
+describe('run states as a student reads them', () => {
+  it('names each state in English and Korean, MLflow\'s upper-case words too', () => {
+    expect(stateLabel('en', 'stopped')).toBe('stopped');
+    expect(stateLabel('ko', 'stopped')).toBe('멈춤');
+    expect(stateLabel('en', 'FINISHED')).toBe('finished');
+    expect(stateLabel('en', 'SCHEDULED')).toBe('scheduled');
+  });
+
+  it('says where a stopped run resumes from, and lists a resumed run\'s parts', () => {
+    expect(statusTitle('en', { status: 'stopped', checkpoint: '/r/x/step-000007' })).toBe(
+      'sd.resume continues from /r/x/step-000007'
+    );
+    expect(statusTitle('en', { status: 'finished', checkpoint: '/r/x/step-000030' })).toBe('');
+    const parts = [
+      { run_id: 'a', name: 'x', status: 'stopped', start_step: 0, step: 7 },
+      { run_id: 'b', name: 'x-2', status: 'finished', start_step: 7, step: 30 }
+    ];
+    expect(segmentsText('en', parts)).toBe('resumed 1×');
+    expect(segmentsText('en', parts, true)).toBe('one run in 2 parts: x (0–7), x-2 (7–30)');
   });
 });

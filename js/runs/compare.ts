@@ -1,6 +1,7 @@
 /** Pure helpers of the runs browser: overlay series, table formatting, selection. */
 import { Series, seriesOfPairs } from '../shared/chart';
 import type { RunRow, RunsState } from '../shared/contract';
+import { Lang, t, TextKey } from '../shared/i18n';
 
 /** A run's row and the curves come from Python's contract (`shared/contract.ts`). */
 export type { RunRow } from '../shared/contract';
@@ -68,4 +69,31 @@ export function formatValue(v: unknown): string {
     return '—';
   }
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+const STATES = ['queued', 'running', 'finished', 'stopped', 'killed', 'failed', 'lost'];
+
+/** A run's status in the page's language (MLflow's own words, e.g. from an older store, lower-cased). */
+export function stateLabel(lang: Lang, status: string): string {
+  const s = status.toLowerCase();
+  return STATES.includes(s) ? t(lang, `state_${s}` as TextKey) : s;
+}
+
+/** The status badge's tooltip: where `sd.resume` goes on from, for a run that did not finish. */
+export function statusTitle(lang: Lang, r: Pick<RunRow, 'status' | 'checkpoint'>): string {
+  const s = r.status.toLowerCase();
+  if (!r.checkpoint || s === 'finished' || s === 'running' || s === 'queued') {
+    return '';
+  }
+  return t(lang, 'resumeFrom', { where: r.checkpoint });
+}
+
+/** "resumed 1×" next to a run in several parts; `long`: each part's name and steps. */
+export function segmentsText(lang: Lang, segments: RunRow['segments'], long = false): string {
+  const n = segments?.length ?? 0;
+  if (!long) {
+    return t(lang, 'segments', { n: n - 1 });
+  }
+  const parts = (segments ?? []).map(s => `${s.name} (${s.start_step}–${s.step ?? '…'})`).join(', ');
+  return t(lang, 'segmentsTitle', { n, parts });
 }

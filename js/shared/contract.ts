@@ -320,7 +320,7 @@ export interface Reset {
   points: Record<string, unknown>[];
 }
 
-/** One run in the runs browser's table. */
+/** One run in the runs browser's table (a run and the runs that resumed it are one row). */
 export interface RunRow {
   run_id: string;
   name: string;
@@ -337,6 +337,23 @@ export interface RunRow {
   val_loss: number | null;
   parameters: number | null;
   tokens_per_s: number | null;
+  /** The Celery worker that trained it (None: in a kernel). */
+  worker: string | null;
+  /** Its newest checkpoint folder on disk (where sd.resume goes on). */
+  checkpoint: string | null;
+  /** Its segments, oldest first (one unless it was resumed). */
+  segments: RunSegment[];
+}
+
+/** One part of a run that was stopped and resumed (its own MLflow run). */
+export interface RunSegment {
+  run_id: string;
+  name: string;
+  status: string;
+  /** The step it resumed from (0 for the first). */
+  start_step: number;
+  /** The last step it reached. */
+  step: number | null;
 }
 
 export interface RunsState {

@@ -5,6 +5,8 @@
  * docs and help) carry their own Korean forms; this module holds the page's
  * own words.
  */
+import { useSyncExternalStore } from 'react';
+
 import type { AnyModel } from './anywidget';
 import { useModelValue } from './model';
 
@@ -22,9 +24,25 @@ export function resolveLanguage(setting: LanguageSetting | undefined | null): La
   return setting === 'en' || setting === 'ko' ? setting : pageLanguage();
 }
 
-/** The language a widget shows (its `language` traitlet, resolved). */
+/**
+ * Calls `onChange` when JupyterLab's language changes (JupyterLab sets `<html lang>` once its translations
+ * have loaded, which can be after a widget was drawn); returns the unsubscribe function.
+ */
+export function subscribePageLanguage(onChange: () => void): () => void {
+  const root = globalThis.document?.documentElement;
+  if (!root || typeof MutationObserver === 'undefined') {
+    return () => undefined;
+  }
+  const observer = new MutationObserver(onChange);
+  observer.observe(root, { attributes: true, attributeFilter: ['lang'] });
+  return () => observer.disconnect();
+}
+
+/** The language a widget shows (its `language` traitlet, resolved; "auto" follows JupyterLab live). */
 export function useLanguage(model: AnyModel<{ language: LanguageSetting }>): Lang {
-  return resolveLanguage(useModelValue(model, 'language'));
+  const setting = useModelValue(model, 'language');
+  const page = useSyncExternalStore(subscribePageLanguage, pageLanguage, pageLanguage);
+  return setting === 'en' || setting === 'ko' ? setting : page;
 }
 
 const EN = {
@@ -99,7 +117,66 @@ const EN = {
   layer: 'Layer',
   head: 'Head',
   rowsAttend: 'rows attend to columns',
-  lastTokens: 'last {n} tokens of the prompt'
+  lastTokens: 'last {n} tokens of the prompt',
+  // monitor
+  monitorStop: 'Stop',
+  monitorStopping: 'Stopping…',
+  monitorStopTitle: 'Stop after this step (a checkpoint is saved)',
+  monitorNotRunning: 'The run is not running',
+  logY: 'log y',
+  linearY: 'linear y',
+  eta: 'ETA {t}',
+  tokPerS: '{n} tok/s',
+  lossChart: 'loss',
+  lrChart: 'learning rate',
+  sampleAt: 'sample at step {n}',
+  mlflowTitle: 'MLflow run id (sd.load_run(id) loads it)',
+  state_queued: 'queued',
+  state_running: 'running',
+  state_finished: 'finished',
+  state_stopped: 'stopped',
+  state_killed: 'killed',
+  state_failed: 'failed',
+  state_lost: 'lost',
+  finishedAt: 'finished at step {n}',
+  stoppedAt: 'stopped at step {n}',
+  killedAt: 'killed at step {n}',
+  failedAt: 'failed at step {n}',
+  stoppingAfter: 'stopping after step {n}…',
+  // runs browser
+  runs: 'Runs',
+  runsCount: '{n} runs · {k} selected',
+  runsCountOne: '1 run · {k} selected',
+  trackingStore: 'MLflow tracking store',
+  refresh: 'Refresh',
+  loading: 'Loading…',
+  colRun: 'run',
+  colDesign: 'design',
+  colStatus: 'status',
+  colStarted: 'started',
+  colSteps: 'steps',
+  colTrainLoss: 'train loss',
+  colValLoss: 'val loss',
+  colParams: 'params',
+  colTokS: 'tok/s',
+  colWorker: 'worker',
+  inKernel: 'this kernel',
+  noRuns: 'No runs yet: train with sd.train(...), then Refresh.',
+  compareRun: 'compare {name}',
+  resumeFrom: 'sd.resume continues from {where}',
+  segments: 'resumed {n}×',
+  segmentsTitle: 'one run in {n} parts: {parts}',
+  selectedLoss: 'loss of the selected runs',
+  noLoss: 'no loss logged for the selected runs',
+  designDiff: 'Design differences',
+  designSame: 'The designs are the same (same blocks and settings).',
+  colBlock: 'block',
+  colSetting: 'setting',
+  parameters: 'Parameters',
+  differCount: '({n} differ)',
+  onlyDifferences: 'differences only',
+  colParameter: 'parameter',
+  designGroup: 'design'
 };
 
 export type TextKey = keyof typeof EN;
@@ -174,7 +251,64 @@ const KO: Record<TextKey, string> = {
   layer: '층',
   head: '헤드',
   rowsAttend: '행이 열을 바라봅니다',
-  lastTokens: '프롬프트의 마지막 {n}개 토큰'
+  lastTokens: '프롬프트의 마지막 {n}개 토큰',
+  monitorStop: '멈춤',
+  monitorStopping: '멈추는 중…',
+  monitorStopTitle: '이번 단계가 끝나면 멈춥니다(체크포인트를 저장합니다)',
+  monitorNotRunning: '실행 중인 학습이 아닙니다',
+  logY: '로그 y축',
+  linearY: '선형 y축',
+  eta: '남은 시간 {t}',
+  tokPerS: '초당 {n} 토큰',
+  lossChart: '손실',
+  lrChart: '학습률',
+  sampleAt: '{n}단계의 샘플',
+  mlflowTitle: 'MLflow 실행 id(sd.load_run(id)로 불러옵니다)',
+  state_queued: '대기 중',
+  state_running: '학습 중',
+  state_finished: '완료',
+  state_stopped: '멈춤',
+  state_killed: '강제 종료',
+  state_failed: '실패',
+  state_lost: '연결 끊김',
+  finishedAt: '{n}단계에서 완료',
+  stoppedAt: '{n}단계에서 멈춤',
+  killedAt: '{n}단계에서 강제 종료',
+  failedAt: '{n}단계에서 실패',
+  stoppingAfter: '{n}단계가 끝나면 멈춥니다…',
+  runs: '학습 기록',
+  runsCount: '학습 {n}개 · {k}개 선택',
+  runsCountOne: '학습 1개 · {k}개 선택',
+  trackingStore: 'MLflow 추적 저장소',
+  refresh: '새로 고침',
+  loading: '불러오는 중…',
+  colRun: '학습',
+  colDesign: '설계',
+  colStatus: '상태',
+  colStarted: '시작',
+  colSteps: '단계',
+  colTrainLoss: '학습 손실',
+  colValLoss: '검증 손실',
+  colParams: '매개변수',
+  colTokS: '토큰/초',
+  colWorker: '워커',
+  inKernel: '이 커널',
+  noRuns: '아직 학습이 없습니다. sd.train(...)으로 학습한 뒤 새로 고침하세요.',
+  compareRun: '{name} 비교',
+  resumeFrom: 'sd.resume은 {where}에서 이어 갑니다',
+  segments: '{n}번 이어 감',
+  segmentsTitle: '{n}부분으로 된 한 학습: {parts}',
+  selectedLoss: '선택한 학습의 손실',
+  noLoss: '선택한 학습에 기록된 손실이 없습니다',
+  designDiff: '설계 차이',
+  designSame: '설계가 같습니다(블록과 설정이 같음).',
+  colBlock: '블록',
+  colSetting: '설정',
+  parameters: '하이퍼파라미터',
+  differCount: '({n}개 다름)',
+  onlyDifferences: '다른 것만',
+  colParameter: '항목',
+  designGroup: '설계'
 };
 
 export const TEXTS: Record<Lang, Record<TextKey, string>> = { en: EN, ko: KO };

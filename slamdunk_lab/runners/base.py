@@ -167,9 +167,94 @@ class Run:
         """Every event so far (``Step`` events are throttled to about 5 per second)."""
         return list(self._dispatcher.events)
 
-    def __repr__(self) -> str:
+    @property
+    def resumed_from(self) -> str | None:
+        """The checkpoint this run continues (``sd.resume``), or None for a run that started from scratch."""
+        return self.spec.resume_from or None
+
+    @property
+    def start_step(self) -> int:
+        """The step this run began at: 0, or the checkpoint's step when it was resumed (its history and the
+        monitor's curve hold the steps before it too: a resumed run continues the same curve)."""
+        import re
+
+        found = re.search(r"step-(\d+)/?$", self.resumed_from or "")
+        return int(found.group(1)) if found else 0
+
+    @property
+    def loss(self) -> float | None:
+        """The training loss of the latest step (None before the first)."""
         last = next((h for h in reversed(self.history) if h.get("kind") == "train"), None)
-        loss = f", loss {last['loss']:.4f}" if last else ""
-        err = f", error {self.error!r}" if self.error else ""
+        return last["loss"] if last else None
+
+    @property
+    def status_line(self) -> str:
+        """The run's state in one sentence, as the monitor and ``repr`` show it: ``running, step 12/30``,
+        ``finished at step 30``, ``stopped at step 7; sd.resume(run) continues from step-000007``, …"""
+        status, step, total = self.status, self.step, self.config.steps
+        checkpoint = self.last_checkpoint
+        where = checkpoint.rstrip("/").rsplit("/", 1)[-1] if checkpoint else ""
+        if status == "queued":
+            return "queued"
+        if status == "running":
+            return f"running, step {step}/{total}"
+        if status == "finished":
+            return f"finished at step {step}/{total}"
+        if status == "stopped":
+            return (f"stopped at step {step}/{total}; sd.resume(run) continues from {where}" if where
+                    else f"stopped at step {step}/{total} before its first checkpoint (nothing to resume)")
+        if status in ("killed", "lost"):
+            why = "killed" if status == "killed" else "lost (its worker stopped answering)"
+            back = f"; sd.resume(run) continues from {where}" if where else ""
+            return f"{why} at step {step}/{total}{back}"
+        if status == "failed":
+            return f"failed at step {step}/{total}: {self.error}"
+        return f"{status}, step {step}/{total}"
+
+    def __repr__(self) -> str:
+        loss = f", loss {self.loss:.4f}" if self.loss is not None else ""
         where = f", on {self.worker}" if self.worker else ""
-        return f"Run({self.name!r}, {self.status}, step {self.step}/{self.config.steps}{loss}{err}{where})"
+        return f"Run({self.name!r}, {self.status_line}{loss}{where})"
+
+    def _display_bundle(self) -> dict:
+        """What a notebook shows for this run now: the text repr, and any richer form the class offers."""
+        bundle: dict = {}
+        rich = getattr(self, "_repr_mimebundle_", None)
+        if callable(rich):
+            made = rich()
+            bundle.update(made[0] if isinstance(made, tuple) else made or {})
+        html = getattr(self, "_repr_html_", None)
+        if callable(html) and "text/html" not in bundle:
+            text = html()
+            if text:
+                bundle["text/html"] = text
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        """Shown in a notebook, the run's output stays live: it is redrawn as the run goes on (at most once a
+        second) and when it ends, so a cell never keeps saying "running" for a run that has finished."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        in_notebook = type(get_ipython()).__name__ == "ZMQInteractiveShell"  # a Jupyter kernel, not a terminal
+        if not in_notebook or self.done:
+            display(self._display_bundle(), raw=True)
+            return
+        handle = display(self._display_bundle(), raw=True, display_id=True)
+        if handle is None:
+            return
+        import time
+
+        last = [time.monotonic()]
+
+        def redraw(event: Event) -> None:
+            kind = type(event).__name__
+            now = time.monotonic()
+            if kind in ("Finished", "Stopped", "Failed", "Lost", "Started") or now - last[0] >= 1.0:
+                last[0] = now
+                handle.update(self._display_bundle(), raw=True)
+
+        self.subscribe(redraw)  # the dispatcher drops its subscribers once the run has ended
+        if self.status in FINAL:  # it ended while this cell was being shown
+            handle.update(self._display_bundle(), raw=True)

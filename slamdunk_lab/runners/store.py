@@ -206,6 +206,7 @@ def _mlflow_killed(run_id: str) -> None:
 
         client = tracking.client()
         if client.get_run(run_id).info.status == "RUNNING":
+            client.set_tag(run_id, tracking.STATE_TAG, "lost")
             client.set_terminated(run_id, "KILLED")
     except Exception as exc:  # noqa: BLE001 - the run is lost either way
         logging.getLogger("slamdunk_lab.training").warning("could not mark MLflow run %s KILLED (%s)", run_id, exc)

@@ -13,43 +13,99 @@ from . import tracking
 
 COLUMNS = ["run_id", "experiment", "name", "status", "start_time", "end_time", "step", "steps", "train_loss",
            "val_loss", "parameters", "family", "layers", "heads", "width", "lr", "batch_size", "context",
-           "checkpoint_dir", "worker"]
+           "checkpoint_dir", "checkpoint", "worker", "segments"]
 
 
 def runs_table(active_ids: set[str] = frozenset()):
     """A pandas DataFrame of this library's MLflow runs in the tracking store, newest first (see ``sd.runs``)."""
     import pandas as pd
 
-    uri = tracking.tracking_uri()
+    rows = []
+    for row in lineage_rows(active_ids):
+        row = {k: row.get(k) for k in COLUMNS}
+        row["start_time"] = pd.to_datetime(row["start_time"], unit="ms")
+        row["end_time"] = pd.to_datetime(row["end_time"], unit="ms") if row["end_time"] else pd.NaT
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def lineage_rows(active_ids: set[str] = frozenset(), uri: str | None = None) -> list[dict]:
+    """One dict per run as a student thinks of it, newest first: a run and the runs that resumed it (its
+    *segments*, one MLflow run each) are one row.
+
+    The row is the newest segment's (``run_id``, ``status``, ``step``, losses, ``checkpoint_dir`` …, so
+    ``sd.load_run(row["run_id"])`` gives the newest weights) under the first segment's ``name`` and start time;
+    ``status`` is this library's word (queued, running, finished, stopped, killed, failed, lost);
+    ``checkpoint`` is the newest checkpoint folder on disk (where ``sd.resume`` continues), ``segments`` lists
+    ``{"run_id", "name", "status", "start_step", "step"}`` oldest first. ``_params`` holds the newest segment's
+    logged parameters. Empty when there is no tracking store (none is created just to list nothing).
+    """
+    uri = uri or tracking.tracking_uri()
     if not tracking.available() or (uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists()):
-        return pd.DataFrame(columns=COLUMNS)  # no store yet: don't create one just to list nothing
-    found = tracking.search(active_ids)
-    client = tracking.client()
+        return []
+    found = tracking.search(active_ids, uri)
+    client = tracking.client(uri)
     names: dict[str, str] = {}
     rows = []
-    for r in found:
-        exp_id = r.info.experiment_id
+    for segments in lineages(found):
+        first, last = segments[0], segments[-1]
+        exp_id = last.info.experiment_id
         if exp_id not in names:
             names[exp_id] = client.get_experiment(exp_id).name
-        p, m = r.data.params, r.data.metrics
+        p, m, tags = last.data.params, last.data.metrics, last.data.tags
+        folder = tags.get(tracking.CHECKPOINT_TAG)
+        rows.append({"run_id": last.info.run_id, "experiment": names[exp_id],
+                     "name": first.info.run_name or first.info.run_id, "design": p.get("design") or names[exp_id],
+                     "status": tracking.state_of(last), "start_time": first.info.start_time,
+                     "end_time": last.info.end_time, "step": _num(tags.get(tracking.STEP_TAG), int),
+                     "steps": _num(p.get("steps"), int), "train_loss": _finite(m.get("train_loss", m.get("loss"))),
+                     "val_loss": _finite(m.get("val_loss")), "parameters": _num(p.get("parameters"), int),
+                     "family": p.get("family"), "layers": _num(p.get("layers"), int),
+                     "heads": _num(p.get("heads"), int), "width": _num(p.get("width"), int),
+                     "lr": _num(p.get("lr"), float), "batch_size": _num(p.get("batch_size"), int),
+                     "context": _num(p.get("context"), int), "checkpoint_dir": folder,
+                     "checkpoint": _newest_checkpoint(folder), "worker": tags.get("slamdunk.worker"),
+                     "tokens_per_s": _finite(m.get("tokens_per_s")),
+                     "segments": [_segment(r) for r in segments], "_params": dict(p)})
+    return rows
 
-        def num(key: str, cast=float, src=p):
-            try:
-                return cast(src[key])
-            except (KeyError, ValueError, TypeError):
-                return None
 
-        rows.append({"run_id": r.info.run_id, "experiment": names[exp_id], "name": r.info.run_name,
-                     "status": r.info.status, "start_time": pd.to_datetime(r.info.start_time, unit="ms"),
-                     "end_time": pd.to_datetime(r.info.end_time, unit="ms") if r.info.end_time else pd.NaT,
-                     "step": num(tracking.STEP_TAG, int, r.data.tags), "steps": num("steps", int),
-                     "train_loss": m.get("train_loss"), "val_loss": m.get("val_loss"),
-                     "parameters": num("parameters", int), "family": p.get("family"), "layers": num("layers", int),
-                     "heads": num("heads", int), "width": num("width", int), "lr": num("lr"),
-                     "batch_size": num("batch_size", int), "context": num("context", int),
-                     "checkpoint_dir": r.data.tags.get(tracking.CHECKPOINT_TAG),
-                     "worker": r.data.tags.get("slamdunk.worker")})
-    return pd.DataFrame(rows, columns=COLUMNS)
+def lineages(found: list) -> list[list]:
+    """MLflow runs (newest first) grouped by lineage: a run and the runs resumed from its checkpoints. Newest
+    lineage first; in each, the segments oldest first."""
+    groups: dict[str, list] = {}
+    for r in found:
+        groups.setdefault(r.data.tags.get(tracking.LINEAGE_TAG) or r.info.run_id, []).append(r)
+    return [sorted(g, key=lambda r: r.info.start_time or 0) for g in groups.values()]
+
+
+def _segment(r) -> dict:
+    resumed = re.search(r"step-(\d+)/?$", r.data.params.get("resumed_from") or "")
+    return {"run_id": r.info.run_id, "name": r.info.run_name or r.info.run_id, "status": tracking.state_of(r),
+            "start_step": int(resumed.group(1)) if resumed else 0,
+            "step": _num(r.data.tags.get(tracking.STEP_TAG), int)}
+
+
+def _newest_checkpoint(folder: str | None) -> str | None:
+    if not folder:
+        return None
+    try:
+        return str(ckpt.resolve(folder))
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+
+
+def _num(value: Any, cast: Any) -> Any:
+    try:
+        return cast(float(value)) if cast is int else cast(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _finite(value: Any) -> float | None:
+    import math
+
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def load_run(run_id: Any, device: Any = "cpu"):

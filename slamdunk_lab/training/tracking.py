@@ -40,6 +40,12 @@ OWNER_START = "slamdunk.owner_start"
 LIBRARY_TAG = "slamdunk.lab"
 CHECKPOINT_TAG = "slamdunk.checkpoint_dir"
 STEP_TAG = "slamdunk.step"  # the last step a run reached (its "steps" param is the plan)
+#: How the run ended in this library's words (MLflow's KILLED is both "stopped", with a checkpoint to resume
+#: from, and "killed"/"lost"): finished, stopped, killed, failed or lost.
+STATE_TAG = "slamdunk.state"
+#: A resumed run's segments share one lineage: the MLflow run id of the first segment, and the segment before.
+LINEAGE_TAG = "slamdunk.lineage"
+PARENT_TAG = "slamdunk.parent"
 FLUSH_SECONDS = 5.0
 BATCH_LIMIT = 1000  # MLflow's maximum metrics per log_batch call
 
@@ -330,13 +336,15 @@ class Tracker:
         else:
             self.client.log_artifact(self.run_id, str(p), folder)
 
-    def end(self, status: str, step: int | None = None) -> None:
+    def end(self, status: str, step: int | None = None, state: str | None = None) -> None:
         """Flush metrics, record the last ``step`` reached and set the final status (FINISHED, KILLED or
-        FAILED); never raises."""
+        FAILED; ``state``: this library's word for it, see :data:`STATE_TAG`); never raises."""
         try:
             self.flush()
             if step is not None:
                 self.client.set_tag(self.run_id, STEP_TAG, str(int(step)))
+            if state is not None:
+                self.client.set_tag(self.run_id, STATE_TAG, state)
         except Exception:
             logger.exception("MLflow: could not write the last metrics of run %s", self.run_id)
         try:
@@ -345,6 +353,40 @@ class Tracker:
             logger.exception("MLflow: could not set run %s to %s", self.run_id, status)
         with _LIVE_LOCK:
             _LIVE.discard(self.run_id)
+
+
+def _end_state(event) -> str:
+    kind = type(event).__name__
+    if kind == "Stopped":
+        return "killed" if getattr(event, "forced", False) else "stopped"
+    return {"Finished": "finished", "Failed": "failed", "Lost": "lost"}.get(kind, kind.lower())
+
+
+def _tags(values: dict):
+    from mlflow.entities import RunTag
+
+    return [RunTag(k, str(v)) for k, v in values.items()]
+
+
+def find_by_checkpoint_dir(mlflow_client, folder: str, exclude: str = ""):
+    """The newest run of this library whose checkpoint folder is ``folder`` (None when there is none)."""
+    from mlflow.entities import ViewType
+
+    experiments = [e.experiment_id for e in mlflow_client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    if not experiments:
+        return None
+    quoted = folder.replace("\\", "\\\\").replace("'", "\\'")
+    found = mlflow_client.search_runs(experiments, filter_string=f"tags.`{CHECKPOINT_TAG}` = '{quoted}'",
+                                      max_results=10, order_by=["attributes.start_time DESC"])
+    return next((r for r in found if r.info.run_id != exclude), None)
+
+
+def state_of(run) -> str:
+    """An MLflow run's state in this library's words: queued, running, finished, stopped, killed, failed, lost."""
+    tagged = run.data.tags.get(STATE_TAG)
+    if tagged and run.info.status != "RUNNING":
+        return tagged
+    return {"SCHEDULED": "queued"}.get(run.info.status, run.info.status.lower())
 
 
 def search(active_ids: set[str] = frozenset(), uri: str | None = None) -> list:
@@ -433,7 +475,9 @@ class MlflowLogger:
             logger.warning("MLflow logging of run %s stopped (%s: %s)", self.run_id, type(exc).__name__, exc)
             if type(event).__name__ in ("Finished", "Stopped", "Failed"):
                 self._stop_system_metrics()
-                self.tracker.end("FAILED" if type(event).__name__ == "Failed" else "KILLED", step=event.step)
+                failed = type(event).__name__ == "Failed"
+                self.tracker.end("FAILED" if failed else "KILLED", step=event.step,
+                                 state="failed" if failed else _end_state(event))
 
     def _on(self, event) -> None:
         from mlflow.entities import Param
@@ -452,6 +496,8 @@ class MlflowLogger:
                 t.set_tag("slamdunk.worker", event.worker)
             if event.dataset:
                 log_dataset(t.client, t.run_id, event.dataset)
+            if event.resumed_from:
+                self._tag_lineage(event.resumed_from)
         elif kind == "Step":
             for step, loss, lr, grad_norm in event.points:
                 t.metric("loss", loss, step)
@@ -467,14 +513,28 @@ class MlflowLogger:
         elif kind in ("Finished", "Stopped"):
             self._log_results(event.step)
             self._stop_system_metrics()
-            t.end("KILLED" if kind == "Stopped" else "FINISHED", step=event.step)
+            t.end("KILLED" if kind == "Stopped" else "FINISHED", step=event.step, state=_end_state(event))
         elif kind == "Failed":
             try:
                 t.set_tag("slamdunk.error", event.error[:5000])
             except Exception:
                 logger.exception("run %s: could not record the error in MLflow", t.run_id)
             self._stop_system_metrics()
-            t.end("FAILED", step=event.step)
+            t.end("FAILED", step=event.step, state="failed")
+
+    def _tag_lineage(self, resumed_from: str) -> None:
+        """A resumed run continues the lineage of the run that wrote its checkpoint (found by that run's
+        checkpoint folder), so ``sd.runs()`` shows the segments as one run."""
+        t = self.tracker
+        try:
+            parent = find_by_checkpoint_dir(t.client, str(Path(resumed_from).parent), exclude=t.run_id)
+        except Exception:  # noqa: BLE001 - without its lineage the run is listed on its own row, nothing worse
+            logger.debug("run %s: could not find the run it resumes", t.run_id, exc_info=True)
+            return
+        if parent is None:
+            return
+        root = parent.data.tags.get(LINEAGE_TAG) or parent.info.run_id
+        t.client.log_batch(t.run_id, tags=_tags({LINEAGE_TAG: root, PARENT_TAG: parent.info.run_id}))
 
     def _stop_system_metrics(self) -> None:
         monitor, self.system_metrics = self.system_metrics, None

@@ -9,6 +9,7 @@ every step.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import math
@@ -30,6 +31,34 @@ from .schedule import SCHEDULES, lr_at
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 STEP_EVENT_INTERVAL = 0.2  # seconds between Step events: ~5 Hz whatever the step rate
+#: tokens/s is measured over about the last this many seconds of training (evaluation, samples and checkpoints
+#: not counted), so one slow or fast step (the first, one after an evaluation) does not make the figure jump
+SPEED_WINDOW = 5.0
+
+
+class SpeedMeter:
+    """Tokens per second over the recent past: the reports of about the last ``window`` seconds of training.
+
+    >>> m = SpeedMeter(start_step=0, tokens_per_step=100, window=5.0)
+    >>> m.add(2.0, 1)            # a slow first step: 100 tokens in 2 s
+    50.0
+    >>> round(m.add(2.2, 3), 1)    # two fast steps after it: the slow one still counts
+    136.4
+    >>> round(m.add(8.0, 59), 1)   # once the slow step is older than the window, only the recent ones count
+    965.5
+    """
+
+    def __init__(self, start_step: int, tokens_per_step: int, window: float = SPEED_WINDOW):
+        self.tokens_per_step, self.window = tokens_per_step, window
+        self.points: collections.deque[tuple[float, int]] = collections.deque([(0.0, start_step)])
+
+    def add(self, seconds: float, step: int) -> float:
+        """Record that ``step`` was done after ``seconds`` of training; returns tokens/s over the window."""
+        self.points.append((seconds, step))
+        while len(self.points) > 2 and seconds - self.points[1][0] >= self.window:
+            self.points.popleft()  # the newest reports that still span at least `window` seconds
+        t0, s0 = self.points[0]
+        return self.tokens_per_step * (step - s0) / max(seconds - t0, 1e-9)
 
 
 @dataclass
@@ -420,7 +449,8 @@ class Trainer:
         # (step, lr, loss, grad norm) of steps not yet read off the device
         pending: list[tuple[int, float, torch.Tensor, torch.Tensor]] = self.pending
         t_start = t_last = time.perf_counter()
-        step_at_last = start
+        train_s = 0.0  # seconds spent training (periodic work left out)
+        meter = SpeedMeter(start, tokens_per_step)
         stopped = False
         device_rng = _device_rng(self.device)
         while self.step < total:
@@ -460,10 +490,11 @@ class Trainer:
                 self._flush(pending)  # waits for the queued steps on an asynchronous device (CUDA) ...
                 now = time.perf_counter()  # ... so the speed counts finished work, not launched work
                 elapsed = now - t_start
-                speed = tokens_per_step * (self.step - step_at_last) / max(now - t_last, 1e-9)
+                train_s += now - t_last
+                speed = meter.add(train_s, self.step)
                 self.report_steps(tokens_per_s=speed, elapsed=elapsed,
                                   eta=elapsed / (self.step - start) * (total - self.step))
-                t_last, step_at_last = now, self.step
+                t_last = now
                 if eval_due:
                     self.last_eval = self.evaluate()
                     self.history.append({"kind": "eval", "step": self.step, **self.last_eval})

@@ -160,8 +160,18 @@ class AttentionData(_Wire):
 
 
 # ---------------------------------------------------------------------------------------------- runs
+class RunSegment(_Wire):
+    """One part of a run that was stopped and resumed (its own MLflow run)."""
+
+    run_id: str
+    name: str
+    status: str
+    start_step: int = Field(description="The step it resumed from (0 for the first).")
+    step: int | None = Field(description="The last step it reached.")
+
+
 class RunRow(_Wire):
-    """One run in the runs browser's table."""
+    """One run in the runs browser's table (a run and the runs that resumed it are one row)."""
 
     run_id: str
     name: str
@@ -176,6 +186,9 @@ class RunRow(_Wire):
     val_loss: float | None
     parameters: int | None
     tokens_per_s: float | None
+    worker: str | None = Field(description="The Celery worker that trained it (None: in a kernel).")
+    checkpoint: str | None = Field(description="Its newest checkpoint folder on disk (where sd.resume goes on).")
+    segments: list[RunSegment] = Field(description="Its segments, oldest first (one unless it was resumed).")
 
 
 class DesignDiffRow(_Wire):

@@ -277,7 +277,7 @@ class Monitor(SlamDunkWidget):
                 self.eta = 0.0 if kind == "Finished" else None
                 self.can_stop = False
                 self.running = False
-                self.status = f"{detail[kind]} at step {step}"
+                self.status = f"{detail[kind]} at step {step}" + _resume_hint(kind, data)
                 run_id = getattr(self._run, "mlflow_run_id", None)
                 if run_id:
                     self.mlflow_run_id = str(run_id)
@@ -308,6 +308,14 @@ def _lost_message(data: dict) -> str:
     where = f"the worker {data['worker']}" if data.get("worker") else "its worker"
     back = f" from {data['checkpoint'].rstrip('/').rsplit('/', 1)[-1]}" if data.get("checkpoint") else ""
     return f"lost: {where} stopped answering; sd.resume(run) continues it{back} on any worker"
+
+
+def _resume_hint(kind: str, data: dict) -> str:
+    """Where a stopped run goes on from: "; sd.resume(run) continues from step-000007" ("" for the others)."""
+    checkpoint = str(data.get("checkpoint") or "")
+    if kind != "Stopped" or data.get("forced") or not checkpoint:
+        return ""
+    return f"; sd.resume(run) continues from {checkpoint.rstrip('/').rsplit('/', 1)[-1]}"
 
 
 def _step_status(data: dict) -> str:

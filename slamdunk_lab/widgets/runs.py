@@ -37,6 +37,9 @@ DESIGN_PARAMS = (
 #: Parameters that differ between any two runs by construction (not worth highlighting).
 IGNORED_PARAMS = ("run_name",)
 CURVE_METRICS = ("loss", "val_loss")
+#: What the page gets of each row (see :class:`slamdunk_lab.widgets.contract.RunRow`).
+ROW_FIELDS = ("run_id", "name", "experiment", "design", "status", "start_time", "end_time", "step", "steps",
+              "train_loss", "val_loss", "parameters", "tokens_per_s", "worker", "checkpoint", "segments")
 MAX_CURVE_POINTS = 2000
 
 
@@ -85,12 +88,9 @@ class Runs(SlamDunkWidget):
             uri = self.tracking_uri
             if not tracking.available():
                 raise RuntimeError("MLflow is not installed (pip install mlflow)")
-            if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
-                rows, params = [], {}
-            else:
-                rows, params = _read_runs(tracking, active_mlflow_ids())
+            rows, params = _read_runs(active_mlflow_ids(), uri)
             self._params = params
-            live = {r["run_id"] for r in rows if r["status"] == "RUNNING"}
+            live = {r["run_id"] for r in rows if r["status"] in ("running", "queued")}
             for rid in live:  # a running run's curves grow
                 self._curve_cache.pop(rid, None)
             ids = {r["run_id"] for r in rows}
@@ -135,11 +135,19 @@ class Runs(SlamDunkWidget):
             self.design_diff = design
 
     def _curves(self, client: Any, run_id: str) -> dict:
+        """The run's loss curves over its whole lineage: each segment's own steps, a later segment taking over
+        from the step it resumed at."""
         if run_id not in self._curve_cache:
+            segments = self._params[run_id].get("_segments") or [{"run_id": run_id, "start_step": 0}]
             out = {}
             for key in CURVE_METRICS:
-                hist = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
-                out[key] = _thin([[int(m.step), float(m.value)] for m in hist if math.isfinite(m.value)])
+                points: list = []
+                for seg in segments:
+                    hist = sorted(client.get_metric_history(seg["run_id"], key), key=lambda m: (m.step, m.timestamp))
+                    own = [[int(m.step), float(m.value)] for m in hist if math.isfinite(m.value)]
+                    if own:
+                        points = [p for p in points if p[0] < own[0][0]] + own
+                out[key] = _thin(points)
             self._curve_cache[run_id] = out
         return self._curve_cache[run_id]
 
@@ -152,34 +160,15 @@ class Runs(SlamDunkWidget):
 
 
 # ---------------------------------------------------------------------- reading MLflow
-def _read_runs(tracking: Any, active: set[str]) -> tuple[list[dict], dict[str, dict]]:
-    found = tracking.search(active, tracking.tracking_uri())
-    client = tracking.client()
-    names: dict[str, str] = {}
+def _read_runs(active: set[str], uri: str) -> tuple[list[dict], dict[str, dict]]:
+    """The table's rows (one per run with its resumed segments) and each row's logged parameters."""
+    from ..training.results import lineage_rows
+
     rows, params = [], {}
-    for r in found:
-        exp_id = r.info.experiment_id
-        if exp_id not in names:
-            names[exp_id] = client.get_experiment(exp_id).name
-        p, m = dict(r.data.params), r.data.metrics
-        rows.append(
-            {
-                "run_id": r.info.run_id,
-                "name": r.info.run_name or r.info.run_id,
-                "experiment": names[exp_id],
-                "design": p.get("design") or names[exp_id],
-                "status": r.info.status,
-                "start_time": r.info.start_time,
-                "end_time": r.info.end_time,
-                "step": _num(r.data.tags.get(tracking.STEP_TAG), int),
-                "steps": _num(p.get("steps"), int),
-                "train_loss": _finite(m.get("train_loss", m.get("loss"))),
-                "val_loss": _finite(m.get("val_loss")),
-                "parameters": _num(p.get("parameters"), int),
-                "tokens_per_s": _finite(m.get("tokens_per_s")),
-            }
-        )
-        params[r.info.run_id] = {**p, "_checkpoint_dir": r.data.tags.get(tracking.CHECKPOINT_TAG)}
+    for row in lineage_rows(active, uri):
+        params[row["run_id"]] = {**row.pop("_params"), "_checkpoint_dir": row["checkpoint_dir"],
+                                 "_segments": row["segments"]}
+        rows.append({k: row.get(k) for k in ROW_FIELDS})
     return rows, params
 
 
@@ -194,17 +183,6 @@ def _read_graph(client: Any, run_id: str, checkpoint_dir: str | None) -> dict | 
             return json.loads(Path(client.download_artifacts(run_id, "graph.json", tmp)).read_text("utf-8"))
     except Exception:  # noqa: BLE001 - an older or foreign run without the artifact: no design diff for it
         return None
-
-
-def _num(value: Any, cast: Any) -> Any:
-    try:
-        return cast(float(value)) if cast is int else cast(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def _thin(points: list, limit: int = MAX_CURVE_POINTS) -> list:
@@ -239,39 +217,77 @@ def _params_diff(params: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def _flatten_graph(graph: dict | None) -> dict[tuple[str, str], Any]:
-    """(node id, field) → value for every node's type, parent and data fields, plus each node's inputs."""
+def block_places(graph: dict) -> dict[str, str]:
+    """Node id → its place in the design: the block type and, when the design has several of that type, which
+    one in the order data flows (``attention``, ``layerNorm 2``). Two designs built alike give their blocks the
+    same places whatever their ids, so a design drawn by hand compares block by block with a template."""
+    from ..graph.topology import toposort
+
+    nodes = [n for n in graph.get("nodes", []) if isinstance(n, dict)]
+    ids = [str(n.get("id")) for n in nodes]
+    links = [(str(e.get("source")), str(e.get("target"))) for e in graph.get("edges", []) if isinstance(e, dict)]
+    order, rest = toposort(ids, links)
+    parents = {str(n.get("id")): str(n["parentId"]) for n in nodes if n.get("parentId")}
+    placed: list[str] = []
+    for nid in order + rest:  # a group (a transformer block) takes its place just before its first block
+        if nid in parents and parents[nid] not in placed and parents[nid] in ids:
+            placed.append(parents[nid])
+        if nid not in placed:
+            placed.append(nid)
+    types = {str(n.get("id")): str(n.get("type")) for n in nodes}
+    total: dict[str, int] = {}
+    for nid in placed:
+        total[types[nid]] = total.get(types[nid], 0) + 1
+    seen: dict[str, int] = {}
+    places = {}
+    for nid in placed:
+        t = types[nid]
+        seen[t] = seen.get(t, 0) + 1
+        places[nid] = t if total[t] == 1 else f"{t} {seen[t]}"
+    return places
+
+
+def _flatten_graph(graph: dict | None) -> tuple[dict[tuple[str, str], Any], list[str]]:
+    """(place, field) → value for every block's type, group and settings, plus each block's inputs (by place);
+    and the places in the design's order."""
     if not graph:
-        return {}
+        return {}, []
+    places = block_places(graph)
     flat: dict[tuple[str, str], Any] = {}
     for node in graph.get("nodes", []):
-        nid = str(node.get("id"))
-        flat[(nid, "type")] = node.get("type")
+        place = places.get(str(node.get("id")))
+        if place is None:
+            continue
         if node.get("parentId"):
-            flat[(nid, "inside")] = node["parentId"]
+            flat[(place, "inside")] = places.get(str(node["parentId"]), node["parentId"])
         for k, v in (node.get("data") or {}).items():
-            flat[(nid, k)] = v
+            flat[(place, k)] = v
     inputs: dict[str, list[str]] = {}
     for e in graph.get("edges", []):
-        inputs.setdefault(str(e.get("target")), []).append(str(e.get("source")))
-    for nid, srcs in inputs.items():
-        flat[(nid, "inputs")] = ", ".join(sorted(srcs))
-    return flat
+        target, source = places.get(str(e.get("target"))), places.get(str(e.get("source")))
+        if target and source:
+            inputs.setdefault(target, []).append(source)
+    for place, srcs in inputs.items():
+        flat[(place, "inputs")] = ", ".join(sorted(srcs))
+    for place in places.values():
+        flat.setdefault((place, "block"), place.rsplit(" ", 1)[0])
+    return flat, list(dict.fromkeys(places.values()))
 
 
 def _design_diff(graphs: dict[str, dict | None]) -> list[dict]:
-    """The blocks and settings that differ between the designs (a block missing from a design: ``None``)."""
+    """The blocks and settings that differ between the designs, blocks matched by their place (type and
+    order, see :func:`block_places`); a block one design lacks has ``None`` for it."""
     flats = {rid: _flatten_graph(g) for rid, g in graphs.items() if g}
     if len(flats) < 2:
         return []
-    keys = sorted({k for f in flats.values() for k in f})
-    order = {}
-    for f in flats.values():  # node order as in the first design that has it
-        for nid, _ in f:
-            order.setdefault(nid, len(order))
+    order: dict[str, int] = {}
+    for _, places in flats.values():  # blocks in the order of the first design that has them
+        for place in places:
+            order.setdefault(place, len(order))
+    keys = {k for f, _ in flats.values() for k in f}
     rows = []
-    for nid, field in sorted(keys, key=lambda k: (order[k[0]], k[1] != "type", k[1])):
-        values = {rid: f.get((nid, field)) for rid, f in flats.items()}
+    for place, field in sorted(keys, key=lambda k: (order.get(k[0], len(order)), k[1] != "block", k[1])):
+        values = {rid: f.get((place, field)) for rid, (f, _) in flats.items()}
         if len({json.dumps(v, sort_keys=True, default=str) for v in values.values()}) > 1:
-            rows.append({"node": nid, "field": field, "values": values})
+            rows.append({"node": place, "field": field, "values": values})
     return rows

@@ -127,7 +127,8 @@ def test_monitor_follows_training_stops_and_runs_browser_compares(page, lab_serv
     assert rows.count() == 2
     ids = rows.evaluate_all("els => els.map(e => e.dataset.runId)")
     assert set(ids) == {mlflow_id, run_json(page, "run2.mlflow_run_id")}
-    assert "killed" in browser.inner_text() and "finished" in browser.inner_text()
+    text = browser.inner_text()
+    assert "stopped" in text and "finished" in text and "killed" not in text  # a stopped run is stopped
     for rid in ids:
         browser.locator(f'tr[data-run-id="{rid}"] input[type="checkbox"]').check()
     page.wait_for_function(
@@ -138,8 +139,8 @@ def test_monitor_follows_training_stops_and_runs_browser_compares(page, lab_serv
     fin = browser.locator(f'path[data-series="{mlflow_id}:loss"]')
     assert fin.get_attribute("data-points") == "300"
     design = browser.locator('[data-diff="design"]')
-    assert design.locator('tr[data-node="tok_emb"][data-field="d_model"]').count() == 1
-    assert design.locator('tr[data-node="blocks"][data-field="repeat"]').count() == 1
+    assert design.locator('tr[data-node="tokenEmbedding"][data-field="d_model"]').count() == 1
+    assert design.locator('tr[data-node="transformerBlock"][data-field="repeat"]').count() == 1
     differs = browser.locator('[data-diff="params"] tr.sdl-differs')
     keys = differs.evaluate_all("els => els.map(e => e.dataset.param)")
     assert {"lr", "width", "layers", "steps"} <= set(keys) and "batch_size" not in keys
