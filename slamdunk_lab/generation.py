@@ -22,6 +22,7 @@ tokens instead of a full forward pass per token.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Iterator, Sequence
@@ -44,8 +45,10 @@ _DECODE_CONTEXT = 8
 def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: float = 0.8,
              top_k: int | None = 40, top_p: float = 0.95, repetition_penalty: float = 1.0,
              stop: str | Sequence[str] | None = None, seed: int | None = 0,
-             stream: bool = False) -> str | Iterator[str]:
-    """Continue ``prompt`` with up to ``max_new_tokens`` tokens; returns the new text only, without the prompt.
+             stream: bool = False, include_prompt: bool = False) -> str | Iterator[str]:
+    """Continue ``prompt`` with up to ``max_new_tokens`` tokens; returns the new text only, without the prompt
+    (``include_prompt=True``: the prompt followed by the new text, as the original student project's
+    ``/generate-text`` answered).
 
     The new text is what follows the prompt when the prompt's tokens and the new ones are decoded together, so
     ``prompt + text`` reads as one text (a SentencePiece tokenizer keeps the space before the first new word).
@@ -72,6 +75,7 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
         stream: if True, return an iterator of text pieces as they are generated instead of one string; the
             pieces joined equal the string ``stream=False`` returns. Pieces never end inside a multi-byte
             character or inside a possible stop string. The model is in eval mode until the iterator ends.
+        include_prompt: if True, the result starts with ``prompt`` itself (streamed: as the first piece).
 
     Sampling order: repetition penalty, temperature, top-k, top-p, then one draw. See the module docstring for
     what happens when the text grows past the model's context.
@@ -88,12 +92,17 @@ def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: fl
                             seen_ids=prompt_ids, vocab_size=_decodable(tok))
     # The new ids are decoded after the end of the prompt, so the text is what follows the prompt in
     # decode(prompt + new ids): a SentencePiece tokenizer keeps the space that starts the first new word.
+    if not isinstance(include_prompt, bool):
+        raise TypeError(f"include_prompt must be True or False, got {include_prompt!r}")
+    head = prompt if include_prompt else ""
     if stream or stops:
         pieces = _text_pieces(tok, token_ids, stops, context_ids=prompt_ids)
-        return pieces if stream else "".join(pieces)
+        if stream:
+            return itertools.chain([head], pieces) if head else pieces
+        return head + "".join(pieces)
     # nothing to watch for while generating: one decode at the end, with the same prompt context
     keep = _context_size(tok)
-    return _after(tok, list(prompt_ids)[len(prompt_ids) - keep:], list(token_ids))
+    return head + _after(tok, list(prompt_ids)[len(prompt_ids) - keep:], list(token_ids))
 
 
 def next_token_probs(model, tok, prompt: str, k: int = 10) -> list[dict[str, Any]]:

@@ -31,17 +31,24 @@ class Activation:
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation("relu", False, "ReLU", hf="relu", seed=(("standard", "relu"),)),
-    Activation("gelu", False, "GELU", hf="gelu"),
-    # The original project's GELU (from "LLMs from scratch") is the tanh approximation GPT-2 uses.
+    # The original project's GELU is torch's exact (erf) GELU, F.gelu with its default approximate="none".
+    Activation("gelu", False, "GELU", hf="gelu", seed=(("standard", "gelu"),)),
     Activation("gelu_tanh", False, "GELU", {"approximate": "tanh"}, hf="gelu_new",
-               hf_aliases=("gelu_pytorch_tanh",), seed=(("standard", "gelu"),), note="GPT-2"),
-    Activation("silu", False, "SiLU", hf="silu", hf_aliases=("swish",)),
+               hf_aliases=("gelu_pytorch_tanh",), note="GPT-2"),
+    Activation("silu", False, "SiLU", hf="silu", hf_aliases=("swish",),
+               seed=(("standard", "silu"), ("standard", "swish"))),
+    Activation("leaky_relu", False, "LeakyReLU", {"negative_slope": 0.01}, hf="leaky_relu",
+               seed=(("standard", "leaky"), ("standard", "leakyrelu"))),
     Activation("mish", False, "Mish", hf="mish", seed=(("standard", "mish"),)),
     # SwiGLU is by definition gated (Swish(x W) ⊙ x V), so the original form's "Standard + SwiGLU" can only mean
     # the same block as "Gated + SwiGLU".
     Activation("swiglu", True, "SiLU", hf="silu", hf_aliases=("swish",),
-               seed=(("gated", "swiglu"), ("standard", "swiglu")), note="Llama"),
+               seed=(("gated", "swiglu"), ("standard", "swiglu"), ("gated", "silu"), ("gated", "swish")),
+               note="Llama"),
     Activation("geglu", True, "GELU", hf="gelu", seed=(("gated", "gelu"),)),
+    Activation("reglu", True, "ReLU", hf="relu", seed=(("gated", "relu"),)),
+    Activation("leaky_reglu", True, "LeakyReLU", {"negative_slope": 0.01}, hf="leaky_relu",
+               seed=(("gated", "leaky"), ("gated", "leakyrelu"))),
 )}
 
 

@@ -138,8 +138,16 @@ def _pos_module(d):
             "none": "Identity"}[d["kind"]]
 
 
+def _pos_rows(data, g) -> int:
+    """Rows of a learned position table: ``positions`` when set, else the model's context."""
+    return data["positions"] if data["positions"] is not None else g.context
+
+
 def _pos_infer(data, shapes, g):
     d = _activations_in(shapes, "Positional embedding")
+    if data["kind"] == "learned" and data["positions"] is not None and data["positions"] < g.context:
+        raise BlockProblem("positions", f"the table has {data['positions']} rows but the model's context is "
+                                        f"{g.context}; it needs a row for every position (clear positions)")
     if data["kind"] == "sinusoidal" and d % 2:
         raise BlockProblem("kind", f"sinusoidal positions need an even width, but the width is {d}")
     return ("B", "T", d)
@@ -161,16 +169,25 @@ POSITIONAL_EMBEDDING = BlockSpec(
                   RMS: hf_require("none", lambda v, n: _SINUSOIDAL if v == "sinusoidal" else
                                   "{cls} has no learned position table; RMSNorm models use RoPE in the attention "
                                   "block")}),
+        Param("positions", "int", None,
+              "Rows of the learned position table: empty = the model's context. More rows than the context are "
+              "kept but unused (designs imported from the original project size the table from ctxLength).",
+              "학습형 위치 표의 행 수: 비우면 모델의 context. context보다 많은 행은 보관만 되고 쓰이지 않습니다(원래 "
+              "프로젝트에서 가져온 설계는 ctxLength로 표 크기를 정합니다).",
+              minimum=1, maximum=1_048_576, nullable=True,
+              hf={"*": hf_require(None, "{cls} sizes its position table from the model's context; clear "
+                                        "positions")}),
     ),
     inputs=("in",),
     outputs=("out",),
     keeps_shape=True,
     infer=_pos_infer,
-    count_params=lambda d, s, g: g.context * int(s[0][2]) if d["kind"] == "learned" else 0,
+    count_params=lambda d, s, g: _pos_rows(d, g) * int(s[0][2]) if d["kind"] == "learned" else 0,
     flops=lambda d, s, g: int(s[0][2]) if d["kind"] != "none" else 0,
     module=_pos_module,
-    module_kwargs=lambda d, s, g: {} if d["kind"] == "none" else {"context": g.context, "d_model": int(s[0][2])},
-    examples=({"kind": "learned"}, {"kind": "sinusoidal"}, {"kind": "none"}),
+    module_kwargs=lambda d, s, g: {} if d["kind"] == "none" else {
+        "context": _pos_rows(d, g) if d["kind"] == "learned" else g.context, "d_model": int(s[0][2])},
+    examples=({"kind": "learned"}, {"kind": "sinusoidal"}, {"kind": "none"}, {"kind": "learned", "positions": 24}),
     hf_slot="positions",
     color="#2563eb",
     docs_en=Docs(
@@ -232,6 +249,7 @@ def _attn_params(data, shapes, g):
     h, kv, hd = attention_dims(data, d)
     qkv = (h + 2 * kv) * hd
     n = d * qkv + (qkv if data["qkv_bias"] else 0) + h * hd * d + (d if data["out_bias"] else 0)
+    n += data["relative_buckets"] * h if data["position_bias"] == "t5" else 0
     return n + (2 * hd if data["qk_norm"] else 0)
 
 
@@ -263,10 +281,11 @@ def _attn_kwargs(data, shapes, g):
     return {
         "d_model": d, "n_heads": h, "n_kv_heads": kv, "head_dim": hd,
         "qkv_bias": data["qkv_bias"], "out_bias": data["out_bias"],
-        "qk_norm": data["qk_norm"], "qk_norm_eps": data["qk_norm_eps"],
+        "qk_norm": data["qk_norm"], "qk_norm_eps": data["qk_norm_eps"], "qk_norm_order": data["qk_norm_order"],
         "rope": data["rope"], "rope_base": data["rope_base"], "rope_scaling": rope_scaling_of(data),
         "no_rope_every": data["no_rope_every"], "sliding_window": data["sliding_window"],
-        "dropout": data["dropout"],
+        "dropout": data["dropout"], "position_bias": data["position_bias"],
+        "relative_buckets": data["relative_buckets"], "relative_max_distance": data["relative_max_distance"],
     }
 
 
@@ -311,10 +330,18 @@ ATTENTION = BlockSpec(
                                            "out_bias on"),
                   RMS: hf_key("attention_bias", why="{cls} has one attention_bias switch for the q, k, v and "
                                                     "output projections; set qkv_bias and out_bias alike")}),
-        Param("qk_norm", "bool", False, "RMS-normalise each query and key head before RoPE (Qwen3).",
-              "RoPE 전에 각 쿼리·키 헤드를 RMS 정규화합니다(Qwen3).",
+        Param("qk_norm", "bool", False, "RMS-normalise each query and key head (Qwen3; see qk_norm_order).",
+              "각 쿼리·키 헤드를 RMS 정규화합니다(Qwen3; qk_norm_order 참고).",
               hf={"gpt2": hf_require(False, "GPT-2 has no QK-norm"), "qwen3": hf_require(True, _UNREACHABLE),
                   "*": hf_require(False, _UNREACHABLE)}),
+        Param("qk_norm_order", "choice", "before_rope",
+              "Where QK-norm sits: before RoPE (Qwen3) or after it (the original student project's order).",
+              "QK 정규화의 위치: RoPE 전(Qwen3) 또는 RoPE 후(원래 학생 프로젝트의 순서).",
+              choices=("before_rope", "after_rope"),
+              hf={"qwen3": hf_require(lambda v, n: v == "before_rope" or not n.data["qk_norm"],
+                                      "Qwen3 normalises queries and keys before RoPE; set qk_norm_order to "
+                                      "before_rope"),
+                  "*": hf_unused("only QK-norm uses it, and the family has none")}),
         Param("qk_norm_eps", "float", 1e-6, "Epsilon of the QK-norm.", "QK 정규화의 엡실론.",
               minimum=0, maximum=1, exclusive_minimum=True,
               hf={"qwen3": hf_key("rms_norm_eps", why="Qwen3 uses the norms' eps ({other_value:g}) for QK-norm too"),
@@ -362,6 +389,20 @@ ATTENTION = BlockSpec(
               "마지막 W개 위치에만 어텐션합니다. 비우면 앞부분 전체.", minimum=1, maximum=BIG_INT, nullable=True,
               hf={"*": hf_require(None, "sliding-window attention is not supported by the {cls} export; clear "
                                         "sliding_window")}),
+        Param("position_bias", "choice", "none",
+              "A bias on the scores by distance: 'alibi' (fixed per-head slopes, Press et al.) or 't5' (learned, "
+              "bucketed, T5); the model then needs no other positions.",
+              "거리에 따라 점수에 더하는 편향: 'alibi'(헤드별 고정 기울기, Press 외) 또는 't5'(구간별로 학습, T5). "
+              "그러면 다른 위치 정보가 필요 없습니다.",
+              choices=("none", "alibi", "t5"),
+              hf={"*": hf_require("none", "{cls} has no ALiBi or relative position bias; set position_bias to "
+                                          "none")}),
+        Param("relative_buckets", "int", 32, "T5 bias: number of distance buckets.", "T5 편향: 거리 구간의 수.",
+              minimum=2, maximum=4096,
+              hf={"*": hf_unused("only the T5 position bias uses it, and the family has none")}),
+        Param("relative_max_distance", "int", 128, "T5 bias: distances beyond this share the last bucket.",
+              "T5 편향: 이보다 먼 거리는 마지막 구간을 함께 씁니다.", minimum=2, maximum=BIG_INT,
+              hf={"*": hf_unused("only the T5 position bias uses it, and the family has none")}),
         Param("dropout", "float", 0.0, "Dropout on the attention weights during training.",
               "학습 중 어텐션 가중치에 적용하는 드롭아웃.", minimum=0, maximum=1, exclusive_maximum=True,
               hf={"gpt2": hf_key("attn_pdrop"), RMS: hf_key("attention_dropout")}),
@@ -381,10 +422,15 @@ ATTENTION = BlockSpec(
         {"n_heads": 4, "n_kv_heads": 2, "rope": True, "rope_base": 500000.0, "dropout": 0.1},
         {"n_heads": 4, "n_kv_heads": 1, "head_dim": 8, "qk_norm": True, "qk_norm_eps": 1e-5, "rope": True,
          "qkv_bias": True},
+        {"n_heads": 4, "n_kv_heads": 2, "qk_norm": True, "qk_norm_order": "after_rope", "rope": True},
         {"n_heads": 2, "rope": True, "rope_scaling": "llama3", "rope_original_context": 8, "rope_factor": 4.0,
          "rope_low_freq_factor": 0.5, "rope_high_freq_factor": 2.0},
         {"n_heads": 2, "sliding_window": 3, "out_bias": True},
         {"n_heads": 2, "rope": True, "no_rope_every": 2},
+        {"n_heads": 8, "n_kv_heads": 2, "head_dim": 4, "position_bias": "alibi"},
+        {"n_heads": 6, "head_dim": 4, "position_bias": "alibi"},
+        {"n_heads": 2, "n_kv_heads": 1, "position_bias": "t5", "relative_buckets": 8, "relative_max_distance": 16},
+        {"n_heads": 2, "position_bias": "alibi", "sliding_window": 4},
     ),
     export=ExportNames(prefix="", fields={"dropout": "attn_dropout"}),
     hf_slot="attention",
@@ -394,14 +440,17 @@ ATTENTION = BlockSpec(
         "projected to queries, keys and values; a query's dot products with all earlier keys, softmaxed, weight "
         "the values. Several heads do this in parallel on smaller slices. Grouped-query attention lets several "
         "query heads share one key/value head, which shrinks the KV cache; RoPE rotates queries and keys by "
-        "their position so that the score depends on the distance between tokens.",
+        "their position so that the score depends on the distance between tokens. A position bias does the same by "
+        "adding a score that falls with the distance: ALiBi's fixed slope per head, or T5's learned value per "
+        "bucket of distances.",
         "Attention(Q, K, V) = softmax(Q Kᵀ / √d_head + M) V,  M_{ij} = −∞ for j > i;  out = concat(heads) W_O",
         "in: (B, T, D) → q: (B, H, T, d_head), k, v: (B, H_kv, T, d_head) → out: (B, T, D)"),
     docs_ko=Docs(
         "각 위치가 앞선 위치들을 돌아보고 거기서 찾은 것을 가중 평균합니다. 입력을 쿼리·키·값으로 투영하고, 쿼리와 앞선 모든 "
         "키의 내적에 소프트맥스를 취해 값에 가중치를 줍니다. 여러 헤드가 더 작은 조각에서 이를 병렬로 수행합니다. 그룹 쿼리 "
         "어텐션은 여러 쿼리 헤드가 하나의 키/값 헤드를 공유하여 KV 캐시를 줄이고, RoPE는 쿼리와 키를 위치만큼 회전시켜 "
-        "점수가 토큰 사이의 거리에 따라 달라지게 합니다.",
+        "점수가 토큰 사이의 거리에 따라 달라지게 합니다. 위치 편향은 거리에 따라 줄어드는 점수를 더해 같은 일을 합니다: ALiBi는 "
+        "헤드마다 고정된 기울기를, T5는 거리 구간마다 학습되는 값을 씁니다.",
         "Attention(Q, K, V) = softmax(Q Kᵀ / √d_head + M) V,  j > i이면 M_{ij} = −∞;  out = concat(heads) W_O",
         "입력: (B, T, D) → q: (B, H, T, d_head), k, v: (B, H_kv, T, d_head) → 출력: (B, T, D)"),
 )

@@ -206,6 +206,45 @@ def rope_inv_freq(head_dim: int, base: float, scaling: dict | None = None) -> to
     return torch.where(medium, blended, scaled)
 
 
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """ALiBi's per-head slopes (Press et al., 2022): a geometric sequence starting at 2^(-8/n); for a head count
+    that is not a power of two, the power of two below it plus every other slope of the next one."""
+    def powers(n: int) -> list[float]:
+        start = 2.0 ** (-8.0 / n)
+        return [start ** (i + 1) for i in range(n)]
+
+    below = 2 ** math.floor(math.log2(n_heads))
+    slopes = powers(below) + powers(2 * below)[0::2][: n_heads - below]
+    return torch.tensor(slopes, dtype=torch.float32, device="cpu")
+
+
+class RelativePositionBias(nn.Module):
+    """T5's bucketed relative position bias, causal: one learned score per head for each bucket of distance
+    to an earlier key. Distances below ``num_buckets / 2`` get a bucket each, longer ones share logarithmically
+    wider buckets up to ``max_distance``."""
+
+    def __init__(self, n_heads: int, num_buckets: int = 32, max_distance: int = 128):
+        super().__init__()
+        self.num_buckets, self.max_distance = num_buckets, max_distance
+        self.weight = nn.Parameter(torch.empty(num_buckets, n_heads))
+
+    def init_weights(self, residual_std: float) -> None:
+        nn.init.normal_(self.weight, mean=0.0, std=0.02)
+
+    def bucket(self, distance: torch.Tensor) -> torch.Tensor:
+        """Bucket of each distance (query position − key position, ≥ 0 for the keys a query may see)."""
+        distance = distance.clamp(min=0)
+        exact = self.num_buckets // 2
+        far = exact + (torch.log(distance.float().clamp(min=1) / exact) / math.log(self.max_distance / exact)
+                       * (self.num_buckets - exact)).long()
+        return torch.where(distance < exact, distance, far.clamp(max=self.num_buckets - 1))
+
+    def forward(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor:
+        """(H, T, S) scores to add for queries at ``q_pos`` (T,) and keys at ``k_pos`` (S,)."""
+        buckets = self.bucket(q_pos[:, None] - k_pos[None, :])  # (T, S)
+        return self.weight[buckets].permute(2, 0, 1)  # (T, S, H) -> (H, T, S)
+
+
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat((-x2, x1), dim=-1)
@@ -217,9 +256,11 @@ class CausalSelfAttention(nn.Module):
     takes_context = True
 
     def __init__(self, d_model: int, n_heads: int, n_kv_heads: int, head_dim: int, qkv_bias: bool = False,
-                 out_bias: bool = False, qk_norm: bool = False, qk_norm_eps: float = 1e-6, rope: bool = False,
+                 out_bias: bool = False, qk_norm: bool = False, qk_norm_eps: float = 1e-6,
+                 qk_norm_order: str = "before_rope", rope: bool = False,
                  rope_base: float = 10000.0, rope_scaling: dict | None = None, no_rope_every: int = 0,
-                 sliding_window: int | None = None, dropout: float = 0.0):
+                 sliding_window: int | None = None, dropout: float = 0.0, position_bias: str = "none",
+                 relative_buckets: int = 32, relative_max_distance: int = 128):
         super().__init__()
         self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, head_dim
         self.rope, self.no_rope_every, self.sliding_window, self.dropout = rope, no_rope_every, sliding_window, dropout
@@ -228,12 +269,18 @@ class CausalSelfAttention(nn.Module):
         self.out_proj = Linear(n_heads * head_dim, d_model, bias=out_bias)
         self.out_proj.residual_projection = True
         self.qk_norm = qk_norm
+        self.qk_norm_after_rope = qk_norm and qk_norm_order == "after_rope"
         self.q_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
         self.k_norm = RMSNorm(head_dim, qk_norm_eps) if qk_norm else nn.Identity()
         self.rope_key = (head_dim, rope_base, tuple(sorted(rope_scaling.items())) if rope_scaling else None)
         # Rotation speeds, kept in float32 on the CPU and copied once per device (not a buffer, so .to(bf16)
         # cannot round them).
         self.inv_freq = {"cpu": rope_inv_freq(head_dim, rope_base, rope_scaling).cpu()} if rope else {}
+        # Position biases added to the scores: ALiBi (fixed slopes, kept like inv_freq) or T5's learned buckets.
+        self.position_bias = position_bias
+        self.alibi = {"cpu": alibi_slopes(n_heads)} if position_bias == "alibi" else {}
+        if position_bias == "t5":
+            self.relative_bias = RelativePositionBias(n_heads, relative_buckets, relative_max_distance)
 
     def kv_cache_shape(self) -> tuple[int, int]:
         """Each call keeps (n_kv_heads, head_dim) keys and values per position in the KV cache."""
@@ -271,23 +318,46 @@ class CausalSelfAttention(nn.Module):
             ctx.memo[key] = allowed
         return ctx.memo[key]
 
+    def score_bias(self, ctx: ForwardContext, T: int, S: int, x: torch.Tensor) -> torch.Tensor:
+        """(H, T, S) position bias added to the attention scores of queries start_pos… and keys 0…S−1."""
+        q_pos = torch.arange(ctx.start_pos, ctx.start_pos + T, device=x.device)
+        k_pos = torch.arange(S, device=x.device)
+        if self.position_bias == "t5":
+            return self.relative_bias(q_pos, k_pos).to(x.dtype)
+        key = ("alibi", self.n_heads, ctx.start_pos, T, S)
+        if key not in ctx.memo:  # the slopes depend only on the head count: shared by every layer
+            device = str(x.device)
+            if device not in self.alibi:
+                self.alibi[device] = self.alibi["cpu"].to(x.device)
+            distance = (q_pos[:, None] - k_pos[None, :]).clamp(min=0).float()  # (T, S)
+            ctx.memo[key] = (-self.alibi[device][:, None, None] * distance).to(x.dtype)  # (H, T, S)
+        return ctx.memo[key]
+
     def forward(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
         B, T, _ = x.shape
         H, KV, hd = self.n_heads, self.n_kv_heads, self.head_dim
         q, k, v = self.qkv_proj(x).split([H * hd, KV * hd, KV * hd], dim=-1)
         q, k = q.view(B, T, H, hd), k.view(B, T, KV, hd)
-        if self.qk_norm:  # skipping two Identity calls per layer is measurable when decoding one token at a time
-            q, k = self.q_norm(q), self.k_norm(k)
+        if self.qk_norm and not self.qk_norm_after_rope:  # Qwen3: normalise, then rotate
+            q, k = self.q_norm(q), self.k_norm(k)  # (skipping two Identity calls per layer is measurable)
         q, k = q.transpose(1, 2), k.transpose(1, 2)  # (B, H, T, hd), (B, KV, T, hd)
         v = v.view(B, T, KV, hd).transpose(1, 2)  # (B, KV, T, hd)
         if self.uses_rope(ctx):
             cos, sin = self.rope_tables(ctx, T, x)  # (T, hd) each
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
+        if self.qk_norm_after_rope:  # the original student project's order: rotate, then normalise
+            q, k = self.q_norm(q), self.k_norm(k)
         if ctx.cache is not None:
             k, v = ctx.cache.update(ctx.slot, ctx.start_pos, k, v)  # (B, KV, S, hd), S = start_pos + T
         ctx.slot += 1
-        mask = self.mask(ctx, T, k.shape[2], x.device)
+        S = k.shape[2]
+        mask = self.mask(ctx, T, S, x.device)
+        bias = None
+        if self.position_bias != "none":  # scores + bias where allowed, −inf elsewhere, as one float mask
+            bias = self.score_bias(ctx, T, S, x)
+            allowed = mask if mask is not None else torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
+            mask = bias.masked_fill(~allowed, float("-inf"))  # (H, T, S)
         if ctx.attention_maps is not None:
             ctx.attention_maps.append(self.attention_weights(q, k, mask))
         y = attend(  # (B, H, T, hd)
@@ -302,6 +372,8 @@ class CausalSelfAttention(nn.Module):
         T, S = scores.shape[-2:]
         if mask is None:
             mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(S - T)
+        if mask.dtype != torch.bool:  # a float mask: the position bias, −inf where a key is hidden
+            return (scores + mask).softmax(dim=-1).detach()
         return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).detach()
 
 

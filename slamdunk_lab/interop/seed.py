@@ -5,21 +5,27 @@ of LayerNodes in forward order (``shared/seed-format.md``). :func:`from_seed` tu
 
 * a ``tokens`` node (its context is ``config.context_length``, else the largest ``ctxLength``), then one node per
   LayerNode, ids taken from ``data.id`` (sanitised, made unique), then a ``logits`` node;
-* a ``transformerBlock`` becomes a group with ``repeat = numOfBlocks`` and ``share_weights = False``: each repeat
-  is a distinct layer (the original looped one layer's weights — a bug we do not copy);
-* a ``residual`` becomes an ``add`` node: input ``a`` is the value that *entered* its ``source`` node, input ``b``
-  the current stream, so ``ln1 → attn → residual(source=ln1)`` is ``x + attn(ln1(x))``;
+* a ``transformerBlock`` becomes a group with ``repeat = numOfBlocks`` (missing: 1, as the original) and
+  ``share_weights = False``: each repeat is a distinct layer (the original looped one layer's weights — a bug we
+  do not copy; :mod:`slamdunk_lab.seed` rebuilds that shared model to open files the original trained);
+* a ``residual`` becomes an ``add`` node: input ``a`` is the value its ``source`` names — ``"<id>:in"`` (what the
+  original canvas writes) the value that *entered* that layer, ``"<id>:out"`` (or a bare id at the top level, as
+  the original cached it) the value it handed on; a bare id inside a block means its input, the pre-LN skip —
+  and input ``b`` the current stream, so ``ln1 → attn → residual(source="ln1:in")`` is ``x + attn(ln1(x))``;
 * a Rotary positional node becomes ``positionalEmbedding(kind="none")`` and turns RoPE on in every attention that
-  follows it, whatever that attention's own ``isRoPE`` says (that is what such a node means);
+  follows it; a Relative one turns on a T5-style relative position bias there instead;
 * the last top-level ``linear``, whose ``outDim`` must be the vocabulary size, becomes an ``lmHead`` (tied when
   ``weightTying``) followed by the ``logits`` node.
 
-Values a node leaves out come from ``config``, then from the family defaults in :data:`FAMILIES` (facts the
-format never states, such as whether the attention output projection has a bias), then from the block
+The settings follow what the original built: norms with eps 1e-6, exact GELU, the multi-head attention's output
+bias on exactly when ``qkvBias`` is, QK-norm after RoPE, a learned table sized from the node's ``ctxLength``.
+``config.model`` picks the tokenizer only. Values a node leaves out come from ``config``, then from the block
 catalogue. Widths our blocks infer (``inDim``, ``outDim``, ``embDim``) are checked against the stream instead of
-being dropped. Anything we cannot represent faithfully (relative positions, a gated ReLU, a gated Mish) is an
-error naming the node, never a silent change of meaning. Every problem is collected and raised together as a
-:class:`~slamdunk_lab.errors.GraphError`.
+being dropped. Anything we cannot represent (a gated Mish) is an error naming the node; every place where our
+model differs from what the original would have built is a note (``from_seed(payload, report=True)``). Every
+problem is collected and raised together as a :class:`~slamdunk_lab.errors.GraphError`.
+
+The original's saved canvas (React Flow ``{nodes, edges}``) is accepted too (:func:`canvas_to_payload`).
 
 Every node is written through the block catalogue: its type and default settings come from the block's
 specification, and the activation names from the activation table. This module is pure Python: no torch.
@@ -53,35 +59,27 @@ from ..blocks.spec import BlockSpec
 from ..errors import GraphError, GraphIssue
 from ..graph.schema import make_edge, make_node
 
-#: Defaults per ``config.model`` for facts the seed format does not carry, as the original project's family
-#: code had them (GPT-2: biased attention output, LayerNorm ε 1e-5, GELU MLP; the RoPE families: no biases,
-#: RoPE in every attention, SwiGLU). With no ``config.model``, each attention type's own default applies.
-FAMILIES: dict[str, dict[str, Any]] = {
-    "gpt-2": {"rope": False, "out_bias": True, "norm_eps": 1e-5, "act": "GELU"},
-    "llama2": {"rope": True, "out_bias": False, "norm_eps": 1e-5, "act": "SwiGLU"},
-    "llama3": {"rope": True, "out_bias": False, "norm_eps": 1e-5, "act": "SwiGLU"},
-    "qwen3": {"rope": True, "out_bias": False, "norm_eps": 1e-6, "act": "SwiGLU"},
-    "smollm3": {"rope": True, "out_bias": False, "norm_eps": 1e-6, "act": "SwiGLU", "no_rope_every": 4},
-}
-_FAMILY_ALIASES = {"gpt2": "gpt-2", "gpt-2": "gpt-2", "llama-2": "llama2", "llama-3": "llama3", "qwen-3": "qwen3",
-                   "smollm-3": "smollm3"}
+#: ``config.model`` values of the original form. It picks the tokenizer (and the training settings), never the
+#: architecture: the original built the model from the nodes alone, and so does the import.
+MODEL_TYPES = ("gpt-2", "llama2", "llama3", "qwen3", "smollm3")
+_MODEL_ALIASES = {"gpt2": "gpt-2", "llama-2": "llama2", "llama-3": "llama3", "qwen-3": "qwen3", "smollm-3": "smollm3"}
 
-#: Attention defaults by seed type when the family does not say: multi-head attention is GPT-2's (biased output,
-#: no RoPE), grouped-query attention is Llama 3's (no bias, RoPE).
-ATTENTION_DEFAULTS = {"mhAttention": {"rope": False, "out_bias": True},
-                      "gqAttention": {"rope": True, "out_bias": False}}
+#: The original’s norms (LayerNorm and RMSNorm alike) were built with eps 1e-6 whatever a node said.
+ORIGINAL_NORM_EPS = 1e-6
 
 #: Seed positional names (``posType`` with " Positional Embedding" dropped, or the older ``mode``) → our kind.
-#: ``"rope"`` means: no additive positions, RoPE in the attention that follows. ``None``: we have no such block.
+#: ``"rope"`` means: no additive positions, RoPE in the attention that follows. ``"relative"``: no additive
+#: positions, a T5-style bucketed relative bias in the attention that follows.
 POSITIONAL_KINDS = {"learned": "learned", "absolute": "learned", "sinusoidal": "sinusoidal", "sinusoid": "sinusoidal",
-                    "rotary": "rope", "rope": "rope", "none": "none", "relative": None}
+                    "rotary": "rope", "rope": "rope", "none": "none", "relative": "relative"}
 
 NORM_TYPES: dict[str, BlockSpec] = {"layer": LAYER_NORM, "rms": RMS_NORM}
 
 #: The original form's activation names (``actFunc``, compared lower case without spaces), as it showed them.
 #: Which (feedForwardType, actFunc) pair means which of our activations is the activation table's ``seed``
 #: column; a pair it does not list (gated ReLU, gated Mish) is refused, never quietly turned into another.
-SEED_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "swiglu": "SwiGLU", "mish": "Mish"}
+SEED_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "swish": "Swish", "leaky": "leaky",
+                    "leakyrelu": "LeakyReLU", "swiglu": "SwiGLU", "mish": "Mish"}
 
 #: Fields of the original canvas that mean nothing to the model (ignored, like any other unknown field).
 UI_FIELDS = frozenset({"label", "isCollapsed", "isLocked", "hideHandles", "isTarget"})
@@ -95,7 +93,7 @@ STEP = 110.0
 _MISSING = object()
 
 
-def from_seed(payload: Any) -> dict:
+def from_seed(payload: Any, report: bool = False) -> Any:
     """Convert the original web project's request body (a dict or its JSON text) to a v1 graph dict.
 
     >>> import slamdunk_lab as sd
@@ -106,10 +104,136 @@ def from_seed(payload: Any) -> dict:
     >>> [n["type"] for n in g["nodes"]]
     ['tokens', 'tokenEmbedding', 'rmsNorm', 'lmHead', 'logits']
 
+    ``payload`` may also be the original’s saved canvas (React Flow's ``{"nodes", "edges"}``, as it keeps it in
+    the browser): it is first turned into the request body the original front end would send
+    (:func:`canvas_to_payload`).
+
+    With ``report=True`` it returns ``(graph, notes)``: ``notes`` is a list of
+    :class:`~slamdunk_lab.errors.GraphIssue`, one per place where the imported model differs from what the
+    original would have built (each repeat of a block made distinct, residuals inside blocks made live, the
+    original’s ignored fields, vocabulary mismatches, ...). Without it, only the graph.
+
     Raises :class:`~slamdunk_lab.errors.GraphError` listing every problem found (each naming the seed node's id
     and field) when the design cannot be imported faithfully.
     """
-    return _Converter(payload).run()
+    converter = _Converter(payload)
+    graph = converter.run()
+    return (graph, converter.notes) if report else graph
+
+
+def residual_source(source: str, top_level: bool, ids: set[str] | frozenset[str] = frozenset()) -> tuple[str, str]:
+    """A residual's ``source`` as (layer id, ``"in"`` or ``"out"``): which value of that layer it adds back.
+
+    The original canvas writes ``"<id>:in"`` for every connection drawn (its ``onConnect``): the value that
+    flowed *into* that layer. Its model code also keeps each top-level layer's output under the bare id, so a
+    bare id at the top level adds that layer's *output*; ``"<id>:out"`` says so explicitly. Inside a block the
+    original ran no residual at all, and its GPT-2 preset names the block's norm with a bare id, meaning the
+    usual pre-LN skip around it: a bare id inside a block adds that layer's input.
+
+    >>> residual_source("ln1:in", top_level=True), residual_source("ln1", top_level=True)
+    (('ln1', 'in'), ('ln1', 'out'))
+    >>> residual_source("ln1", top_level=False), residual_source("ln1:out", top_level=False)
+    (('ln1', 'in'), ('ln1', 'out'))
+    """
+    for suffix, end in ((":in", "in"), (":out", "out")):
+        if source.endswith(suffix) and (source not in ids or source[: -len(suffix)] in ids):
+            return source[: -len(suffix)], end
+    return source, "out" if top_level else "in"
+
+
+#: Fields the original front end removed before sending a design (``buildModelJSON``), and we ignore.
+_CANVAS_UI = ("openModal", "hideHandles", "isCollapsed", "isTarget", "isLocked")
+
+
+def canvas_to_payload(state: Any, config: dict | None = None) -> dict:
+    """The request body the original front end would send for its saved canvas state.
+
+    The original keeps its canvas in the browser (``localStorage["canvasState"]``, also offered as a download)
+    as React Flow's ``{"nodes": [...], "edges": [...]}``. Its ``buildModelJSON`` turns that into the layer list:
+    start at the one top-level node no edge enters (edges to or from a residual handle do not count), follow
+    the edges depth first, and give each block its children (nodes whose parent is the block) from top to
+    bottom. This does the same; ``config`` (the original’s side panel, which the canvas state does not hold)
+    becomes the payload's ``config``.
+
+    >>> state = {"nodes": [{"id": "e", "type": "tokenEmbedding", "position": {"x": 0, "y": 0},
+    ...                     "data": {"id": "e", "label": "Token Embedding", "vocabSize": 96, "embDim": 32}},
+    ...                    {"id": "h", "type": "linear", "position": {"x": 0, "y": 200},
+    ...                     "data": {"id": "h", "inDim": 32, "outDim": 96, "bias": False, "weightTying": True}}],
+    ...          "edges": [{"source": "e", "target": "h", "sourceHandle": "src", "targetHandle": "tgt"}]}
+    >>> [layer["type"] for layer in canvas_to_payload(state)["model"]]
+    ['tokenEmbedding', 'linear']
+    """
+    if isinstance(state, (str, bytes)):
+        try:
+            state = json.loads(state)
+        except (ValueError, RecursionError) as exc:
+            raise GraphError(f"the canvas state is not valid JSON: {exc}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("nodes"), list) \
+            or not isinstance(state.get("edges", []), list):
+        raise GraphError(GraphIssue(None, "nodes", "a canvas state must be an object with 'nodes' and 'edges' "
+                                                   "lists (the original’s saved canvas)"))
+    nodes = [n for n in state["nodes"] if isinstance(n, dict) and isinstance(n.get("id"), (str, int))]
+    edges = [e for e in state.get("edges") or [] if isinstance(e, dict)]
+    if not nodes:
+        raise GraphError(GraphIssue(None, "nodes", "the canvas is empty: there is no layer to import (add layers "
+                                                   "in the original, or load one of its presets, and save again)"))
+    if len(nodes) > MAX_LAYERS:
+        raise GraphError(GraphIssue(None, "nodes", f"the canvas has more than {MAX_LAYERS} layers"))
+    by_id = {str(n["id"]): n for n in nodes}
+
+    def parent_of(n: dict) -> str | None:
+        parent = n.get("parentNode", n.get("parentId"))
+        return str(parent) if parent is not None else None
+
+    in_degree = dict.fromkeys(by_id, 0)
+    adjacent: dict[str, list[str]] = {}
+    for e in edges:
+        source, target = str(e.get("source")), str(e.get("target"))
+        adjacent.setdefault(source, []).append(target)
+        if e.get("sourceHandle") == "residual-source" or e.get("targetHandle") == "residual-target":
+            continue
+        if target in in_degree:
+            in_degree[target] += 1
+    roots = [i for i, d in in_degree.items() if d == 0 and parent_of(by_id[i]) is None]
+    if len(roots) != 1:
+        listed = ", ".join(f"'{r}'" for r in roots[:6]) + (" ..." if len(roots) > 6 else "")
+        raise GraphError(GraphIssue(None, "edges", f"the canvas must have exactly one starting layer (a top-level "
+                                                   f"layer no edge enters), but it has {len(roots)}"
+                                                   + (f": {listed}" if roots else "")
+                                                   + "; connect the layers into one chain"))
+
+    def layer_of(n: dict, drop_label: bool) -> dict:
+        data = dict(n.get("data") or {}) if isinstance(n.get("data"), dict) else {}
+        for key in _CANVAS_UI + (("label",) if drop_label else ()):
+            data.pop(key, None)
+        return {"type": n.get("type"), "data": data}
+
+    model: list[dict] = []
+    visited: set[str] = set()
+    stack: list[Any] = [iter([roots[0]])]
+    while stack:  # depth first, in edge order, as buildModelJSON's recursion
+        node_id = next(stack[-1], None)
+        if node_id is None:
+            stack.pop()
+            continue
+        if node_id in visited or node_id not in by_id:
+            continue
+        visited.add(node_id)
+        n = by_id[node_id]
+        item = layer_of(n, drop_label=True)
+        if "Block" in str(n.get("type") or ""):
+            kids = [c for c in nodes if parent_of(c) == node_id]
+            kids.sort(key=lambda c: float((c.get("position") or {}).get("y") or 0))
+            item["children"] = [layer_of(c, drop_label=False) for c in kids]
+        model.append(item)
+        stack.append(iter(adjacent.get(node_id, [])))
+    payload: dict[str, Any] = {"config": dict(config or state.get("config") or {}), "model": model}
+    return payload
+
+
+def is_canvas_state(payload: Any) -> bool:
+    """Whether ``payload`` is the original’s saved canvas (React Flow nodes and edges), not a request body."""
+    return isinstance(payload, dict) and "nodes" in payload and "model" not in payload
 
 
 # --------------------------------------------------------------------------------------------- reading values
@@ -211,13 +335,25 @@ class _Converter:
         self.width_from = ""
         self.is_ids = True
         self.rope_from: str | None = None  # seed id of the Rotary node that turned RoPE on, if any
+        self.relative_from: str | None = None  # seed id of the Relative node that turned the T5 bias on, if any
+        self.notes: list[GraphIssue] = []  # where our model differs from what the original built
+        self.embedding_node: str | None = None
         self.embedding: dict | None = None  # {"vocab_size", "d_model"} of the token embedding, when valid
         self.saw_embedding = False
         self.head: str | None = None
+        self.block_residuals: list[str] = []
         self.y = 0.0
 
     def fail(self, node_id: str | None, field: str | None, message: str) -> None:
         self.errors.append(GraphIssue(node_id, field, message))
+
+    def note(self, node_id: str | None, field: str | None, message: str) -> None:
+        """A place where the imported model differs from what the original would have built."""
+        self.notes.append(GraphIssue(node_id, field, message))
+
+    @property
+    def stream_is_embedding(self) -> bool:
+        return self.embedding_node is not None and self.stream == self.embedding_node
 
     # ------------------------------------------------------------------ entry
     def run(self) -> dict:
@@ -230,6 +366,8 @@ class _Converter:
         if not isinstance(payload, dict):
             raise GraphError(f"a seed design must be an object with 'config' and 'model', got "
                              f"{type(payload).__name__}")
+        if is_canvas_state(payload):  # the original’s saved canvas: the request body its front end would build
+            payload = canvas_to_payload(payload)
         layers = payload.get("model")
         if not isinstance(layers, list) or not layers:
             raise GraphError(GraphIssue(None, "model", "'model' must be a non-empty list of layers in forward order"))
@@ -281,14 +419,14 @@ class _Converter:
 
     def _read_config(self, config: dict) -> None:
         c = _Fields(self.errors, None, config, prefix="config.")
-        family = c.text("model", None)
-        self.family: dict[str, Any] = {}
-        if family is not None:
-            key = _FAMILY_ALIASES.get(family.strip().lower(), family.strip().lower())
-            if key not in FAMILIES:
-                c.fail("model", f"'model' must be one of {', '.join(FAMILIES)}, got {_show(family)}")
+        model_type = c.text("model", None)
+        self.model_type: str | None = None
+        if model_type is not None:
+            key = _MODEL_ALIASES.get(model_type.strip().lower(), model_type.strip().lower())
+            if key not in MODEL_TYPES:
+                c.fail("model", f"'model' must be one of {', '.join(MODEL_TYPES)}, got {_show(model_type)}")
             else:
-                self.family = FAMILIES[key]
+                self.model_type = key
         self.cfg = {
             "vocab_size": c.int("vocab_size", None),
             "context_length": c.int("context_length", None, maximum=1_048_576),
@@ -370,6 +508,7 @@ class _Converter:
         here = {str(item["data"]["id"]) for item in layers
                 if isinstance(item, dict) and isinstance(item.get("data"), dict) and "id" in item["data"]}
         entered: dict[str, tuple[str, int | None, bool]] = {}  # seed id -> the stream that flowed into it
+        left: dict[str, tuple[str, int | None, bool]] = {}  # seed id -> the stream it handed on (its output)
         seed_id = None
         for index, item in enumerate(layers):
             where = f"model[{index}]" if parent is None else f"{parent}.children[{index}]"
@@ -394,7 +533,7 @@ class _Converter:
             fields = _Fields(self.errors, seed_id, data)
             last = parent is None and index == len(layers) - 1
             if type_ == "residual":
-                self._residual(seed_id, fields, parent, entered, here)
+                self._residual(seed_id, fields, parent, entered, left, here)
             elif type_ == "transformerBlock":
                 self._block(seed_id, item, fields, parent)
             elif type_ == "linear":
@@ -402,6 +541,7 @@ class _Converter:
             else:
                 getattr(self, "_" + type_)(seed_id, fields, parent)
             entered[seed_id] = before
+            left[seed_id] = (self.stream, self.width, self.is_ids)
         if parent is None and self.head is None and self.saw_embedding:
             self.fail(seed_id, None, "the design must end with a linear layer whose outDim is the vocabulary size "
                                      "(the LM head); the last top-level layer is not one")
@@ -433,6 +573,11 @@ class _Converter:
         if not self.is_ids:
             f.fail(None, "a token embedding reads token ids, so it must come first, straight after the input")
         node = self._node(seed_id, TOKEN_EMBEDDING, {"vocab_size": vocab or 1, "d_model": width or 1}, parent)
+        self.embedding_node = node
+        if vocab is not None and self.cfg["vocab_size"] is not None and vocab != self.cfg["vocab_size"]:
+            self.note(seed_id, "vocabSize", f"config.vocab_size is {self.cfg['vocab_size']} but this node's "
+                                            f"vocabSize is {vocab}; the model has {vocab} tokens, as the original "
+                                            "built it (it read the nodes, not config)")
         self.saw_embedding = True
         if self.embedding is None and vocab is not None and width is not None:
             self.embedding = {"vocab_size": vocab, "d_model": width}
@@ -443,9 +588,28 @@ class _Converter:
         if self._needs_activations(f):
             self._check_width(f, "embDim")
         self._check_context(f)
+        data: dict[str, Any] = {"kind": kind or "learned"}
         if kind == "rope":
-            self.rope_from, kind = seed_id, "none"
-        self._then(self._node(seed_id, POSITIONAL_EMBEDDING, {"kind": kind or "learned"}, parent))
+            self.rope_from, data["kind"] = seed_id, "none"
+        elif kind == "relative":
+            self.relative_from, data["kind"] = seed_id, "none"
+            self.note(seed_id, "posType", "the original built a learned position table here whatever posType said "
+                                          "(its server dropped the field); this import gives every attention that "
+                                          "follows a T5-style relative position bias instead")
+        elif kind == "learned":
+            rows = f.int("ctxLength", None, maximum=1_048_576)
+            if rows is not None and self.context and rows > self.context:
+                data["positions"] = rows  # the original sized the table from the node's ctxLength
+        if kind in ("rope", "sinusoidal"):
+            self.note(seed_id, "posType", f"the original built a learned position table here whatever posType said "
+                                          f"(its server dropped the field); this import keeps the "
+                                          f"{'rotary' if kind == 'rope' else 'sinusoidal'} positions the design asked "
+                                          "for")
+        if not self.stream_is_embedding:
+            self.note(seed_id, None, "the original added positions only straight after the token embedding (anywhere "
+                                     "else its positional layer replaced the stream); here it adds them to the "
+                                     "stream it receives")
+        self._then(self._node(seed_id, POSITIONAL_EMBEDDING, data, parent))
 
     def _positional_kind(self, f: _Fields) -> str | None:
         chosen: dict[str, str] = {}
@@ -461,14 +625,10 @@ class _Converter:
             return None
         key, name = next(iter(chosen.items()))
         if name not in POSITIONAL_KINDS:
-            f.fail(key, f"unknown positional embedding {_show(f.data[key])}; expected Learned, Sinusoidal or "
-                        f"Rotary Positional Embedding")
+            f.fail(key, f"unknown positional embedding {_show(f.data[key])}; expected Learned, Sinusoidal, "
+                        f"Relative or Rotary Positional Embedding")
             return None
-        kind = POSITIONAL_KINDS[name]
-        if kind is None:
-            f.fail(key, f"{_show(f.data[key])} has no block in SLaM Dunk Lab (relative position biases are not "
-                        "supported); use Learned, Sinusoidal or Rotary Positional Embedding instead")
-        return kind
+        return POSITIONAL_KINDS[name]
 
     def _normalization(self, seed_id: str, f: _Fields, parent: str | None) -> None:
         text = f.text("normType", _MISSING)
@@ -479,8 +639,10 @@ class _Converter:
                 f.fail("normType", f"unknown normType {_show(text)}; expected 'Layer Normalization' or "
                                    "'RMS Normalization'")
         spec = spec or LAYER_NORM
-        default_eps = self.family.get("norm_eps", spec.param("eps").default)
-        eps = f.float("eps", default_eps, 0.0, 1.0, low_open=True) or default_eps
+        eps = f.float("eps", ORIGINAL_NORM_EPS, 0.0, 1.0, low_open=True) or ORIGINAL_NORM_EPS
+        if eps != ORIGINAL_NORM_EPS:
+            self.note(seed_id, "eps", f"the original ignored eps and normalised with {ORIGINAL_NORM_EPS:g}; this "
+                                      f"import uses the {eps:g} the node states")
         if self._needs_activations(f):
             self._check_width(f, "inDim")
             self._check_width(f, "embDim")
@@ -495,29 +657,52 @@ class _Converter:
 
     def _attention(self, seed_id: str, f: _Fields, parent: str | None, grouped: bool) -> None:
         cfg = self.cfg
-        defaults = {**ATTENTION_DEFAULTS["gqAttention" if grouped else "mhAttention"],
-                    **{k: v for k, v in self.family.items() if k in ("rope", "out_bias")}}
         heads = f.int("numHeads", cfg["n_heads"] or _MISSING, maximum=1024, hint=" (and config.n_heads is not set)")
+        qkv_bias = bool(f.bool("qkvBias", _fallback(cfg["qkv_bias"], False)))
+        is_rope = f.bool("isRoPE", None)
+        if is_rope is None and grouped:
+            self.note(seed_id, "isRoPE", "the original refused a GQ attention without isRoPE; this import turns "
+                                         "RoPE on, as grouped-query attention models use it")
         data: dict[str, Any] = {
             "n_heads": heads or 1,
-            "qkv_bias": bool(f.bool("qkvBias", _fallback(cfg["qkv_bias"], False))),
-            "out_bias": defaults["out_bias"],
+            "qkv_bias": qkv_bias,
+            # The original’s multi-head attention gave its output projection a bias exactly when qkvBias was on;
+            # its grouped-query attention never did.
+            "out_bias": qkv_bias and not grouped,
             "dropout": f.float("dropoutRate", _fallback(cfg["drop_rate"], 0.0), 0.0, 1.0, high_open=True) or 0.0,
-            "rope": bool(f.bool("isRoPE", defaults["rope"])) or self.rope_from is not None,
+            "rope": bool(grouped if is_rope is None else is_rope) or self.rope_from is not None,
             "rope_base": f.float("ropeBase", _fallback(cfg["rope_base"], 10000.0), 1.0, 1e12) or 10000.0,
-            # SmolLM3 drops RoPE in every fourth layer; the seed format has no field for it, the family does.
-            "no_rope_every": self.family.get("no_rope_every", 0),
         }
+        if self.relative_from is not None:
+            data["position_bias"] = "t5"
+        if self.rope_from is not None and is_rope is False:
+            self.note(seed_id, "isRoPE", f"isRoPE is off, but the Rotary positional layer '{self.rope_from}' before "
+                                         "it turns RoPE on here (the original built a learned table there and no "
+                                         "RoPE)")
+        if f.data.get("projBias") is not None and bool(f.data["projBias"]) != data["out_bias"]:
+            self.note(seed_id, "projBias", f"the original ignored projBias; the output projection "
+                                           f"{'has' if data['out_bias'] else 'has no'} bias, as it built it")
         head_dim = None
         if grouped:
             data["n_kv_heads"] = f.int("numKvGroups", cfg["n_kv_groups"], maximum=1024)
-            head_dim = data["head_dim"] = f.int("headDim", cfg["head_dim"], maximum=4096)
-            data["qk_norm"] = bool(f.bool("qkNorm", _fallback(cfg["qk_norm"], False)))
+            qk_norm = bool(f.bool("qkNorm", _fallback(cfg["qk_norm"], False)))
+            head_dim = f.int("headDim", cfg["head_dim"], maximum=4096)
+            if head_dim is not None and not qk_norm:
+                # The original passed headDim on only together with QK-norm; otherwise heads were width / numHeads.
+                if heads and self.width and head_dim * heads != self.width:
+                    self.note(seed_id, "headDim", f"the original used headDim only with qkNorm, so each head is "
+                                                  f"{self.width // heads} wide here, not {head_dim}")
+                head_dim = None
+            data["head_dim"] = head_dim
+            data["qk_norm"] = qk_norm
             data["qk_norm_eps"] = f.float("qkNormEps", _fallback(cfg["qk_norm_eps"], 1e-6), 0.0, 1.0,
                                           low_open=True) or 1e-6
+            if qk_norm:
+                data["qk_norm_order"] = "after_rope"  # the original normalised the rotated queries and keys
             scaling = self._rope_scaling(f, "ropeConfig") if f.data.get("ropeConfig") is not None \
                 else cfg["rope_scaling"]
-            data.update(scaling or {})
+            if data["rope"]:
+                data.update(scaling or {})
         if self._needs_activations(f):
             self._check_width(f, "inDim")
             self._check_attention_out(f, heads, head_dim)
@@ -535,11 +720,19 @@ class _Converter:
                          f"here returns the width it receives, so outDim must be {self.width}")
 
     def _feedForward(self, seed_id: str, f: _Fields, parent: str | None) -> None:
-        kind = f.text("feedForwardType", "Standard")
-        act = f.text("actFunc", self.family.get("act", _MISSING))
+        kind = f.text("feedForwardType", None)
+        if kind is None:
+            kind = "Standard"
+            self.note(seed_id, "feedForwardType", "the original refused a feed-forward without feedForwardType; "
+                                                  "this import reads it as Standard")
+        act = f.text("actFunc", None)
+        if act is None and kind is not None:
+            act = "SwiGLU" if _words(kind) == "gated" else "GELU"
+            self.note(seed_id, "actFunc", f"the original refused a feed-forward without actFunc; this import uses "
+                                          f"{act}")
         activation = None
         if kind is not None and act is not None:
-            k, a = _words(kind).replace(" ", ""), _words(act).replace(" ", "")
+            k, a = _words(kind).replace(" ", ""), _words(act).replace(" ", "").replace("-", "")
             found = activation_from_seed(k, a)
             activation = found.name if found is not None else None
             if activation is None and k in ("standard", "gated") and a in SEED_ACTIVATIONS:
@@ -549,13 +742,23 @@ class _Converter:
                 f.fail("feedForwardType", f"feedForwardType must be 'Standard' or 'Gated', got {_show(kind)}")
             elif activation is None:
                 f.fail("actFunc", f"actFunc must be {_or(list(SEED_ACTIVATIONS.values()))}, got {_show(act)}")
+            elif a == "mish":
+                self.note(seed_id, "actFunc", "the original could not build Mish (it had no such activation); this "
+                                              "import runs it")
+            elif k == "standard" and ACTIVATIONS[activation].gated:
+                self.note(seed_id, "feedForwardType", f"the original refused a Standard feed-forward with {act}; "
+                                                      "this import builds the gated one the activation implies")
         width = self.width if self._needs_activations(f) else None
         self._check_width(f, "inDim")
         self._check_width(f, "outDim", "the stream it must hand back")
         hidden = f.int("hiddenDim", self.cfg["hidden_dim"] or (4 * width if width else _MISSING),
                        maximum=1_048_576, hint=" (and config.hidden_dim is not set)")
         gated = activation is not None and ACTIVATIONS[activation].gated
-        bias = f.bool("bias", not gated)
+        bias = f.bool("bias", None)
+        if bias is None:
+            bias = not gated
+            self.note(seed_id, "bias", f"the original refused a feed-forward without bias; this import uses "
+                                       f"bias={str(bias).lower()}")
         data = {"activation": activation or "gelu", "hidden_dim": hidden or 1, "bias": bool(bias)}
         self._then(self._node(seed_id, FEED_FORWARD, data, parent))
 
@@ -590,34 +793,46 @@ class _Converter:
         self._then(self.head, (out, seed_id))
 
     def _residual(self, seed_id: str, f: _Fields, parent: str | None,
-                  entered: dict[str, tuple[str, int | None, bool]], here: set[str]) -> None:
+                  entered: dict[str, tuple[str, int | None, bool]], left: dict[str, tuple[str, int | None, bool]],
+                  here: set[str]) -> None:
         source = f.data.get("source")
         scope = "block" if parent is not None else "top level of the model"
         skip = None
+        name, end = None, None
         if source is None:
             f.fail("source", "'source' is missing; name the earlier layer whose input this residual adds back")
         elif not isinstance(source, (str, int)) or isinstance(source, bool):
             f.fail("source", f"'source' must be a layer id, got {_show(source)}")
-        elif str(source) == seed_id:
+        else:
+            name, end = residual_source(str(source), top_level=parent is None, ids=self.all_ids)
+        if name is None:
+            pass
+        elif name == seed_id:
             f.fail("source", "a residual's source must be an earlier layer, not the residual itself")
-        elif str(source) in entered:
-            skip = entered[str(source)]
-        elif str(source) in here:
-            f.fail("source", f"source '{source}' comes after this residual; it must name an earlier layer in the "
+        elif name in entered:
+            skip = (entered if end == "in" else left)[name]
+        elif name in here:
+            f.fail("source", f"source '{name}' comes after this residual; it must name an earlier layer in the "
                              f"same {scope}")
-        elif str(source) in self.all_ids:
-            f.fail("source", f"source '{source}' is not in the same {scope}; a residual can only skip over layers "
+        elif name in self.all_ids:
+            f.fail("source", f"source '{name}' is not in the same {scope}; a residual can only skip over layers "
                              "of its own block")
         else:
-            f.fail("source", f"source '{source}' does not name any layer in the design")
+            f.fail("source", f"source '{name}' does not name any layer in the design")
         self._needs_activations(f)
         node = self._node(seed_id, ADD, {}, parent)
+        what = "input" if end == "in" else "output"
+        if parent is not None:
+            self.block_residuals.append(seed_id)
+        elif skip is not None and str(source).endswith(":out"):
+            self.note(seed_id, "source", f"the original kept no value named {_show(str(source))} and so added the "
+                                         f"stream to itself (x + x); this import adds the output of '{name}'")
         if skip is not None:
             value, width, is_ids = skip
             if is_ids:
-                f.fail("source", f"the input of '{source}' is token ids, which cannot be added to activations")
+                f.fail("source", f"the {what} of '{name}' is token ids, which cannot be added to activations")
             elif width is not None and self.width is not None and width != self.width:
-                f.fail("source", f"the input of '{source}' is {width} wide but the stream here is {self.width} "
+                f.fail("source", f"the {what} of '{name}' is {width} wide but the stream here is {self.width} "
                                  "wide; a residual adds values of the same width")
             self._edge(value, node, "a")
         self._edge(self.stream, node, "b")
@@ -627,7 +842,12 @@ class _Converter:
         if parent is not None:
             f.fail(None, "transformer blocks cannot be nested inside each other")
             return
-        repeat = f.int("numOfBlocks", self.cfg["n_blocks"] or 1, maximum=MAX_REPEAT)
+        repeat = f.int("numOfBlocks", None, maximum=MAX_REPEAT)
+        if repeat is None and f.data.get("numOfBlocks") is None:
+            repeat = 1  # as the original: a block without numOfBlocks runs once
+            if self.cfg["n_blocks"] not in (None, 1):
+                self.note(seed_id, "numOfBlocks", f"numOfBlocks is missing, so the block runs once as in the "
+                                                  f"original (config.n_blocks = {self.cfg['n_blocks']} is not used)")
         children = item.get("children")
         if not isinstance(children, list) or not children:
             f.fail("children", "a transformerBlock needs a non-empty list of children (its layers in order)")
@@ -636,7 +856,18 @@ class _Converter:
         self.nodes[-1]["position"]["x"] = -40.0
         self.cy = 50.0
         width_in, ids_in = self.width, self.is_ids
+        self.block_residuals = []
         self._walk(children, parent=group)
+        if (repeat or 1) > 1:
+            self.note(seed_id, "numOfBlocks", f"the original ran one set of this block's layers {repeat} times (the "
+                                              f"same weights in every repeat); here each of the {repeat} repeats is "
+                                              "a distinct layer with its own weights (sd.seed.load_model builds the "
+                                              "shared version to open a model the original trained)")
+        if self.block_residuals:
+            names = ", ".join(f"'{r}'" for r in self.block_residuals)
+            self.note(seed_id, "children", f"the original’s residuals inside a transformer block added nothing (the "
+                                           f"block ran without skip connections); here {names} "
+                                           f"{'is a real skip connection' if len(self.block_residuals) == 1 else 'are real skip connections'}")
         self.y += self.cy - STEP + 40.0
         if (repeat or 1) > 1 and not ids_in and None not in (width_in, self.width) and width_in != self.width:
             f.fail("numOfBlocks", f"a block repeated {repeat} times must keep its width, but it turns a "
