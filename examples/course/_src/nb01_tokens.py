@@ -43,6 +43,7 @@ CELLS = [
     # Training steps per model. CI runs every course notebook with SLAMDUNK_EXAMPLE_STEPS=20 (a smoke test);
     # the default gives curves worth reading in a few minutes on a laptop CPU.
     STEPS = int(os.environ.get("SLAMDUNK_EXAMPLE_STEPS", "400"))
+    EVAL_BATCHES = 10 if STEPS >= 100 else 2  # batches per validation loss (fewer in the smoke test)
     """),
     md("""
     ## The text
@@ -177,9 +178,11 @@ CELLS = [
     def train(tok):
         g = sd.template("gpt2", size="tiny", n_layer=2, d_model=64, n_head=4, context=64, vocab_size=tok.vocab_size)
         run = sd.train(g, corpus, tok, steps=STEPS, batch_size=16, context=64, lr=2e-3, warmup=max(STEPS // 10, 1),
-                       eval_every=max(STEPS // 8, 5), sample_every=0, checkpoint_every=0, keep_checkpoints=1,
+                       eval_every=max(STEPS // 8, 5), eval_batches=EVAL_BATCHES,
+                       sample_every=0, checkpoint_every=0, keep_checkpoints=1,
                        mlflow=False, background=False, progress=False, monitor=False)
         return run
+
 
     results = {}
     for name in ("char", "BPE 512"):

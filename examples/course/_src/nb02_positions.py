@@ -50,6 +50,7 @@ CELLS = [
 
     # Training steps per model. CI runs every course notebook with SLAMDUNK_EXAMPLE_STEPS=20 (a smoke test).
     STEPS = int(os.environ.get("SLAMDUNK_EXAMPLE_STEPS", "500"))
+    EVAL_BATCHES = 10 if STEPS >= 100 else 2  # batches per validation loss (fewer in the smoke test)
 
     corpus = sd.data.load("tiny_shakespeare")
     tok = sd.tokenizers.char(corpus)
@@ -155,7 +156,7 @@ CELLS = [
     code("""
     def fit(g, steps=STEPS):
         return sd.train(g, corpus, tok, steps=steps, batch_size=16, context=64, lr=2e-3, warmup=max(steps // 10, 1),
-                        eval_every=max(steps // 10, 5), eval_batches=10, sample_every=0, checkpoint_every=0,
+                        eval_every=max(steps // 10, 5), eval_batches=EVAL_BATCHES, sample_every=0, checkpoint_every=0,
                         keep_checkpoints=1, mlflow=False, background=False, progress=False, monitor=False)
 
 

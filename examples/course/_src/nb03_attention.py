@@ -40,6 +40,7 @@ CELLS = [
 
     # Training steps per model. CI runs every course notebook with SLAMDUNK_EXAMPLE_STEPS=20 (a smoke test).
     STEPS = int(os.environ.get("SLAMDUNK_EXAMPLE_STEPS", "500"))
+    EVAL_BATCHES = 10 if STEPS >= 100 else 2  # batches per validation loss (fewer in the smoke test)
 
     corpus = sd.data.load("tiny_shakespeare")
     tok = sd.tokenizers.char(corpus)
@@ -137,7 +138,7 @@ CELLS = [
     code("""
     def fit(g):
         return sd.train(g, corpus, tok, steps=STEPS, batch_size=16, context=64, lr=2e-3, warmup=max(STEPS // 10, 1),
-                        eval_every=max(STEPS // 5, 5), eval_batches=10, sample_every=0, checkpoint_every=0,
+                        eval_every=max(STEPS // 5, 5), eval_batches=EVAL_BATCHES, sample_every=0, checkpoint_every=0,
                         keep_checkpoints=1, mlflow=False, background=False, progress=False, monitor=False)
 
 
