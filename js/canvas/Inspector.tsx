@@ -5,6 +5,7 @@ import { schemaFields } from '../shared/schema';
 import { Lang, t } from '../shared/i18n';
 import { Panel, SchemaField } from '../shared/ui';
 import type { GraphNode } from './graph';
+import { LockBadge } from './nodes';
 import { useNodeIssues } from './selectors';
 import { useCanvas } from './store';
 
@@ -73,7 +74,7 @@ export const Inspector = memo(function Inspector({
       )}
       {locked && (
         <p className="sdl-locked-note" data-locked="true">
-          🔒 {t(language, 'lockedNote')}
+          <LockBadge locked /> {t(language, 'lockedNote')}
         </p>
       )}
       <fieldset className="sdl-fields" disabled={locked}>

@@ -209,7 +209,7 @@ export const FileBar = memo(function FileBar({
   return (
     <div className="sdl-filebar nodrag nokey" data-file={file}>
       <span className="sdl-file-name" title={t(lang, file ? 'fileTitle' : 'noFileTitle')}>
-        {file ? `💾 ${file}` : t(lang, 'noFile')}
+        {file || t(lang, 'noFile')}
       </span>
       <Button onClick={save} disabled={busy} title={t(lang, 'saveTitle')} data-action="save">
         {t(lang, 'save')}

@@ -16,7 +16,10 @@ export function LockBadge({ locked }: { locked: boolean }) {
   }
   return (
     <span className="sdl-node-lock" role="img" aria-label={t(lang, 'lockedBlock')} title={t(lang, 'lockedBlock')}>
-      🔒
+      <svg width="10" height="12" viewBox="0 0 10 12" aria-hidden="true">
+        <path d="M2.5 5V3.5a2.5 2.5 0 0 1 5 0V5" fill="none" stroke="currentColor" strokeWidth="1.4" />
+        <rect x="0.5" y="5" width="9" height="6.5" rx="1.2" fill="currentColor" />
+      </svg>
     </span>
   );
 }
@@ -79,10 +82,8 @@ const BlockNodeImpl = ({ id, type, data, selected, deletable }: NodeProps<FlowNo
           title={h}
         />
       ))}
-      <div className="sdl-node-title">
-        {block?.title ?? type}
-        <LockBadge locked={deletable === false} />
-      </div>
+      <div className="sdl-node-title">{block?.title ?? type}</div>
+      <LockBadge locked={deletable === false} />
       {text && <div className="sdl-node-summary">{text}</div>}
       {(shape || params !== undefined) && (
         <div className="sdl-node-meta">

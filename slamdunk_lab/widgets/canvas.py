@@ -297,7 +297,7 @@ def graph_svg(graph: dict, analysis: dict | None = None, titles: dict[str, str] 
                      'fill="#ffffff" stroke="#555"/>'
                      f'<text x="{x + 10}" y="{y + 22}" font-weight="bold">{esc(str(title))}</text>'
                      f'<text x="{x + 10}" y="{y + 42}" fill="#666" font-size="11">{esc(n["id"])}</text>'
-                     + (f'<text x="{x + w - 22}" y="{y + 20}" class="sdl-static-lock"><title>locked</title>🔒</text>'
+                     + (f'<text x="{x + w - 44}" y="{y + 20}" class="sdl-static-lock" font-size="10" fill="#a60">locked</text>'
                         if n.get("locked") is True else "")
                      + "</g>")
     parts.append("</svg>")
