@@ -70,6 +70,8 @@ def __getattr__(name: str):
 
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name == "seed":  # sd.seed: designs, training settings and trained models of the original web project
+        return importlib.import_module(".interop.original", __name__)
     if name in ("check", "grading"):  # sd.check: the checks a teacher grades with
         return importlib.import_module(".grading", __name__)
     if name in ("hf", "codegen"):  # the modules moved into interop/ keep their short names

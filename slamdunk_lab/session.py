@@ -38,7 +38,8 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
           name: str | None = None, mlflow: bool | None = None, background: bool | None = None,
           max_concurrent: int = 1, progress: bool | None = None, monitor: bool | None = None,
           runner: Any = None, queue: str | None = None, tags: dict | None = None,
-          system_metrics: bool | None = None, **advanced: Any) -> Run:
+          system_metrics: bool | None = None, epochs: int | None = None, stride: int | None = None,
+          **advanced: Any) -> Run:
     """Train a design on a corpus and return its :class:`~slamdunk_lab.runners.base.Run`.
 
     ``g_or_model``: a graph dict (``sd.template(...)``), a model from ``sd.build`` (trained in place), or
@@ -52,6 +53,12 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     ``monitor=None`` shows the training monitor widget under the cell when the run goes to the background in a
     Jupyter kernel (``run.monitor()`` shows it again elsewhere); ``False`` never shows it, ``True`` always tries.
     ``advanced``: ``betas`` (default (0.9, 0.99)), ``sample_tokens`` (200), ``keep_checkpoints`` (3).
+
+    ``epochs`` (instead of ``steps``, for those who think in passes over the data, as the original web project
+    did): train ``epochs`` passes over the training split, a pass being its windows of ``context`` tokens
+    ``stride`` tokens apart (default: ``context``, windows side by side) in batches of ``batch_size``:
+    ``steps = epochs · ⌊(train tokens − context) / stride / batch_size⌋`` (at least 1). Windows are still drawn
+    at random each step, so a pass sees as many windows as there are, not each one once.
 
     MLflow: the run goes to the experiment chosen with ``mlflow.set_experiment()`` (else one named after the
     design); inside ``with mlflow.start_run():`` it is a nested child of that run. ``tags`` are added to the MLflow
@@ -75,6 +82,11 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     >>> run = sd.train(g, corpus, tok, steps=2000)                                      # doctest: +SKIP
     """
     hooks = advanced.pop("_hooks", None)
+    for key, value in (("epochs", epochs), ("stride", stride)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"{key} must be a whole number ≥ 1 (or None), got {value!r}")
+    if stride is not None and epochs is None:
+        raise ValueError("stride counts the windows of an epoch; pass epochs= with it (or steps= alone)")
     unknown = set(advanced) - {"betas", "sample_tokens", "keep_checkpoints"}
     if unknown:
         raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
@@ -91,6 +103,9 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
     _check_max_concurrent(max_concurrent)
     graph, model = _graph_of(g_or_model)
     chosen = _runner(runner)
+    if epochs is not None and chosen.kind != "local":
+        raise ValueError("epochs= needs the training text tokenized here to count its windows; with a remote "
+                         "runner pass steps= (sd.seed.epochs_to_steps computes them)")
     if chosen.kind != "local":
         if hooks is not None:
             raise ValueError("_hooks are test seams of runs in this process; a worker cannot call them")
@@ -99,7 +114,8 @@ def train(g_or_model: Any, corpus: Any, tok: Any = None, steps: int = 2000, batc
             spec.mlflow_context = _mlflow_context(tags, system_metrics, remote=True)
         return _submit(spec, background, max_concurrent, progress, monitor, runner=chosen, queue=queue,
                        tokenizer=tok)
-    spec, tokenized, tok = _local_spec(graph, corpus, tok, cfg, name, mlflow)
+    spec, tokenized, tok = _local_spec(graph, corpus, tok, cfg, name, mlflow,
+                                       epochs=None if epochs is None else (int(epochs), stride))
     if spec.mlflow:
         spec.mlflow_context = _mlflow_context(tags, system_metrics)
     return _submit(spec, background, max_concurrent, progress, monitor, model=model, tokenized=tokenized,
@@ -322,7 +338,8 @@ def load_run(run_id: Any, device: Any = "cpu"):
 
 # ------------------------------------------------------------------ preparing a job
 def _local_spec(graph: dict, corpus: Any, tok: Any, cfg: TrainConfig, name: str | None, mlflow: bool | None,
-                resume_from: str | None = None) -> tuple[JobSpec, Any, Any]:
+                resume_from: str | None = None, epochs: tuple[int, int | None] | None = None
+                ) -> tuple[JobSpec, Any, Any]:
     """Check everything a run in this process needs, reserve its folder and write its spec; returns the spec
     and the opened data and tokenizer (handed to the runner so nothing is read twice)."""
     from .analysis import analyze
@@ -336,6 +353,12 @@ def _local_spec(graph: dict, corpus: Any, tok: Any, cfg: TrainConfig, name: str 
     check_training_memory(graph, cfg.batch_size, cfg.context, resolve_device(cfg.device))  # before any tokenizing
     tokenized, tok = _tokenized(corpus, tok)
     check_fit(cfg, analysis.plan.context, analysis.plan.vocab_size, tokenized, tok)
+    if epochs is not None:  # passes over the data → steps, now that the training tokens are counted
+        from .interop.original import epochs_to_steps
+
+        cfg.steps = epochs_to_steps(len(tokenized.train), cfg.context, epochs[1] or cfg.context, cfg.batch_size,
+                                    epochs[0])
+        cfg.check()
     use_mlflow = tracking.wanted(mlflow)
     if use_mlflow and not tracking.available():
         if mlflow:

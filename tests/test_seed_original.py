@@ -390,3 +390,160 @@ def test_generate_can_return_the_prompt_with_the_continuation():
     assert "".join(streamed) == "hello" + new
     with pytest.raises(TypeError, match="include_prompt"):
         sd.generate(model, tok, "hello", max_new_tokens=1, include_prompt="yes")
+
+
+# --------------------------------------------------------------------------------------------- trained models
+def _trained_file(tmp_path, payload: dict, seed_: int = 0, bundle: bool = True):
+    """A completed/<name>.pt as the original's training task saves it, from its own model code (small random
+    weights): {"layers", "config", "state_dict"} with the layers as its server kept them."""
+    from original_reference import OriginalModel, as_saved
+
+    torch.manual_seed(seed_)
+    layers = as_saved(payload["model"])
+    reference = OriginalModel(layers).eval()
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.copy_(torch.randn_like(p) * 0.05 + (1.0 if p.dim() == 1 and p.shape[0] <= 64 else 0.0))
+    path = tmp_path / "completed" / "trained.pt"
+    path.parent.mkdir(exist_ok=True)
+    state = reference.state_dict()
+    torch.save({"layers": layers, "config": {**payload["config"], "dtype": "fp32"}, "state_dict": state}
+               if bundle else state, path)
+    return path, reference
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_a_model_the_original_trained_loads_with_the_original_logits(tmp_path, name):
+    payload = _small(body(name))
+    path, reference = _trained_file(tmp_path, payload)
+    model = sd.seed.load_model(path)
+    idx = torch.randint(0, 64, (3, 16))
+    with torch.no_grad():
+        expected, got = reference(idx), model(idx)
+    worst = (got - expected).abs().max().item()
+    print(f"{name}: max |logits - original| = {worst:.2e}")
+    assert worst <= 1e-5
+    graph = model.graph
+    blocks = [n for n in graph["nodes"] if n["type"] == "transformerBlock"]
+    assert blocks and all(b["data"]["share_weights"] and b["data"]["repeat"] == 2 for b in blocks)
+    assert not any(n["type"] == "add" for n in graph["nodes"])  # its residuals inside blocks did nothing
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
+
+
+def test_a_bare_state_dict_needs_the_payload_and_then_loads(tmp_path):
+    payload = _small(body("qwen3"))
+    path, reference = _trained_file(tmp_path, payload, bundle=False)
+    with pytest.raises(sd.ModelFileError, match="payload="):
+        sd.seed.load_model(path)
+    model = sd.seed.load_model(path, payload)
+    idx = torch.randint(0, 64, (1, 9))
+    with torch.no_grad():
+        torch.testing.assert_close(model(idx), reference(idx), atol=1e-5, rtol=1e-5)
+
+
+def test_a_file_that_needs_a_full_unpickle_is_refused_naming_it(tmp_path):
+    import pickle
+
+    class Sneaky:  # pickles as a call: unpickling it would run code
+        def __reduce__(self):
+            return (print, ("ran",))
+
+    path = tmp_path / "evil.pt"
+    with path.open("wb") as f:
+        pickle.dump({"state_dict": Sneaky()}, f, protocol=2)
+    with pytest.raises(sd.ModelFileError, match="evil.pt"):
+        sd.seed.load_model(path, body("gpt2"))
+
+
+def test_a_file_from_another_design_is_refused_naming_the_tensor(tmp_path):
+    path, _ = _trained_file(tmp_path, _small(body("llama2")))
+    with pytest.raises(sd.ModelFileError, match="trained.pt"):
+        sd.seed.load_model(path, _small(body("llama2"), width=48))
+
+
+def test_the_model_as_run_reproduces_the_original_quirks():
+    graph = sd.seed.as_run(body("gpt2"))
+    analysis = sd.analyze(graph)
+    assert analysis.ok and analysis.params == 84_382_464  # one GPT-2 layer's weights, looped 12 times
+    assert {n["data"]["eps"] for n in graph["nodes"] if n["type"] == "layerNorm"} == {1e-6}
+    payload = copy.deepcopy(body("gpt2"))
+    payload["model"][1]["data"]["posType"] = "Rotary Positional Embedding"  # dropped by its server: learned
+    graph = sd.seed.as_run(payload)
+    assert next(n for n in graph["nodes"] if n["type"] == "positionalEmbedding")["data"]["kind"] == "learned"
+    assert not any(n["data"].get("rope") for n in graph["nodes"] if n["type"] == "attention")
+
+
+# --------------------------------------------------------------------------------------------- training settings
+def _tokenizer_folder(tmp_path, name: str) -> Path:
+    """A folder holding a Hugging Face tokenizer.json under the name the original's model type needs."""
+    from slamdunk_lab.interop.original import TOKENIZER_FILES
+
+    tok = tokenizers.bpe(sd.data.load("tiny_shakespeare").docs[0][:20_000], vocab_size=300)
+    folder = tmp_path / "files"
+    folder.mkdir(exist_ok=True)
+    tok.backend.save(str(folder / TOKENIZER_FILES[name]))
+    return folder
+
+
+def test_train_args_turn_the_config_into_sd_train_arguments(tmp_path):
+    payload = _small(body("qwen3"), vocab=300)
+    payload["config"].update(epochs=2, batch_size=4, stride=8, dtype="bf16", lr=3e-3)
+    payload["dataset"] = "tiny_shakespeare"
+    args = sd.seed.train_args(payload, files=_tokenizer_folder(tmp_path, "qwen3"))
+    assert (args["epochs"], args["batch_size"], args["stride"], args["context"], args["dtype"], args["lr"],
+            args["name"]) == (2, 4, 8, 16, "bfloat16", 3e-3, "qwen3_preset")
+    assert args["g_or_model"] == sd.graph.from_seed(payload)
+    assert args["tok"].vocab_size == 300 and args["corpus"].name == "tiny_shakespeare"
+    assert sd.seed.train_args(payload, files=tmp_path / "files", load_data=False)["corpus"] == "tiny_shakespeare"
+
+
+@pytest.mark.parametrize("dataset, ours", [("roneneldan/TinyStories", "TinyStories"),
+                                           ("mychen76/openwebtext-100k", "openwebtext-100k"), ("allenai/c4", "c4"),
+                                           ("tiny_shakespeare", "tiny_shakespeare")])
+def test_the_original_dataset_ids_resolve_to_our_named_sets(tmp_path, dataset, ours):
+    payload = _small(body("llama3"), vocab=300)
+    payload["dataset"] = dataset
+    args = sd.seed.train_args(payload, files=_tokenizer_folder(tmp_path, "llama3"), load_data=False)
+    assert args["corpus"] == ours
+
+
+def test_a_missing_tokenizer_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="llama2-tokenizer.json"):
+        sd.seed.tokenizer(body("llama2"), files=tmp_path)
+    bad = copy.deepcopy(body("gpt2"))
+    bad["dataset"] = "my/own-set"
+    bad["config"]["dtype"] = "fp16"  # a dtype the original had, which training here does not offer
+    with pytest.raises(GraphError) as info:
+        sd.seed.train_args(bad, load_data=False)
+    assert {i.field for i in info.value.errors} == {"config.dtype", "dataset"}
+    assert "my/own-set" in str(info.value) and "fp16" in str(info.value)
+
+
+def test_the_gpt2_model_type_picks_tiktoken_gpt2():
+    from slamdunk_lab.tokenizers import TokenizerUnavailableError
+
+    try:
+        tok = sd.seed.tokenizer(body("gpt2"))
+    except TokenizerUnavailableError as exc:  # offline here: tiktoken's files cannot be fetched, and it says so
+        assert "gpt2" in str(exc)
+    else:
+        assert tok.vocab_size == 50257
+
+
+def test_sd_train_counts_epochs_and_stride_as_steps(tmp_path, monkeypatch):
+    from slamdunk_lab.tokcache import tokenize_corpus
+
+    monkeypatch.setenv("SLAMDUNK_RUNS_DIR", str(tmp_path / "runs"))
+    payload = _small(body("qwen3"), vocab=300)
+    payload["config"].update(epochs=2, batch_size=4, stride=16)
+    args = sd.seed.train_args(payload, files=_tokenizer_folder(tmp_path, "qwen3"))
+    args["corpus"] = sd.data.text(args["corpus"].docs[0][:6_000])
+    train_tokens = len(tokenize_corpus(args["corpus"], args["tok"]).train)
+    run = sd.train(**args, mlflow=False, background=False, progress=False, eval_every=1000, sample_every=1000,
+                   checkpoint_every=1000, warmup=1)
+    run.wait()
+    expected = sd.seed.epochs_to_steps(train_tokens, 16, 16, 4, 2)
+    assert expected == 2 * ((train_tokens - 16) // 16 // 4) and expected > 1
+    assert run.spec.config["steps"] == expected and run.step == expected
+    with pytest.raises(ValueError, match="epochs"):
+        sd.train(args["g_or_model"], args["corpus"], args["tok"], stride=8, mlflow=False, background=False)

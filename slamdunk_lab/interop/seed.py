@@ -121,6 +121,25 @@ def from_seed(payload: Any, report: bool = False) -> Any:
     return (graph, converter.notes) if report else graph
 
 
+def as_run(payload: Any, origins: bool = False) -> Any:
+    """The graph of the model the original project really ran for ``payload`` (to open the files it trained).
+
+    Its quirks, reproduced: one set of block weights looped ``numOfBlocks`` times (``share_weights``); residuals
+    inside a block add nothing, so they are left out; every positional layer is a learned table of ``ctxLength``
+    rows (its server dropped ``posType``), with no RoPE from a Rotary layer and no relative bias; norms use eps
+    1e-6; a top-level residual whose source it never stored (``"<id>:out"``) adds the stream to itself. What
+    the original could not build or run (Mish, a Standard SwiGLU, positions anywhere but straight after the
+    token embedding) is an error naming the node.
+
+    ``origins=True`` returns ``(graph, origins)``: for each node made from a layer, the name the original's model
+    gave that layer (``"layers.3"``, ``"layers.2.sequence.1"``: the prefix of its tensors in the original's
+    state dict) and the layer's type.
+    """
+    converter = _Converter(payload, as_run=True)
+    graph = converter.run()
+    return (graph, converter.origins) if origins else graph
+
+
 def residual_source(source: str, top_level: bool, ids: set[str] | frozenset[str] = frozenset()) -> tuple[str, str]:
     """A residual's ``source`` as (layer id, ``"in"`` or ``"out"``): which value of that layer it adds back.
 
@@ -323,8 +342,12 @@ def _words(text: str, drop: tuple[str, ...] = ()) -> str:
 
 # --------------------------------------------------------------------------------------------- the converter
 class _Converter:
-    def __init__(self, payload: Any):
+    def __init__(self, payload: Any, as_run: bool = False):
         self.payload = payload
+        self.as_run = as_run  # build what the original ran, quirks included (see as_run())
+        self.origins: dict[str, tuple[str, str]] = {}  # our node id -> (the original's module path, seed type)
+        self.current: tuple[str, str, str] | None = None  # (module path, seed type, seed id) being converted
+        self.block_path = ""
         self.errors: list[GraphIssue] = []
         self.nodes: list[dict] = []
         self.edges: list[dict] = []
@@ -483,6 +506,8 @@ class _Converter:
         unknown = set(data) - {p.name for p in spec.params}
         assert not unknown, f"{spec.type} has no setting {sorted(unknown)}"  # internal invariant: an importer bug
         node_id = self._new_id(wanted)
+        if self.current is not None and wanted == self.current[2]:
+            self.origins[node_id] = self.current[:2]
         if parent is None:
             x, y = 0.0, self.y
             self.y += STEP
@@ -530,6 +555,10 @@ class _Converter:
             if "children" in item and item["children"] is not None and type_ != "transformerBlock":
                 self.fail(seed_id, "children", f"only a transformerBlock can contain layers, not a {type_}")
             before = (self.stream, self.width, self.is_ids)
+            path = f"layers.{index}" if parent is None else f"{self.block_path}.sequence.{index}"
+            self.current = (path, type_, seed_id)
+            if type_ == "transformerBlock":
+                self.block_path = path
             fields = _Fields(self.errors, seed_id, data)
             last = parent is None and index == len(layers) - 1
             if type_ == "residual":
@@ -584,11 +613,19 @@ class _Converter:
         self._then(node, (width, seed_id))
 
     def _positionalEmbedding(self, seed_id: str, f: _Fields, parent: str | None) -> None:
-        kind = self._positional_kind(f)
+        kind = self._positional_kind(f) if not self.as_run else "learned"
         if self._needs_activations(f):
             self._check_width(f, "embDim")
         self._check_context(f)
         data: dict[str, Any] = {"kind": kind or "learned"}
+        if self.as_run:  # the original's server dropped posType: a learned table of ctxLength rows, always
+            rows = f.int("ctxLength", None, maximum=1_048_576)
+            if not self.stream_is_embedding:
+                f.fail(None, "the original replaced the stream with the position table here (it added positions "
+                             "only straight after the token embedding); that model cannot be rebuilt")
+            data = {"kind": "learned", "positions": rows if rows and rows != self.context else None}
+            self._then(self._node(seed_id, POSITIONAL_EMBEDDING, data, parent))
+            return
         if kind == "rope":
             self.rope_from, data["kind"] = seed_id, "none"
         elif kind == "relative":
@@ -640,7 +677,9 @@ class _Converter:
                                    "'RMS Normalization'")
         spec = spec or LAYER_NORM
         eps = f.float("eps", ORIGINAL_NORM_EPS, 0.0, 1.0, low_open=True) or ORIGINAL_NORM_EPS
-        if eps != ORIGINAL_NORM_EPS:
+        if self.as_run:
+            eps = ORIGINAL_NORM_EPS
+        elif eps != ORIGINAL_NORM_EPS:
             self.note(seed_id, "eps", f"the original ignored eps and normalised with {ORIGINAL_NORM_EPS:g}; this "
                                       f"import uses the {eps:g} the node states")
         if self._needs_activations(f):
@@ -742,6 +781,9 @@ class _Converter:
                 f.fail("feedForwardType", f"feedForwardType must be 'Standard' or 'Gated', got {_show(kind)}")
             elif activation is None:
                 f.fail("actFunc", f"actFunc must be {_or(list(SEED_ACTIVATIONS.values()))}, got {_show(act)}")
+            elif self.as_run and (a == "mish" or (k == "standard" and ACTIVATIONS[activation].gated)):
+                f.fail("actFunc", f"the original could not build a {kind} feed-forward with {act}, so it trained no "
+                                  "such model")
             elif a == "mish":
                 self.note(seed_id, "actFunc", "the original could not build Mish (it had no such activation); this "
                                               "import runs it")
@@ -795,6 +837,8 @@ class _Converter:
     def _residual(self, seed_id: str, f: _Fields, parent: str | None,
                   entered: dict[str, tuple[str, int | None, bool]], left: dict[str, tuple[str, int | None, bool]],
                   here: set[str]) -> None:
+        if self.as_run and parent is not None:
+            return  # the original's residuals inside a block handed their input on unchanged
         source = f.data.get("source")
         scope = "block" if parent is not None else "top level of the model"
         skip = None
@@ -809,6 +853,8 @@ class _Converter:
             pass
         elif name == seed_id:
             f.fail("source", "a residual's source must be an earlier layer, not the residual itself")
+        elif self.as_run and str(source).endswith(":out"):
+            skip = (self.stream, self.width, self.is_ids)  # a key the original never stored: x + previous output
         elif name in entered:
             skip = (entered if end == "in" else left)[name]
         elif name in here:
@@ -852,13 +898,13 @@ class _Converter:
         if not isinstance(children, list) or not children:
             f.fail("children", "a transformerBlock needs a non-empty list of children (its layers in order)")
             return
-        group = self._node(seed_id, TRANSFORMER_BLOCK, {"repeat": repeat or 1, "share_weights": False})
+        group = self._node(seed_id, TRANSFORMER_BLOCK, {"repeat": repeat or 1, "share_weights": self.as_run})
         self.nodes[-1]["position"]["x"] = -40.0
         self.cy = 50.0
         width_in, ids_in = self.width, self.is_ids
         self.block_residuals = []
         self._walk(children, parent=group)
-        if (repeat or 1) > 1:
+        if (repeat or 1) > 1 and not self.as_run:
             self.note(seed_id, "numOfBlocks", f"the original ran one set of this block's layers {repeat} times (the "
                                               f"same weights in every repeat); here each of the {repeat} repeats is "
                                               "a distinct layer with its own weights (sd.seed.load_model builds the "
