@@ -177,9 +177,16 @@ CELLS = [
         print(sd.generate(run.model, tok, "KING RICHARD:", max_new_tokens=150, temperature=0.8, seed=1))
     """),
     md("""
-    The model without positions is usually the worst, but often not by much. Why does it work at all? In a
-    **causal** model each token only sees the tokens before it, so a layer can work out roughly *how many* tokens
-    come before — a position signal that leaks through the mask. Deeper models exploit this better.
+    Read the curves with three questions:
+
+    - **RoPE** usually learns fastest: attention gets the distance between two characters directly, which is what
+      spelling and rhythm depend on.
+    - **Sinusoidal** often learns slowest here, and the reason is scale: its values are ±1 in every dimension,
+      while the token embeddings start near ±0.02, so at first the position drowns out *which* character it is.
+      (The original Transformer multiplied the token embeddings by √d_model for this reason.)
+    - **No positions** is behind learned positions, but less than you might expect. Why does it work at all? In a
+      **causal** model each token only sees the tokens before it, so a layer can work out roughly *how many*
+      tokens come before — a position signal that leaks through the mask. Deeper models exploit this better.
 
     ## What breaks without positions: a proof with one layer
 
@@ -187,9 +194,16 @@ CELLS = [
     tokens: a weighted average whose weights depend on each token's content only. Shuffle the earlier tokens and
     the average does not change — the model **cannot tell the two orders apart**. A model with positions can.
     """, """
-    위치 정보가 없는 모델이 대체로 가장 나쁘지만, 차이가 크지 않은 경우도 많습니다. 어떻게 그게 가능할까요? **인과적
-    (causal)** 모델에서 각 토큰은 자기 앞의 토큰만 봅니다. 그래서 한 층이 앞에 토큰이 대략 *몇 개* 있는지 알아낼 수
-    있고, 마스크를 통해 위치 신호가 새어 들어옵니다. 층이 깊을수록 이를 더 잘 이용합니다.
+    곡선을 볼 때 세 가지를 생각해 보세요.
+
+    - **RoPE**가 대개 가장 빨리 배웁니다. 어텐션이 두 글자 사이의 거리를 바로 얻는데, 철자와 운율이 바로 거리에 달려
+      있기 때문입니다.
+    - **사인파**는 여기서 가장 느리게 배우는 경우가 많은데, 이유는 크기입니다. 사인파 값은 모든 차원에서 ±1인데 토큰
+      임베딩은 ±0.02 근처에서 시작하므로, 처음에는 위치 신호가 *어떤* 글자인지를 덮어 버립니다. (원조 Transformer가
+      토큰 임베딩에 √d_model을 곱한 것도 이 때문입니다.)
+    - **위치 정보 없음**은 학습되는 위치보다 뒤처지지만 생각보다 차이가 작습니다. 어떻게 그게 가능할까요? **인과적
+      (causal)** 모델에서 각 토큰은 자기 앞의 토큰만 봅니다. 그래서 한 층이 앞에 토큰이 대략 *몇 개* 있는지 알아낼 수
+      있고, 마스크를 통해 위치 신호가 새어 들어옵니다. 층이 깊을수록 이를 더 잘 이용합니다.
 
     ## 위치 정보가 없으면 무엇이 망가질까: 층 하나로 증명하기
 
