@@ -15,9 +15,12 @@ CELLS = [
     - **RoPE**, rotary position embedding (Llama, Qwen, SmolLM): no vector added at all; queries and keys are
       rotated by an angle proportional to their position, so attention scores depend on the *distance* between
       tokens;
+    - **ALiBi** (BLOOM, MPT): nothing added either; each head subtracts from its attention scores a penalty
+      proportional to the distance, with a fixed slope per head;
+    - **relative bias** (T5): a learned bias per head for each bucket of distances, added to the scores;
     - **none**: nothing. The causal mask still hides the future from each token.
 
-    You will look at what each one computes, train the same small model with each, compare loss and samples, and
+    You will look at what some of them compute, train the same small model with each, compare loss and samples, and
     then prove with a one-layer model what breaks without positions: it cannot tell two different word orders
     apart.
     """, """
@@ -33,9 +36,12 @@ CELLS = [
       없습니다;
     - **RoPE**(회전 위치 임베딩, Llama·Qwen·SmolLM): 벡터를 더하지 않습니다. 쿼리와 키를 위치에 비례하는 각도만큼
       회전시켜서, 어텐션 점수가 토큰 사이의 *거리*에 따라 달라지게 합니다;
+    - **ALiBi**(BLOOM, MPT): 역시 아무것도 더하지 않습니다. 헤드마다 고정된 기울기로, 거리에 비례하는 벌점을 어텐션
+      점수에서 뺍니다;
+    - **상대 위치 편향(relative bias)**(T5): 헤드마다 거리 구간별로 학습되는 편향을 점수에 더합니다;
     - **없음(none)**: 아무것도 없습니다. 그래도 인과 마스크(causal mask)는 각 토큰에게서 미래를 가립니다.
 
-    각 방식이 무엇을 계산하는지 살펴보고, 같은 작은 모델을 방식마다 학습해 손실과 생성 결과를 비교한 다음, 층이 하나인
+    몇 가지 방식이 무엇을 계산하는지 살펴보고, 같은 작은 모델을 방식마다 학습해 손실과 생성 결과를 비교한 다음, 층이 하나인
     모델로 위치 정보가 없으면 무엇이 망가지는지 직접 증명해 봅니다. 서로 다른 두 어순을 구별하지 못합니다.
     """),
     code("""
@@ -59,16 +65,16 @@ CELLS = [
     ## One design, four ways to know positions
 
     `design(kind)` takes a small GPT-2 and sets where positions come from: the `kind` of its positional-embedding
-    block, and the `rope` switch of its attention block. `sd.check.positions` reads the result back from the
+    block, and the `rope` switch and the `position_bias` (`"alibi"`, `"t5"`) of its attention block. `sd.check.positions` reads the result back from the
     design, the way a grader would.
     """, """
     ## 하나의 설계, 위치를 아는 네 가지 방법
 
-    `design(kind)`는 작은 GPT-2를 가져와 위치 정보를 어디서 얻을지 정합니다. 위치 임베딩 블록의 `kind`와 어텐션 블록의
-    `rope` 스위치를 바꿉니다. `sd.check.positions`는 채점기가 하듯 설계에서 그 결과를 다시 읽어 냅니다.
+    `design(kind)`는 작은 GPT-2를 가져와 위치 정보를 어디서 얻을지 정합니다. 위치 임베딩 블록의 `kind`, 어텐션 블록의
+    `rope` 스위치와 `position_bias`(`"alibi"`, `"t5"`)를 바꿉니다. `sd.check.positions`는 채점기가 하듯 설계에서 그 결과를 다시 읽어 냅니다.
     """),
     code("""
-    KINDS = ["learned", "sinusoidal", "rope", "none"]
+    KINDS = ["learned", "sinusoidal", "rope", "alibi", "t5", "none"]
 
 
     def design(kind, n_layer=2):
@@ -79,6 +85,7 @@ CELLS = [
                 node["data"]["kind"] = kind if kind in ("learned", "sinusoidal") else "none"
             if node["type"] == "attention":
                 node["data"]["rope"] = kind == "rope"
+                node["data"]["position_bias"] = kind if kind in ("alibi", "t5") else "none"
         return g
 
 
@@ -87,7 +94,8 @@ CELLS = [
         print(f"{kind:>10}: {sd.analyze(g).params:>7,} parameters  {sd.check.positions(g, kind)}")
     """),
     md("""
-    Only the learned table has parameters: one vector of width 64 for each of the 64 positions (4,096). That is
+    The learned table has one vector of width 64 for each of the 64 positions (4,096 parameters); the T5 bias has
+    one number per head and distance bucket in each layer (4 × 32 × 2 = 256); the rest have none. That is
     also its limit: a model with learned positions has no vector for position 65, so it cannot read a longer text
     than it was built for.
 
@@ -97,8 +105,8 @@ CELLS = [
     dimensions, slow ones in the last. Every position has a different pattern, and nearby positions have similar
     ones.
     """, """
-    파라미터가 있는 것은 학습되는 표뿐입니다. 64개 위치마다 폭 64의 벡터가 하나씩(4,096개)입니다. 이것이 한계이기도
-    합니다. 학습되는 위치를 쓰는 모델에는 65번째 위치의 벡터가 없으므로, 만들어진 길이보다 긴 글은 읽을 수 없습니다.
+    학습되는 표에는 64개 위치마다 폭 64의 벡터가 하나씩(파라미터 4,096개) 있고, T5 편향에는 층마다 헤드와 거리 구간별로
+    숫자가 하나씩(4 × 32 × 2 = 256개) 있습니다. 나머지는 파라미터가 없습니다. 학습되는 표는 이것이 한계이기도 합니다. 학습되는 위치를 쓰는 모델에는 65번째 위치의 벡터가 없으므로, 만들어진 길이보다 긴 글은 읽을 수 없습니다.
 
     ## 사인파 위치
 
@@ -145,11 +153,11 @@ CELLS = [
         print(f"query at {m:3}, key at {n:3} (distance {m - n}): score {float(rope(q, m) @ rope(k, n)):+.4f}")
     """),
     md("""
-    ## Train all four
+    ## Train all six
 
     Same model, same data, same steps and seed; only the positions differ.
     """, """
-    ## 네 가지 모두 학습하기
+    ## 여섯 가지 모두 학습하기
 
     같은 모델, 같은 데이터, 같은 학습 단계와 시드로 학습하고 위치 정보만 바꿉니다.
     """),
@@ -179,8 +187,8 @@ CELLS = [
     md("""
     Read the curves with three questions:
 
-    - **RoPE** usually learns fastest: attention gets the distance between two characters directly, which is what
-      spelling and rhythm depend on.
+    - **RoPE**, **ALiBi** and the **T5 bias** give attention the distance between two characters directly, which is
+      what spelling and rhythm depend on; they usually learn fastest.
     - **Sinusoidal** often learns slowest here, and the reason is scale: its values are ±1 in every dimension,
       while the token embeddings start near ±0.02, so at first the position drowns out *which* character it is.
       (The original Transformer multiplied the token embeddings by √d_model for this reason.)
@@ -196,8 +204,8 @@ CELLS = [
     """, """
     곡선을 볼 때 세 가지를 생각해 보세요.
 
-    - **RoPE**가 대개 가장 빨리 배웁니다. 어텐션이 두 글자 사이의 거리를 바로 얻는데, 철자와 운율이 바로 거리에 달려
-      있기 때문입니다.
+    - **RoPE**, **ALiBi**, **T5 편향**은 어텐션에 두 글자 사이의 거리를 바로 알려 줍니다. 철자와 운율이 바로 거리에 달려
+      있어서 대개 이들이 가장 빨리 배웁니다.
     - **사인파**는 여기서 가장 느리게 배우는 경우가 많은데, 이유는 크기입니다. 사인파 값은 모든 차원에서 ±1인데 토큰
       임베딩은 ±0.02 근처에서 시작하므로, 처음에는 위치 신호가 *어떤* 글자인지를 덮어 버립니다. (원조 Transformer가
       토큰 임베딩에 √d_model을 곱한 것도 이 때문입니다.)
@@ -248,7 +256,7 @@ CELLS = [
 
     1. Train `design("learned")` and `design("rope")` with `context=64`, then call `sd.generate` with a prompt
        longer than 64 tokens. What does each model do with the positions it never saw?
-    2. Repeat the one-layer proof with `"rope"` and `"sinusoidal"`. Which ones tell the orders apart?
+    2. Repeat the one-layer proof with `"rope"`, `"alibi"` and `"sinusoidal"`. Which ones tell the orders apart?
     3. Repeat it with `n_layer=2` and no positions. Is the difference still zero? Explain with the causal mask.
     4. Change the RoPE `base` in `rope(...)` to 100 and to 1,000,000 and look at the scores for distances 1, 10
        and 100. What does the base control?
@@ -270,7 +278,7 @@ CELLS = [
 
     1. `context=64`로 `design("learned")`와 `design("rope")`를 학습한 뒤, 64토큰보다 긴 프롬프트로 `sd.generate`를
        호출해 보세요. 각 모델은 본 적 없는 위치를 어떻게 처리하나요?
-    2. 층 하나짜리 증명을 `"rope"`와 `"sinusoidal"`로 다시 해 보세요. 어느 것이 두 어순을 구별하나요?
+    2. 층 하나짜리 증명을 `"rope"`, `"alibi"`, `"sinusoidal"`로 다시 해 보세요. 어느 것이 두 어순을 구별하나요?
     3. 위치 정보 없이 `n_layer=2`로 다시 해 보세요. 차이가 여전히 0인가요? 인과 마스크로 설명해 보세요.
     4. `rope(...)`의 `base`를 100과 1,000,000으로 바꾸고 거리 1, 10, 100에서의 점수를 보세요. base는 무엇을 조절하나요?
     5. 학습한 `runs["learned"].model`의 위치 표(파라미터 `pos_emb.weight`)를 사인파처럼 그려 보세요. 파동처럼
