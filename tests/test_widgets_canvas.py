@@ -338,3 +338,29 @@ def test_static_output_carries_a_static_svg_of_the_design():
     assert "B×T×128" in page  # edge labels carry shapes
     assert page.count('marker-end="url(#sdl-arrow)"') == len(g["edges"])  # one arrow per edge
     assert "Transformer block × 2" in page
+
+
+@needs_bundle
+def test_import_seed_shows_the_design_and_its_differences_from_the_original(monkeypatch):
+    import json
+    from pathlib import Path
+
+    body = json.loads((Path(__file__).parent / "data" / "seed" / "original" / "llama2.body.json").read_text())
+    c = Canvas()
+    sent = []
+    monkeypatch.setattr(c, "send", lambda content, buffers=None: sent.append(content))
+    notes = c.import_seed(body)
+    assert c.graph == sd.graph.from_seed(body)
+    assert notes and notes == sd.graph.from_seed(body, report=True)[1]
+    (notice,) = [n for n in c.notices if n.startswith("[seed] ")]
+    assert f"{len(notes)} difference(s)" in notice and all(n.message[:40] in notice for n in notes)
+    toast = next(m for m in sent if m.get("type") == "toast")
+    assert str(len(notes)) in toast["message"]
+    c.language = "ko"
+    c.import_seed(json.dumps(body))  # its JSON text too; the next import replaces the notes
+    assert len([n for n in c.notices if n.startswith("[seed] ")]) == 1
+    assert "원래 프로젝트" in [m for m in sent if m.get("type") == "toast"][-1]["message"]
+    before = c.graph
+    with pytest.raises(sd.GraphError):
+        c.import_seed({"nodes": [], "edges": []})  # an empty canvas of the original: refused, nothing lost
+    assert c.graph == before

@@ -475,6 +475,37 @@ class Canvas(SlamDunkWidget):
         else:
             self._set_notice("file", None)
 
+    # -- the original web project ------------------------------------------------------
+    def import_seed(self, payload: Any) -> list[GraphIssue]:
+        """Show a design of the original student web project: its request body (a dict, its JSON text or a
+        ``.json`` file) or its saved canvas (``{nodes, edges}``), through ``sd.graph.from_seed``.
+
+        Returns the notes: one per place where the imported model differs from what the original built (each
+        repeat of a block its own layer, residuals inside blocks made live, fields the original ignored, ...).
+        The canvas shows them in its status bar and says how many there are in a toast; the next import
+        replaces them. A design that cannot be imported raises :class:`~slamdunk_lab.GraphError` naming the
+        layer and field, and the canvas keeps what it showed.
+        """
+        from ..interop.original import payload_of
+        from ..interop.seed import from_seed
+
+        graph, notes = from_seed(payload_of(payload), report=True)
+        self.graph = graph
+        self._set_notice("seed", None)
+        if notes:
+            self._set_notice("seed", f"imported from the original project; {len(notes)} difference(s) from what it "
+                                     "built: " + " | ".join(str(n) for n in notes))
+        if self.language == "ko":
+            message = (f"원래 프로젝트의 설계를 가져왔습니다. 원래 만들어지던 모델과 다른 점 {len(notes)}가지는 "
+                       "상태 표시줄에 있습니다." if notes else "원래 프로젝트의 설계를 그대로 가져왔습니다.")
+        else:
+            message = (f"Imported the original project's design: {len(notes)} difference(s) from the model it "
+                       "built, listed in the status bar." if notes else
+                       "Imported the original project's design exactly as it built it.")
+        self._send_event("toast", message=message)
+        self.fit_view()
+        return notes
+
     # -- locked blocks ---------------------------------------------------------------
     @property
     def locked(self) -> list[str]:
