@@ -22,7 +22,7 @@ PACKAGE = Path(sd.__file__).parent
 
 #: (layer, the top-level modules and packages of slamdunk_lab in it), lowest first.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("errors", "_files", "_version")),
+    ("foundation", ("errors", "_files", "_html", "_version")),
     ("data", ("data", "tokenizers", "tokcache")),
     ("graph", ("graph",)),
     ("blocks", ("blocks",)),

@@ -24,7 +24,7 @@ from .validate import Structure, check
 DEFAULT_MAX_PARAMS = 2_000_000_000
 
 
-@dataclass
+@dataclass(repr=False)
 class Analysis:
     """Result of :func:`analyze`. ``ok`` is True when the graph can be built."""
 
@@ -53,6 +53,33 @@ class Analysis:
         gb = self.memory.get("total", 0) / 2**30
         return (f"{self.params:,} parameters, {self.n_layers} layers, {self.flops_per_token / 1e6:.2f} MFLOPs/token "
                 f"forward, ~{gb:.2f} GiB to train at batch {self.batch_size} × {self.context}")
+
+    def __repr__(self) -> str:
+        if not self.ok:
+            return f"Analysis(ok=False, {len(self.errors)} problem(s): {'; '.join(str(e) for e in self.errors[:2])})"
+        return (f"Analysis(ok=True, params={self.params:,}, layers={self.n_layers}, "
+                f"flops_per_token={self.flops_per_token:,}, memory={self.memory.get('total', 0) / 2**20:,.1f} MiB)")
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the totals, the problems and a table of the blocks (shape, parameters, FLOPs)."""
+        from .._html import esc, human_count, table
+
+        head = ('<div style="font:12px sans-serif"><b>Analysis</b>: '
+                + (f'<span style="color:#1a7f37">✓ buildable</span> · {self.params:,} parameters · '
+                   f"{self.n_layers} layers · {human_count(self.flops_per_token)} FLOPs/token forward · "
+                   f"batch {self.batch_size} × {self.context} ({esc(self.dtype)})" if self.ok
+                   else f'<span style="color:#b00020">✘ {len(self.errors)} problem(s)</span>') + "</div>")
+        problems = "".join(f"<li>{esc(str(e))}</li>" for e in self.errors[:30])
+        warnings = "".join(f"<li>{esc(str(w))}</li>" for w in self.warnings[:30])
+        memory = ", ".join(f"{k} {v / 2**20:,.1f} MiB" for k, v in self.memory.items())
+        rows = [(n.id, n.type, "×".join(map(str, n.shape)) if n.shape else "", f"{n.params:,}" if n.params else "",
+                 human_count(n.flops) if n.flops else "", f"×{n.repeat}" if n.repeat > 1 else "")
+                for n in self.nodes.values()]
+        return (head
+                + (f'<ul style="color:#b00020;font:12px sans-serif">{problems}</ul>' if problems else "")
+                + (f'<ul style="color:#8a6100;font:12px sans-serif">{warnings}</ul>' if warnings else "")
+                + (f'<div style="font:12px sans-serif;color:#555">training memory: {esc(memory)}</div>' if memory else "")
+                + (table(rows, ["block", "type", "output shape", "parameters", "FLOPs", "repeat"]) if rows else ""))
 
     def to_json(self) -> dict:
         """JSON for the canvas: totals, per-node shapes and parameters, errors and warnings."""

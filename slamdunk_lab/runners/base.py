@@ -216,6 +216,19 @@ class Run:
         where = f", on {self.worker}" if self.worker else ""
         return f"Run({self.name!r}, {self.status_line}{loss}{where})"
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the run's status, its numbers and its loss curves (kept in a saved notebook)."""
+        from .._html import esc, line_chart, table
+
+        train = [(h["step"], h["loss"]) for h in self.history if h.get("kind") == "train" and "loss" in h]
+        val = [(h["step"], h["val_loss"]) for h in self.history if h.get("kind") == "eval" and "val_loss" in h]
+        facts = [("status", self.status_line), ("loss", f"{self.loss:.4f}" if self.loss is not None else "")]
+        facts += [(k, v) for k, v in (("worker", self.worker), ("MLflow run", getattr(self, "mlflow_run_id", None)),
+                                      ("checkpoint", self.last_checkpoint)) if v]
+        curves = {k: v for k, v in (("loss", train), ("val_loss", val)) if v}
+        return (f'<div style="font:12px sans-serif"><b>Run {esc(str(self.name))}</b></div>'
+                + table(facts) + (line_chart(curves, title="loss") if curves else ""))
+
     def _display_bundle(self) -> dict:
         """What a notebook shows for this run now: the text repr, and any richer form the class offers."""
         bundle: dict = {}

@@ -20,9 +20,11 @@ import time
 import uuid
 from typing import Any
 
+import html
 import traitlets
 
-from ._base import SlamDunkWidget
+from .._html import line_chart
+from ._base import SlamDunkWidget, static_html
 
 #: How the page shows each state of a followed run.
 STATES = ("queued", "running", "finished", "stopped", "failed")
@@ -82,6 +84,9 @@ class Monitor(SlamDunkWidget):
     @traitlets.default("_store_key")
     def _default_store_key(self) -> str:
         return uuid.uuid4().hex
+
+    #: The static output (final curves, status, last sample) is redrawn at most every 2 s while points arrive.
+    static_interval = 2.0
 
     def __init__(self, *, interval: float = 0.2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -164,6 +169,33 @@ class Monitor(SlamDunkWidget):
                 self.status, self.running, self.state, self.step = "", False, "", 0
                 self.tokens_per_s, self.eta, self.error, self.sample, self.sample_step = 0.0, None, "", "", 0
                 self.stop_requested = False
+
+    # -- the static output ------------------------------------------------------
+    @traitlets.observe("count", "status", "sample", "state", "running", "error")
+    def _state_changed(self, change: Any) -> None:
+        self.refresh_static(now=not self.running)  # once it ends, every change shows at once
+
+    def _static_data(self) -> dict[str, Any]:
+        """The curves as an SVG chart, the status line and the last sample: what a saved notebook shows
+        where the widget does not render."""
+        with self._lock:
+            points = list(self._points)
+        metrics = [k for k in dict.fromkeys(k for p in points for k in p) if k != "step"]
+        curves = {m: [(p["step"], p[m]) for p in points if p.get(m) is not None] for m in metrics if m != "lr"}
+        last = {m: next((p[m] for p in reversed(points) if p.get(m) is not None), None) for m in metrics}
+        summary = " · ".join([self.status or ("running" if self.running else "")]
+                             + [f"{m} {v:.4g}" for m, v in last.items() if v is not None and m != "lr"])
+        esc = html.escape
+        body = (f'<div style="font:12px sans-serif;color:#333;margin-bottom:4px"><b>{esc(self.title)}</b>'
+                f"{': ' + esc(summary) if summary.strip(' ·') else ''}</div>"
+                + line_chart(curves, log_y=self.log_scale, title="loss")
+                + (line_chart({"lr": [(p["step"], p["lr"]) for p in points if p.get("lr") is not None]},
+                              height=120, title="learning rate") if "lr" in metrics else "")
+                + (f'<div style="font:12px sans-serif;color:#b00020">{esc(self.error)}</div>' if self.error else "")
+                + (f'<div style="font:12px sans-serif;color:#555">sample at step {self.sample_step}:</div>'
+                   f'<pre style="white-space:pre-wrap;max-height:12em;overflow:auto">{esc(self.sample)}</pre>'
+                   if self.sample else ""))
+        return {"text/plain": f"{self.title}: {summary}".strip(": "), "text/html": static_html(body, "monitor")}
 
     def _on_msg_sync(self, content: dict) -> None:
         """The page holds fewer points than ``count`` (new view, reload, missed batch): send them all."""

@@ -14,6 +14,7 @@ the widget as one sentence, never as a traceback.
 
 from __future__ import annotations
 
+import html
 import inspect
 import threading
 import time
@@ -22,8 +23,9 @@ from typing import Any
 
 import traitlets
 
+from .._html import table
 from ..sampling import GenerationSettings
-from ._base import SlamDunkWidget
+from ._base import SlamDunkWidget, static_html
 
 #: ``generate(prompt, **settings)`` returns the continuation as a string, or yields it piece by piece.
 GenerateFn = Callable[..., str | Iterable[str]]
@@ -168,6 +170,28 @@ class Playground(SlamDunkWidget):
             self.running = False
         if self.can_inspect and self.inspect_error and not self.error:
             self.refresh()  # e.g. a run's model that did not exist when the prompt was typed
+
+    # -- the static output ----------------------------------------------------------
+    @traitlets.observe("output", "running", "error", "probs")
+    def _shown_changed(self, change: Any) -> None:
+        self.refresh_static(now=not self.running)
+
+    def _static_data(self) -> dict[str, Any]:
+        """The last prompt and generated text, the settings and the next-token table: what a saved notebook
+        shows where the widget does not render."""
+        esc = html.escape
+        settings = " · ".join(f"{k}={v}" for k, v in self.settings.items() if v is not None)
+        probs = [(r.get("token", ""), f"{float(r.get('prob', 0)):.1%}") for r in self.probs[:10]]
+        body = (
+            f'<div style="font:12px sans-serif;color:#333;margin-bottom:4px"><b>{esc(self.title)}</b>'
+            f" {esc(settings)}</div>"
+            f'<pre style="white-space:pre-wrap;max-height:20em;overflow:auto;border:1px solid #ddd;padding:6px">'
+            f"<b>{esc(self.prompt)}</b>{esc(self.output)}</pre>"
+            + (f'<div style="font:12px sans-serif;color:#b00020">{esc(self.error)}</div>' if self.error else "")
+            + (f'<div style="font:12px sans-serif;color:#555">next token after the prompt:</div>'
+               + table([(repr(tok), p) for tok, p in probs], ["token", "probability"]) if probs else "")
+        )
+        return {"text/plain": f"{self.title}: {self.prompt}{self.output}", "text/html": static_html(body, "playground")}
 
     # -- look inside -----------------------------------------------------------------
     @traitlets.observe("prompt", "can_inspect")

@@ -9,6 +9,7 @@ its MLflow artifacts) and sends the curves and the differences.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import math
@@ -18,7 +19,8 @@ from typing import Any
 
 import traitlets
 
-from ._base import SlamDunkWidget
+from .._html import human_count, line_chart, table
+from ._base import SlamDunkWidget, static_html
 
 logger = logging.getLogger("slamdunk_lab.widgets")
 
@@ -108,6 +110,36 @@ class Runs(SlamDunkWidget):
             )
         finally:
             self.loading = False
+
+    # -- the static output ------------------------------------------------------------
+    @traitlets.observe("rows", "curves", "error")
+    def _shown_changed(self, change: Any) -> None:
+        self.refresh_static(now=True)
+
+    def _static_data(self) -> dict[str, Any]:
+        """The runs table (and the selected runs' loss curves): what a saved notebook shows where the widget
+        does not render."""
+        def loss(v: Any) -> str:
+            return f"{v:.4f}" if isinstance(v, (int, float)) and math.isfinite(v) else ""
+
+        rows = [(r.get("name"), r.get("design"), r.get("status"),
+                 f"{r.get('step') if r.get('step') is not None else ''}/{r.get('steps') or ''}",
+                 loss(r.get("train_loss")), loss(r.get("val_loss")), human_count(r.get("parameters")),
+                 f"{r['tokens_per_s']:,.0f}" if r.get("tokens_per_s") else "", r.get("worker") or "", r.get("experiment"))
+                for r in self.rows]
+        names = {r["run_id"]: r.get("name") or r["run_id"][:8] for r in self.rows}
+        curves = {f"{names.get(rid, rid[:8])} {metric}": [tuple(p) for p in pts]
+                  for rid, by_metric in self.curves.items() for metric, pts in by_metric.items()
+                  if metric in ("loss", "val_loss")}
+        body = (
+            f'<div style="font:12px sans-serif;color:#333;margin-bottom:4px"><b>Runs</b> ({len(self.rows)}) '
+            f"from {html.escape(self.tracking_uri)}</div>"
+            + (f'<div style="font:12px sans-serif;color:#b00020">{html.escape(self.error)}</div>' if self.error else "")
+            + table(rows, ["run", "design", "status", "step", "train loss", "val loss", "params", "tok/s", "worker",
+                           "experiment"], cls="sdl-static-runs")
+            + (line_chart(curves, title="selected runs") if curves else "")
+        )
+        return {"text/plain": f"{len(self.rows)} runs from {self.tracking_uri}", "text/html": static_html(body, "runs")}
 
     def _on_msg_refresh(self, content: dict) -> None:
         self.refresh()
