@@ -19,7 +19,7 @@ import nbformat
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-NOTEBOOKS = ["01_tokens", "02_positions", "03_attention", "04_block", "05_scale", "06_sampling"]
+NOTEBOOKS = ["01_tokens", "02_positions", "03_attention", "04_block", "05_scale", "06_sampling", "07_families"]
 ASSIGNMENTS: list[str] = []
 KERNEL = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
           "language_info": {"name": "python"}}
