@@ -45,6 +45,7 @@ __all__ = [
     "resume",
     "runs",
     "save",
+    "seed",
     "set_language",
     "template",
     "templates",

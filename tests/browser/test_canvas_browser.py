@@ -685,3 +685,24 @@ def test_templates_menu_and_auto_layout(page, lab_server):
     page.wait_for_timeout(300)
     assert canvas.locator(".react-flow__minimap").count() == 1
     screenshot(page, "canvas-auto-layout", locator=canvas)
+
+
+def test_import_seed_shows_the_design_and_its_notes(page, lab_server):
+    """A preset of the original project, imported from Python: the canvas redraws it, a toast counts the
+    differences from what the original built, and the status bar lists them."""
+    from pathlib import Path
+
+    body = Path(__file__).parents[1] / "data" / "seed" / "original" / "llama2.body.json"
+    _open_canvas(page, lab_server)
+    count = run_json(page, f"len(canvas.import_seed(open({str(body)!r}).read()))")
+    assert count >= 2
+    page.locator('.react-flow__node[data-id="transformerBlock-1757673618412"]').wait_for(state="visible",
+                                                                                           timeout=15_000)
+    toast = page.locator(".sdl-canvas .sdl-toast")
+    toast.wait_for(timeout=15_000)
+    assert f"{count} difference(s)" in toast.inner_text()
+    notice = page.locator(".sdl-canvas .sdl-notice").filter(has_text="imported from the original project")
+    notice.wait_for(timeout=15_000)
+    text = notice.inner_text()
+    assert "the same weights in every repeat" in text and "real skip connections" in text
+    screenshot(page, "canvas_import_seed", locator=page.locator(".sdl-canvas").first)
