@@ -346,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=_COUNT, default=500, help="steps between samples (0: never)")
     p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, mps")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="auto (default): bfloat16 where a probe measures it faster here, else float32")
     p.add_argument("--name", default=None, help="run name (default: the design's name)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="where to save the trained model (default: models/NAME)")

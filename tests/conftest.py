@@ -1,6 +1,7 @@
 """Shared test set-up: offline hub, a quiet MLflow, the optional Tiny Shakespeare corpus, GPT-2's vocabulary."""
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,13 @@ from hypothesis import settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # an online lookup otherwise hangs ~25 s here
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# dtype="auto" reads this machine's record (matmul peaks, probes of each design's step): one record for the whole
+# session and its subprocesses, with the peaks given (measuring them costs a second per fresh record), so a
+# design is probed once per session and every run of it makes the same choice
+_MACHINE_RECORD = Path(tempfile.mkdtemp(prefix="slamdunk-machine-")) / "record.json"
+_MACHINE_RECORD.write_text(json.dumps({"version": 1, "probes": {}, "peak_flops": {"float32": 1e11,
+                                                                                "bfloat16": 2e11}}))
+os.environ.setdefault("SLAMDUNK_MACHINE_RECORD", str(_MACHINE_RECORD))
 
 # CI explores the same examples on every run (a failure there is reproducible, never a roll of the dice);
 # local runs draw new ones each time and keep what fails in .hypothesis/ to replay first.

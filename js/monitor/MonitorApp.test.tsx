@@ -13,7 +13,8 @@ function monitor(over: Partial<MonitorModel> = {}) {
   return fakeModel<MonitorModel>({
     _view: 'monitor', title: 'Training', total_steps: 100, status: '', running: false, log_scale: false,
     height: 280, sample: '', sample_step: 0, can_stop: false, count: 0, state: '', step: 0, tokens_per_s: 0,
-    eta: null, error: '', mlflow_run_id: '', experiment: '', stop_requested: false, language: 'en', ...over
+    eta: null, error: '', mlflow_run_id: '', experiment: '', stop_requested: false, language: 'en',
+    precision: '', precision_requested: '', precision_reason: '', mfu: 0, peak_flops: 0, ...over
   });
 }
 
@@ -124,5 +125,36 @@ describe('the monitor in Korean', () => {
     expect(statusText('en', 'finished', 'finished at step 40', 40, false)).toBe('finished at step 40');
     expect(statusText('ko', 'stopped', 'killed at step 5', 5, false)).toBe('5단계에서 강제 종료');
     expect(statusText('ko', 'running', 'running on cpu (float32)', 3, true)).toBe('4단계가 끝나면 멈춥니다…');
+  });
+});
+
+describe('precision and MFU', () => {
+  const running = {
+    state: 'running', running: true, step: 10, tokens_per_s: 5000, precision: 'bfloat16', precision_requested: 'auto',
+    precision_reason: 'bfloat16 autocast, 1.6× faster: ...', mfu: 0.0345, peak_flops: 2.5e11
+  };
+
+  it('shows the chosen precision with its reason and the MFU with what it means', () => {
+    const { container } = render(<MonitorApp model={monitor(running)} />);
+    const chip = container.querySelector('[data-figure="precision"]')!;
+    expect(chip.textContent).toBe('bfloat16 (auto)');
+    expect(chip.getAttribute('title')).toContain('1.6× faster');
+    const mfu = container.querySelector('[data-figure="mfu"]')!;
+    expect(mfu.textContent).toBe('MFU 3.5%');
+    expect(mfu.getAttribute('title')).toContain('250 GFLOP/s');
+    expect(mfu.getAttribute('title')).toContain('bfloat16');
+  });
+
+  it('speaks Korean, and shows a precision that was asked for without "(auto)"', () => {
+    const { container } = render(
+      <MonitorApp model={monitor({ ...running, precision: 'float32', precision_requested: 'float32', language: 'ko' })} />
+    );
+    expect(container.querySelector('[data-figure="precision"]')!.textContent).toBe('float32');
+    expect(container.querySelector('[data-figure="mfu"]')!.getAttribute('title')).toContain('활용률');
+  });
+
+  it('shows no MFU before the machine peak is known', () => {
+    const { container } = render(<MonitorApp model={monitor({ ...running, peak_flops: 0 })} />);
+    expect(container.querySelector('[data-figure="mfu"]')).toBeNull();
   });
 });

@@ -29,6 +29,11 @@ export interface MonitorModel {
   mlflow_run_id: string;
   experiment: string;
   stop_requested: boolean;
+  precision: string;
+  precision_requested: string;
+  precision_reason: string;
+  mfu: number;
+  peak_flops: number;
   language: 'auto' | 'en' | 'ko';
 }
 
@@ -83,6 +88,12 @@ export function stateName(lang: Lang, state: string): string {
     state_failed: 1, state_lost: 1 } ? t(lang, key) : state;
 }
 
+/** `0.123` → `12%`, `0.0042` → `0.42%`: MFU shown with two significant figures below 10%. */
+export function formatPercent(fraction: number): string {
+  const p = fraction * 100;
+  return p >= 10 ? `${Math.round(p)}%` : `${p.toPrecision(2)}%`;
+}
+
 function colored(series: ReturnType<typeof seriesFrom>, offset = 0): StyledSeries[] {
   return series.map((s, i) => ({ ...s, color: CHART_COLORS[(i + offset) % CHART_COLORS.length] }));
 }
@@ -102,6 +113,11 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
   const state = useModelValue(model, 'state') ?? '';
   const stepValue = useModelValue(model, 'step') ?? 0;
   const speed = useModelValue(model, 'tokens_per_s') ?? 0;
+  const precision = useModelValue(model, 'precision') ?? '';
+  const precisionRequested = useModelValue(model, 'precision_requested') ?? '';
+  const precisionReason = useModelValue(model, 'precision_reason') ?? '';
+  const mfu = useModelValue(model, 'mfu') ?? 0;
+  const peak = useModelValue(model, 'peak_flops') ?? 0;
   const eta = useModelValue(model, 'eta');
   const error = useModelValue(model, 'error');
   const mlflowId = useModelValue(model, 'mlflow_run_id');
@@ -180,6 +196,19 @@ export function MonitorApp({ model }: { model: AnyModel<MonitorModel> }) {
                   {t(lang, 'tokPerS', { n: speed ? Math.round(speed).toLocaleString('en-US') : '–' })}
                 </span>
                 <span data-figure="eta">{t(lang, 'eta', { t: formatSeconds(eta) })}</span>
+                {precision && (
+                  <span data-figure="precision" title={precisionReason}>
+                    {precisionRequested === 'auto' ? t(lang, 'precisionAuto', { dtype: precision }) : precision}
+                  </span>
+                )}
+                {peak > 0 && (
+                  <span
+                    data-figure="mfu"
+                    title={t(lang, 'mfuHelp', { dtype: precision || 'float32', peak: Math.round(peak / 1e9) })}
+                  >
+                    {t(lang, 'mfu', { p: mfu > 0 ? formatPercent(mfu) : '–' })}
+                  </span>
+                )}
               </>
             )}
           </span>

@@ -225,7 +225,12 @@ export interface MonitorState {
   height: number;
   language: "auto" | "en" | "ko";
   log_scale: boolean;
+  mfu: number;
   mlflow_run_id: string;
+  peak_flops: number;
+  precision: string;
+  precision_reason: string;
+  precision_requested: string;
   running: boolean;
   sample: string;
   sample_step: number;

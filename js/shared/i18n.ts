@@ -126,6 +126,10 @@ const EN = {
   logY: 'log y',
   linearY: 'linear y',
   eta: 'ETA {t}',
+  precisionAuto: '{dtype} (auto)',
+  mfu: 'MFU {p}',
+  mfuHelp:
+    'Model FLOPs utilisation: the training FLOPs the model does per second (FLOPs per token × tokens/s) as a share of this machine’s measured matmul peak in {dtype} ({peak} GFLOP/s). Real training reaches 30–60% on a GPU; small models on a CPU much less.',
   tokPerS: '{n} tok/s',
   lossChart: 'loss',
   lrChart: 'learning rate',
@@ -259,6 +263,10 @@ const KO: Record<TextKey, string> = {
   logY: '로그 y축',
   linearY: '선형 y축',
   eta: '남은 시간 {t}',
+  precisionAuto: '{dtype} (자동)',
+  mfu: 'MFU(활용률) {p}',
+  mfuHelp:
+    '모델 FLOPs 활용률: 모델이 1초에 하는 학습 연산량(토큰당 FLOPs × 초당 토큰 수)이 이 컴퓨터에서 측정한 {dtype} 행렬 곱셈 최고 속도({peak} GFLOP/s)의 몇 %인지입니다. GPU에서 실제 학습은 30–60%에 이르고, CPU의 작은 모델은 훨씬 낮습니다.',
   tokPerS: '초당 {n} 토큰',
   lossChart: '손실',
   lrChart: '학습률',

@@ -65,6 +65,11 @@ class Started(Event):
     worker: str = ""
     #: the data it trains on: corpus name, source and digest (its content's fingerprint), tokenizer, token counts
     dataset: dict = field(default_factory=dict)
+    #: the precision chosen (``dtype`` is its name): {"requested": "auto", "dtype": "bfloat16", "reason": "..."}
+    precision: dict = field(default_factory=dict)
+    #: training FLOPs per token (``sd.analyze``) and this machine's measured matmul peak (FLOP/s) in that precision
+    flops_per_token: float = 0.0
+    peak_flops: float = 0.0
 
 
 @dataclass(kw_only=True)
@@ -81,6 +86,8 @@ class Step(Event):
     #: ``[step, loss, lr, grad_norm]`` of every step since the previous Step event (this one's last), so
     #: listeners see every step although the events come ~5 times a second
     points: list = field(default_factory=list)
+    #: model FLOPs utilisation: flops_per_token × tokens_per_s ÷ peak_flops (of the run's Started event)
+    mfu: float = 0.0
 
 
 @dataclass(kw_only=True)

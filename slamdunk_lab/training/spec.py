@@ -327,6 +327,7 @@ def resolve(spec: JobSpec, model: Any = None, tokenized: Any = None) -> Job:
     check_fit(cfg, analysis.plan.context, analysis.plan.vocab_size, tokenized, tok)
     folder = spec.run_folder()
     extra = {"experiment": spec.experiment, "design": design_summary(analysis, graph), "resumed_from": resume_from,
+             "train_flops_per_token": analysis.train_flops_per_token,
              "data": {"cache": str(tokenized.path), "corpus": tokenized.meta.get("corpus", {}).get("name"),
                       "spec": _small_data_spec(spec.data)},
              "job_id": spec.id}

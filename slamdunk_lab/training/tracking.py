@@ -488,7 +488,10 @@ class MlflowLogger:
             # the device it really runs on ("cuda", "cpu"), not the "auto" it was asked for
             params = {**event.config, **event.design, "device": event.device,
                       "device_requested": event.config.get("device", event.device), "run_name": event.run,
-                      "resumed_from": event.resumed_from}
+                      "resumed_from": event.resumed_from,
+                      # the precision dtype="auto" chose and why, and what MFU is measured against
+                      "precision": event.dtype, "precision_reason": (event.precision or {}).get("reason", ""),
+                      "peak_flops": f"{event.peak_flops:.4g}", "train_flops_per_token": f"{event.flops_per_token:.6g}"}
             items = [Param(k, str(v)[:6000]) for k, v in params.items()]
             for i in range(0, len(items), 100):
                 t.client.log_batch(t.run_id, params=items[i:i + 100])
@@ -504,6 +507,8 @@ class MlflowLogger:
                 t.metric("lr", lr, step)
                 t.metric("grad_norm", grad_norm, step)
             t.metric("tokens_per_s", event.tokens_per_s, event.step)
+            if event.mfu:
+                t.metric("mfu", event.mfu, event.step)
             t.maybe_flush()
         elif kind == "Eval":
             t.metric("train_loss", event.train_loss, event.step)
@@ -528,7 +533,7 @@ class MlflowLogger:
         t = self.tracker
         try:
             parent = find_by_checkpoint_dir(t.client, str(Path(resumed_from).parent), exclude=t.run_id)
-        except Exception:  # noqa: BLE001 - without its lineage the run is listed on its own row, nothing worse
+        except Exception:
             logger.debug("run %s: could not find the run it resumes", t.run_id, exc_info=True)
             return
         if parent is None:

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checkpoint as ckpt
+from . import precision as prec
 from .events import Checkpoint, Eval, Event, Finished, Sample, Started, Step, Stopped
 from .schedule import SCHEDULES, lr_at
 
@@ -83,7 +84,7 @@ class TrainConfig:
     sample_tokens: int = 200
     seed: int = 0
     device: str = "auto"
-    dtype: str = "float32"
+    dtype: str = "auto"
     compile: bool = False
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
@@ -137,9 +138,9 @@ class TrainConfig:
         self.compile = bool(self.compile)
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)} (bfloat16 uses "
-                             f"autocast, the weights stay float32)")
+        if self.dtype not in DTYPES and self.dtype != "auto":
+            raise ValueError(f"unknown dtype {self.dtype!r}; choose 'auto' (bfloat16 where a probe measures it "
+                             f"faster here), {', '.join(DTYPES)} (bfloat16 uses autocast, the weights stay float32)")
         if not isinstance(self.sample_prompt, str):
             raise TypeError(f"sample_prompt must be a string, got {self.sample_prompt!r}")
         resolve_device(self.device)
@@ -217,6 +218,26 @@ def sample_text(model: nn.Module, tokenizer: Any, prompt: str, max_new_tokens: i
         if i + 1 < n_new:
             logits = model(nxt, cache=cache)[:, -1]
     return tokenizer.decode(torch.cat(out, dim=1)[0].tolist()) if out else ""
+
+
+def _autocast(device: torch.device, dtype: str):
+    """bfloat16 autocast (matmuls in bfloat16, weights and their updates in float32), or nothing for float32."""
+    if dtype == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _train_flops(job: Job) -> float:
+    from ..analysis import analyze
+
+    return float(analyze(job.graph).train_flops_per_token)
+
+
+def _graph_hash(graph: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(graph, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _device_rng(device: torch.device) -> Any:
@@ -317,8 +338,10 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, cfg, self.device)
         self.batch_rng = np.random.default_rng(cfg.seed)
         torch.manual_seed(cfg.seed)
+        recorded = None
         if job.resume_from is not None:
             loaded = ckpt.LoadedCheckpoint(job.resume_from)
+            recorded = loaded.state.get("precision")
             loaded.load_weights(self.model)
             self.optimizer.load_state_dict(loaded.optimizer_state(self.device))
             # load_state_dict brings back the saved groups' settings; a resume that changed weight_decay or
@@ -333,8 +356,37 @@ class Trainer:
         self.fwd = torch.compile(self.model) if cfg.compile else self.model
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
         self.n_params = sum(p.numel() for p in self.model.parameters())
-        self.autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if cfg.dtype == "bfloat16"
-                         else contextlib.nullcontext())
+        self.precision = self._choose_precision(recorded)
+        self.autocast = _autocast(self.device, self.precision.dtype)
+        self.flops_per_token = float(self.job.extra_state.get("train_flops_per_token") or 0) or _train_flops(self.job)
+        self.peak_flops = prec.peak_flops(self.precision.dtype, self.device)
+
+    def _choose_precision(self, recorded: dict | None) -> prec.Choice:
+        """``dtype="auto"``: the choice recorded in the checkpoint a run resumes from (so it continues exactly),
+        else this machine's rule for this design and step shape (a probe of this model's step, cached)."""
+        cfg = self.cfg
+        if cfg.dtype == "auto" and isinstance(recorded, dict) and recorded.get("dtype") in DTYPES:
+            return prec.Choice(recorded["dtype"], f"{recorded.get('reason', '')} (recorded in the checkpoint "
+                                                  f"this run resumes from)", "auto")
+        design = str((self.job.extra_state.get("design") or {}).get("graph_hash") or _graph_hash(self.job.graph))
+        key = prec.probe_key(design, cfg.batch_size, cfg.context, self.device, cfg.compile)
+        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+        return prec.choose(cfg.dtype, key, self.device, self._probe_step, sync)
+
+    def _probe_step(self, dtype: str) -> None:
+        """One forward and backward pass on a batch of the run's shape, for the precision probe: the weights,
+        the run's random states and its batches are untouched (gradients are dropped)."""
+        rng = np.random.default_rng([self.cfg.seed, 3])
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            try:
+                x, y = self.batch("train", rng)
+                with _autocast(self.device, dtype):
+                    logits = self.fwd(x)  # (B, T, V)
+                    loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
+                loss.backward()
+            finally:
+                self.model.zero_grad(set_to_none=True)
 
     def batch(self, split: str, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.job.tokenized.get_batch(split, self.cfg.batch_size, self.cfg.context, rng)
@@ -397,7 +449,7 @@ class Trainer:
                                 f"grad_clip on, or check the data")
         state = {"name": self.job.name, "config": self.cfg.to_json(), "graph": self.job.graph,
                  "rng": ckpt.rng_state(self.batch_rng, self.device), "history": self.history,
-                 **self.job.extra_state}
+                 "precision": self.precision.to_json(), **self.job.extra_state}
         path = ckpt.save(self.job.checkpoint_dir, self.step, self.model, self.optimizer, state,
                          self.job.tokenizer, keep=self.cfg.keep_checkpoints)
         self.last_checkpoint = str(path)
@@ -436,7 +488,9 @@ class Trainer:
         cfg, name = self.cfg, self.job.name
         self.setup()
         total, start = cfg.steps, self.step
-        self.emit(Started(run=name, step=start, total_steps=total, device=str(self.device), dtype=cfg.dtype,
+        self.emit(Started(run=name, step=start, total_steps=total, device=str(self.device), dtype=self.precision.dtype,
+                          precision=self.precision.to_json(), flops_per_token=self.flops_per_token,
+                          peak_flops=self.peak_flops,
                           params=self.n_params, checkpoint_dir=self.job.checkpoint_dir,
                           mlflow_run_id=self.job.mlflow_run_id, config=cfg.to_json(),
                           experiment=str(self.job.extra_state.get("experiment") or ""),
@@ -542,4 +596,5 @@ class Trainer:
         step, loss, lr, gn = points[-1]
         self.speed = tokens_per_s or getattr(self, "speed", 0.0)  # the trailing report repeats the last speed
         self.emit(Step(run=self.job.name, step=step, total_steps=self.cfg.steps, loss=loss, lr=lr, grad_norm=gn,
-                       tokens_per_s=self.speed, elapsed=elapsed, eta=eta, points=points))
+                       tokens_per_s=self.speed, elapsed=elapsed, eta=eta, points=points,
+                       mfu=prec.mfu(self.flops_per_token, self.speed, self.peak_flops)))

@@ -78,6 +78,14 @@ class Monitor(SlamDunkWidget):
     mlflow_run_id = traitlets.Unicode("").tag(sync=True)
     experiment = traitlets.Unicode("").tag(sync=True)
     stop_requested = traitlets.Bool(False).tag(sync=True)
+    #: The precision the run trains in ("float32", "bfloat16"), what was asked ("auto", …) and why.
+    precision = traitlets.Unicode("").tag(sync=True)
+    precision_requested = traitlets.Unicode("").tag(sync=True)
+    precision_reason = traitlets.Unicode("").tag(sync=True)
+    #: Model FLOPs utilisation: training FLOPs per token × tokens/s ÷ this machine's measured matmul peak in
+    #: that precision (``peak_flops``, FLOP/s); 0 when unknown.
+    mfu = traitlets.Float(0.0).tag(sync=True)
+    peak_flops = traitlets.Float(0.0).tag(sync=True)
     #: Identifies this widget's points on the page (set before the page first hears of the widget).
     _store_key = traitlets.Unicode().tag(sync=True)
 
@@ -270,6 +278,10 @@ class Monitor(SlamDunkWidget):
                 step=step,
                 can_stop=not self.stop_requested,
                 mlflow_run_id=str(data.get("mlflow_run_id") or self.mlflow_run_id or ""),
+                precision=str(data.get("dtype") or ""),
+                precision_requested=str((data.get("precision") or {}).get("requested") or ""),
+                precision_reason=str((data.get("precision") or {}).get("reason") or ""),
+                peak_flops=float(data.get("peak_flops") or 0.0),
                 status=f"running on {data.get('device', '?')} ({data.get('dtype', '')})"
                 + (f" · {data['worker']}" if data.get("worker") else ""),
             )
@@ -284,6 +296,7 @@ class Monitor(SlamDunkWidget):
                 points,
                 step=step,
                 tokens_per_s=float(data.get("tokens_per_s") or 0.0),
+                mfu=float(data.get("mfu") or 0.0),
                 eta=float(eta) if eta is not None else None,
                 status=_step_status(data),
             )
