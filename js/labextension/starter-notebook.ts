@@ -40,14 +40,14 @@ export const STARTER = {
     {
       "cell_type": "markdown",
       "metadata": {},
-      "source": "## 2. Design\n\nA GPT-2 shrunk to laptop size. Drag blocks from the palette, connect them, change settings in the inspector:\nshapes, parameter counts and errors update as you edit, and `canvas.graph` follows in Python."
+      "source": "## 2. Design\n\nA GPT-2 shrunk to laptop size. Drag blocks from the palette, connect them, change settings in the inspector:\nshapes, parameter counts and errors update as you edit, and `canvas.graph` follows in Python.\n\nThe canvas is bound to a design file, `designs/shakespeare.json`: every edit is saved there at once, and when you\nrun the notebook again (Run All, or tomorrow) the canvas loads your design from it, block positions included;\nthe template only starts a new file. Save as… and Open… on the canvas switch files. The notebook keeps a picture\nof the current design too, shown where the editor cannot run (an HTML export, GitHub)."
     },
     {
       "cell_type": "code",
       "execution_count": null,
       "metadata": {},
       "outputs": [],
-      "source": "canvas = sd.Canvas(sd.template(\"gpt2\", size=\"tiny\", n_layer=4, d_model=128, context=64, vocab_size=tok.vocab_size))\ncanvas"
+      "source": "canvas = sd.Canvas(\n    \"designs/shakespeare.json\",\n    template=sd.template(\"gpt2\", size=\"tiny\", n_layer=4, d_model=128, context=64, vocab_size=tok.vocab_size),\n)\ncanvas"
     },
     {
       "cell_type": "markdown",

@@ -233,3 +233,34 @@ def test_save_as_and_open_buttons(page, lab_server):
                                                          .read_text())
     assert page.locator('.react-flow__node[data-id="attn"]').first.is_visible()
     assert page.sdl_errors == []
+
+
+def test_monitor_playground_and_analysis_leave_pictures(page, lab_server):
+    path = lab_server.copy_notebook("static_outputs.ipynb", uuid.uuid4().hex[:8])
+    open_notebook(page, lab_server, path)
+    run_all_cells(page)
+    assert cell_errors(page) == []
+    wait_for_widget(page, ".sdl-monitor-root, .sdl-root")
+    # live: the widgets render and their pictures are hidden; the analysis is an HTML table
+    assert not page.locator(".sdl-static-monitor").first.is_visible()
+    assert page.locator(".jp-OutputArea-output table").first.is_visible()
+    page.wait_for_timeout(500)
+    _save_and_shut_down(page)
+    page.goto(lab_server.lab_url(path))
+    page.wait_for_function(
+        f"(p) => {{ const w = {NOTEBOOK}; return !!w && !!w.context && w.context.path === p && w.context.isReady; }}",
+        arg=path,
+        timeout=60_000,
+    )
+    monitor = page.locator(".sdl-static-monitor").first
+    monitor.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(2_500)
+    assert "finished at step 60" in monitor.inner_text() and "what light through yonder" in monitor.inner_text()
+    assert monitor.locator('path[data-series="loss"]').count() == 1
+    assert monitor.locator('path[data-series="val_loss"]').count() == 1
+    playground = page.locator(".sdl-static-playground").first
+    assert playground.is_visible() and "HAMLET: and the rest is silence." in playground.inner_text()
+    for text in ("Error displaying widget", "Loading widget"):
+        assert not page.get_by_text(text).first.is_visible(), f"'{text}' is shown"
+    monitor.scroll_into_view_if_needed()
+    screenshot(page, "static-outputs-reopened")
