@@ -175,8 +175,6 @@ def epochs_to_steps(train_tokens: int, context: int, stride: int, batch_size: in
 
 # --------------------------------------------------------------------------------------------- trained models
 def _read_file(path: Path) -> Any:
-    import pickle
-
     import torch
 
     if not path.is_file():
@@ -187,7 +185,7 @@ def _read_file(path: Path) -> Any:
                              f"GiB a trained model of the original can be")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, ValueError, EOFError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the safe loader refusing (UnpicklingError) or a damaged file
         raise ModelFileError(
             f"{path.name} cannot be opened as plain weights (torch.load(weights_only=True): {str(exc)[:200]}); "
             "a file that needs a full unpickle could run any code, so it is refused") from None
