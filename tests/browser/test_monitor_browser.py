@@ -53,6 +53,13 @@ def test_monitor_follows_training_stops_and_runs_browser_compares(page, lab_serv
     before = points(first)
     wait_until(lambda: points(first) > before + 10, 20, message="more points")
     assert state(first) == "running"
+    # dtype="auto": the precision it chose (its reason on hover) and the MFU against this machine's peak
+    chip = first.locator('[data-figure="precision"]')
+    assert chip.inner_text() in ("float32 (auto)", "bfloat16 (auto)")
+    assert "probes on this machine" in chip.get_attribute("title")
+    wait_until(lambda: first.locator('[data-figure="mfu"]').inner_text() != "MFU –", 20, message="the MFU")
+    assert first.locator('[data-figure="mfu"]').inner_text().startswith("MFU ")
+    assert "Model FLOPs utilisation" in first.locator('[data-figure="mfu"]').get_attribute("title")
     screenshot(page, "monitor-live", locator=first)
 
     # another cell runs (and finishes) while the run trains: the kernel is not blocked, the monitor still moves
