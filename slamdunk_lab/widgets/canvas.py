@@ -255,6 +255,7 @@ def graph_svg(graph: dict, analysis: dict | None = None, titles: dict[str, str] 
     esc = html.escape
     parts = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" class="sdl-static-graph" width="{width:.0f}" '
+         'style="max-width:100%;height:auto" '
          f'height="{height:.0f}" viewBox="{x0:.0f} {y0:.0f} {width:.0f} {height:.0f}" '
          'font-family="sans-serif" font-size="12">'),
         ('<defs><marker id="sdl-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" '
