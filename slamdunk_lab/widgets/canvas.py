@@ -22,7 +22,9 @@ Designs survive:
   design (SVG, parameter count, problems) with the design's JSON under ``application/vnd.slamdunk.graph+json``,
   updated in place as the design changes. The picture is hidden while the editor renders; a notebook saved
   and reopened without a kernel (JupyterLab, Notebook 7, an HTML export, GitHub) shows it instead, and
-  ``sd.graph.from_notebook("assignment.ipynb")`` reads the designs back without a browser.
+  ``sd.graph.from_notebook("assignment.ipynb")`` reads the designs back without a browser. Run All clears that
+  output before the cell runs, so a canvas without a file starts again from its template: bind it to a file to
+  get the design back.
 
 Guided exercises lock blocks of a template::
 
