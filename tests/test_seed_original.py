@@ -547,3 +547,37 @@ def test_sd_train_counts_epochs_and_stride_as_steps(tmp_path, monkeypatch):
     assert run.spec.config["steps"] == expected and run.step == expected
     with pytest.raises(ValueError, match="epochs"):
         sd.train(args["g_or_model"], args["corpus"], args["tok"], stride=8, mlflow=False, background=False)
+
+
+def _redrawn(name: str) -> dict:
+    """The preset drawn again by hand on the original canvas: every layer dropped from the palette with the
+    preset's settings, chained, and each residual's handle dragged onto the layer it skips (``on_connect``)."""
+    c, new_id, residuals = OriginalCanvas(), {}, []
+    top = []
+    for item in body(name)["model"]:
+        settings = {k: v for k, v in item["data"].items() if k not in ("id", "source")}
+        node_id = new_id[item["data"]["id"]] = c.add(item["type"], **settings)
+        top.append(node_id)
+        for child in item.get("children") or []:
+            settings = {k: v for k, v in child["data"].items() if k not in ("id", "source", "label")}
+            new_id[child["data"]["id"]] = c.add(child["type"], parent=node_id, **settings)
+            if child["type"] == "residual":
+                residuals.append((child["data"]["id"], child["data"]["source"].split(":")[0]))
+    for a, b in zip(top, top[1:]):
+        c.connect(a, b)
+    for residual, target in residuals:
+        c.on_connect(new_id[residual], new_id[target])
+    return c.state()
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_drawn_by_hand_imports_with_the_published_parameter_count(name):
+    state = _redrawn(name)
+    sources = [n["data"]["source"] for n in state["nodes"] if n["type"] == "residual"]
+    assert sources and all(s.endswith(":in") for s in sources)  # what onConnect writes, GPT-2 included
+    graph = sd.graph.from_seed(state)
+    assert sd.analyze(graph).params == PARAMS[name]
+    assert sum(p.numel() for p in sd.build(graph, device="meta").parameters()) == PARAMS[name]
+    ours = {n["type"]: n["data"] for n in graph["nodes"]}
+    preset = {n["type"]: n["data"] for n in sd.graph.from_seed(body(name))["nodes"]}
+    assert ours == preset  # the same blocks with the same settings as the preset's own request body
