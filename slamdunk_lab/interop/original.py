@@ -320,9 +320,9 @@ def _mapped(seed_type: str, our_type: str, theirs: dict, file: str, prefix: str)
     out = {table[k]: v for k, v in theirs.items() if k in table}
     if seed_type == "gqAttention":  # separate query, key and value matrices → our one qkv projection
         for kind in ("weight", "bias"):
-            parts = [theirs.get(f"W_{w}.{kind}") for w in ("query", "key", "value")]
-            if all(p is not None for p in parts):
+            parts = [theirs[f"W_{w}.{kind}"] for w in ("query", "key", "value") if f"W_{w}.{kind}" in theirs]
+            if len(parts) == 3:
                 out[f"qkv_proj.{kind}"] = torch.cat(parts, dim=0)
-            elif any(p is not None for p in parts):
+            elif parts:
                 raise ModelFileError(f"{file}: {prefix} has some but not all of W_query/W_key/W_value.{kind}")
     return out
