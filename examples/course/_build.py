@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 NOTEBOOKS = ["01_tokens", "02_positions", "03_attention", "04_block", "05_scale", "06_sampling", "07_families"]
-ASSIGNMENTS = ["positions"]
+ASSIGNMENTS = ["positions", "attention", "block", "scale"]
 KERNEL = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
           "language_info": {"name": "python"}}
 

@@ -8,8 +8,8 @@ CELLS = [
     designs yourself, work out one number by hand, and let the grader train your RoPE design.
 
     Fill in every cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line). The locked
-    cells that follow each task are the grader's: run them to see whether you pass. Each prints nothing when you
-    pass, and a sentence saying what is wrong when you do not.
+    cells after each task are the grader's: run them to see whether you pass. When you pass they show a ✔ line
+    with what the grader found; when you do not, they stop with a sentence saying what is wrong.
     """, """
     # 과제: 위치 정보
 
@@ -17,8 +17,8 @@ CELLS = [
     숫자 하나를 손으로 계산하고, 채점기가 여러분의 RoPE 설계를 학습하게 합니다.
 
     `# YOUR CODE HERE`라고 적힌 셀을 모두 채우세요(`raise NotImplementedError()` 줄은 지우세요). 각 과제 뒤에 오는 잠긴
-    셀은 채점용입니다. 실행해 보면 통과했는지 알 수 있습니다. 통과하면 아무것도 출력하지 않고, 통과하지 못하면 무엇이
-    잘못되었는지 한 문장으로 알려 줍니다.
+    채점용입니다. 실행하면 통과 여부를 알 수 있습니다. 통과하면 채점기가 찾은 내용이 ✔ 줄로 나오고, 통과하지 못하면
+    무엇이 잘못되었는지 한 문장으로 알려 주며 멈춥니다.
     """),
     setup("setup", """
     import slamdunk_lab as sd
