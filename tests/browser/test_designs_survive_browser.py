@@ -204,7 +204,7 @@ def test_save_as_and_open_buttons(page, lab_server):
     wait_for_widget(page)
     canvas = page.locator(".sdl-canvas").first
     canvas.evaluate("el => el.scrollIntoView({block: 'center'})")
-    assert canvas.locator(".sdl-file-name").inner_text() == "not saved to a file"
+    assert canvas.locator(".sdl-file-name").inner_text() == "no file"
     # Save without a file asks for a name
     canvas.locator('[data-action="save"]').click()
     name = canvas.locator('[data-field="file-name"]')
