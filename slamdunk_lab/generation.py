@@ -508,7 +508,8 @@ def _partial_stop(text: str, stops: list[str]) -> int:
 
 def _attention_names(model) -> list[str]:
     paths = {id(m): name for name, m in model.named_modules()}
-    names, runs = [], {}
+    names: list[str] = []
+    runs: dict[str, int] = {}
     for module in model._attention_calls():
         base = paths.get(id(module), type(module).__name__)
         runs[base] = runs.get(base, 0) + 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -85,7 +85,7 @@ def _make_module(step: Step) -> nn.Module:
     return cls(**step.kwargs)
 
 
-def _compile(owner: nn.Module, steps: list, entry_values: list[str], names: dict[str, str]) -> _Program:
+def _compile(owner: nn.Module, steps: Sequence[Step | GroupPlan], entry_values: list[str], names: dict[str, str]) -> _Program:
     program = _Program()
     for i, v in enumerate(entry_values):
         program.slot_of[v] = i
@@ -114,7 +114,7 @@ def _compile(owner: nn.Module, steps: list, entry_values: list[str], names: dict
 class _LayerStack(nn.ModuleList):
     """The repeats of a transformer block. With shared weights it holds one layer and yields it N times."""
 
-    def __init__(self, layers: list[nn.Module], shared: bool):
+    def __init__(self, layers: Sequence[nn.Module], shared: bool):
         super().__init__(layers[:1] if shared else layers)
         self.repeat = len(layers)
         self.shared = shared
@@ -154,7 +154,7 @@ class GraphModel(nn.Module):
         for head, emb in self._ties:
             getattr(self, head).weight = getattr(self, emb).weight
 
-    def _attention_calls(self) -> list[nn.Module]:
+    def _attention_calls(self) -> list[Any]:  # attention modules (kv_cache_shape, their KV cache)
         """Modules that keep a KV cache (attention), in call order: one entry per call, so shared layers appear
         once per repeat."""
         calls = []
@@ -201,8 +201,8 @@ class GraphModel(nn.Module):
         n_residual = sum(1 for m in self.modules() if getattr(m, "residual_projection", False))
         residual_std = 0.02 / math.sqrt(n_residual) if n_residual else 0.02
         for module in self.modules():
-            if hasattr(module, "init_weights"):
-                module.init_weights(residual_std)
+            if (init := getattr(module, "init_weights", None)) is not None:
+                init(residual_std)
         self.tie_weights()
 
 

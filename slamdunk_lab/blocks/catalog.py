@@ -14,6 +14,7 @@ from .spec import (
     Docs,
     ExportNames,
     GraphContext,
+    HFRule,
     Param,
     hf_key,
     hf_refuse,
@@ -469,7 +470,7 @@ def _ff_flops(data, shapes, g):
     return 2 * (3 if is_gated(data["activation"]) else 2) * d * h
 
 
-def _hf_activation(gated: bool) -> dict:
+def _hf_activation(gated: bool) -> HFRule:
     """The activation's rule in a family whose feed-forward is (or is not) gated."""
     fits = [a.name for a in ACTIVATIONS.values() if a.gated == gated and a.hf]
     if gated:

@@ -105,6 +105,8 @@ class LearnedPositionalEmbedding(nn.Module):
 class SinusoidalPositionalEmbedding(nn.Module):
     """Adds fixed sine/cosine waves of the position ("Attention Is All You Need", section 3.5)."""
 
+    table: torch.Tensor
+
     takes_context = True
 
     def __init__(self, context: int, d_model: int):

@@ -7,6 +7,7 @@ spec carries, the way LitGPT resolves its norm and MLP classes, so a graph stays
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ class Param:
     def annotation(self) -> Any:
         base: Any = {"int": int, "float": float, "bool": bool}.get(self.kind)
         if self.kind == "choice":
-            base = Literal[self.choices]  # type: ignore[valid-type]
+            base = Literal[self.choices]
         return base | None if self.nullable else base
 
     def field_info(self) -> Any:
@@ -224,7 +225,7 @@ class BlockSpec:
     _model: Any = field(default=None, repr=False, compare=False)
 
     @property
-    def data_model(self) -> type[BaseModel]:
+    def data_model(self) -> builtins.type[BaseModel]:  # `type` is a field of this class
         """The pydantic model of this block's ``data`` (strict types, ranges, no unknown fields)."""
         if self._model is None:
             fields = {p.name: (p.annotation(), p.field_info()) for p in self.params}
@@ -261,7 +262,7 @@ class BlockSpec:
             return None, [self._explain(err) for err in exc.errors()]
         return model.model_dump(), []
 
-    def _explain(self, err: dict) -> tuple[str | None, str]:
+    def _explain(self, err: Any) -> tuple[str | None, str]:
         loc = err.get("loc") or ()
         name = str(loc[0]) if loc else None
         value = err.get("input")

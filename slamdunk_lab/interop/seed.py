@@ -450,7 +450,7 @@ class _Converter:
                 c.fail("model", f"'model' must be one of {', '.join(MODEL_TYPES)}, got {_show(model_type)}")
             else:
                 self.model_type = key
-        self.cfg = {
+        self.cfg: dict[str, Any] = {
             "vocab_size": c.int("vocab_size", None),
             "context_length": c.int("context_length", None, maximum=1_048_576),
             "emb_dim": c.int("emb_dim", None, maximum=65_536),

@@ -332,7 +332,8 @@ def load_weights_file(weights: Path, model: torch.nn.Module, against: str) -> No
     if missing or unexpected:  # the header check rules this out; never keep a partly loaded model
         raise ModelFileError(f"{weights} does not match the model: missing {missing[:5]}, "
                              f"unexpected {unexpected[:5]}")
-    model.tie_weights()
+    if (tie := getattr(model, "tie_weights", None)) is not None:  # a GraphModel: tied weights share storage again
+        tie()
 
 
 class LoadedCheckpoint:

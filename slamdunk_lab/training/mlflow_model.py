@@ -22,7 +22,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import mlflow
+import mlflow.models
+from mlflow.pyfunc import PythonModel
 
 # predict takes prompts in several forms (see prompts_of), checked against the signature, not type hints
 warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method", category=UserWarning)
@@ -54,8 +55,10 @@ def prompts_of(model_input: Any) -> list[str]:
     return values
 
 
-class SlamDunkModel(mlflow.pyfunc.PythonModel):
+class SlamDunkModel(PythonModel):
     """A SLaM Dunk Lab language model as an MLflow pyfunc model (see the module docstring)."""
+
+    model: Any  # a GraphModel with the tokenizer it was saved with (.tokenizer)
 
     def load_context(self, context) -> None:
         from slamdunk_lab.io import load
