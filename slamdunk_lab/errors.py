@@ -27,6 +27,18 @@ def shorten_quoted(message: str) -> str:
     return message if len(message) <= 1000 else f"{message[:980]}...({len(message):,} characters)"
 
 
+class Bilingual(str):
+    """A message in English (the string itself, what Python shows) that also carries its Korean form, ``.ko``;
+    the canvas shows the Korean one when its language is Korean."""
+
+    ko: str
+
+    def __new__(cls, en: str, ko: str) -> Bilingual:
+        text = super().__new__(cls, en)
+        text.ko = ko
+        return text
+
+
 @dataclass(frozen=True)
 class GraphIssue:
     """One problem in a graph: which node, which field, and a sentence saying what is wrong.
@@ -38,6 +50,13 @@ class GraphIssue:
     node_id: str | None
     field: str | None
     message: str
+    #: The same sentence in Korean where the catalogue has one (None: English only).
+    message_ko: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.message_ko is None and isinstance(self.message, Bilingual):
+            object.__setattr__(self, "message_ko", self.message.ko)
+        object.__setattr__(self, "message", str(self.message))
 
     def __str__(self) -> str:
         where = []

@@ -105,7 +105,34 @@ def test_every_block_and_setting_is_in_the_docs(lang, file):
         assert docs.summary in sections[type_]
         for p in spec.params:
             help_ = p.help if lang == "en" else p.help_ko
-            assert f"| `{p.name}` |" in sections[type_] and help_ in sections[type_], f"{type_}.{p.name} ({lang})"
+            assert f"(`{p.name}`) |" in sections[type_] and help_ in sections[type_], f"{type_}.{p.name} ({lang})"
+            if lang == "ko":  # the Korean reference has Korean titles and range texts
+                assert p.describe_range("ko") in sections[type_], f"{type_}.{p.name} range in Korean"
+    if lang == "ko":
+        assert all(f"## {spec.title_ko} (`{t}`)" in text for t, spec in BLOCKS.items())
+
+
+def test_every_block_category_and_setting_has_a_korean_name():
+    """#8 item 4: with Korean on, the palette, node titles and inspector labels are Korean; a new block,
+    category or setting without its Korean name fails here."""
+    from slamdunk_lab.blocks.catalog import CATEGORY_TITLES, PARAM_LABELS
+
+    hangul = re.compile("[가-힣]")
+    for type_, spec in BLOCKS.items():
+        assert hangul.search(spec.title_ko), f"{type_} has no Korean title"
+        assert spec.category in CATEGORY_TITLES and hangul.search(CATEGORY_TITLES[spec.category][1])
+        for p in spec.params:
+            assert p.name in PARAM_LABELS, f"{type_}.{p.name} has no label"
+            assert hangul.search(PARAM_LABELS[p.name][1]), f"{type_}.{p.name} has no Korean label"
+            if p.kind != "bool" and p.describe_range():
+                assert hangul.search(p.describe_range("ko")) or p.kind == "choice", f"{type_}.{p.name} range"
+    cat = sd.catalog()
+    assert {c: t["ko"] for c, t in cat["category_titles"].items()} == {c: k for c, (_, k) in CATEGORY_TITLES.items()
+                                                                       if c in cat["categories"]}
+    for entry in cat["blocks"]:
+        assert entry["titles"]["ko"] == BLOCKS[entry["type"]].title_ko
+        for name, prop in entry["schema"].get("properties", {}).items():
+            assert (prop["title"], prop["x-title-ko"]) == PARAM_LABELS[name]
 
 
 # ------------------------------------------------------------------------------------------- canvas forms
@@ -136,6 +163,7 @@ def test_every_setting_has_a_form_field_in_the_schema_the_canvas_receives(type_,
     if param.nullable:
         assert "null" in kinds
     assert prop["description"] == param.help and prop["x-help-ko"] == param.help_ko
+    assert prop["x-title-ko"] and prop["x-range-ko"] == param.describe_range("ko")
     assert entry["defaults"][name] == param.default
 
 

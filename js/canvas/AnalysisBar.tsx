@@ -3,7 +3,7 @@ import React, { memo } from 'react';
 
 import { formatBytes, formatCount } from '../shared/format';
 import { counted, t, TextKey } from '../shared/i18n';
-import { useGraphIssues } from './selectors';
+import { issueText, useGraphIssues } from './selectors';
 import { useCanvas } from './store';
 
 function memoryLabel(lang: 'en' | 'ko', key: string): string {
@@ -42,7 +42,7 @@ export const AnalysisBar = memo(function AnalysisBar({ notices }: { notices: str
       )}
       {graphLevel.map((e, i) => (
         <span key={`g${i}`} className="sdl-error-text" role="alert">
-          {e.message}
+          {issueText(e, lang)}
         </span>
       ))}
       {notices.map((n, i) => (

@@ -4,7 +4,7 @@ import React, { memo } from 'react';
 import { t } from '../shared/i18n';
 import { Panel } from '../shared/ui';
 import { useCanvas } from './store';
-import type { Language } from './types';
+import { blockTitle, type Language } from './types';
 
 
 export const DocsPanel = memo(function DocsPanel({
@@ -47,7 +47,7 @@ export const DocsPanel = memo(function DocsPanel({
         <p className="sdl-muted">{L.none}</p>
       ) : (
         <div className="sdl-docs-body">
-          <div className="sdl-docs-title">{block.title}</div>
+          <div className="sdl-docs-title">{blockTitle(block, language)}</div>
           {docs.summary && <p>{docs.summary}</p>}
           {docs.formula && (
             <>

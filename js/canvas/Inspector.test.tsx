@@ -35,10 +35,10 @@ describe('Inspector', () => {
   it("shows a form for the block's settings: values, defaults, and the right kind of input", () => {
     show(NODE);
     expect(screen.getByText('Causal self-attention · attn')).toBeTruthy();
-    expect((screen.getByLabelText('N Heads') as HTMLInputElement).value).toBe('3');
-    expect((screen.getByLabelText('N Kv Heads') as HTMLInputElement).value).toBe('2');
-    expect((screen.getByLabelText('Qk Norm') as HTMLInputElement).type).toBe('checkbox');
-    const select = screen.getByLabelText('Rope Scaling') as HTMLSelectElement;
+    expect((screen.getByLabelText('Heads') as HTMLInputElement).value).toBe('3');
+    expect((screen.getByLabelText('Key/value heads') as HTMLInputElement).value).toBe('2');
+    expect((screen.getByLabelText('Q/K norm') as HTMLInputElement).type).toBe('checkbox');
+    const select = screen.getByLabelText('RoPE scaling') as HTMLSelectElement;
     expect(select.value).toBe('none'); // the default, the node does not set it
     expect([...select.options].map(o => o.value)).toEqual(['none', 'llama3']);
     // every input is marked so that React Flow neither drags nor handles keys from it
@@ -49,7 +49,7 @@ describe('Inspector', () => {
 
   it('commits a valid value on Enter and refuses an invalid one with a reason', () => {
     const { onCommit } = show(NODE);
-    const heads = screen.getByLabelText('N Heads');
+    const heads = screen.getByLabelText('Heads');
     fireEvent.change(heads, { target: { value: '0' } });
     fireEvent.keyDown(heads, { key: 'Enter' });
     expect(onCommit).not.toHaveBeenCalled();
@@ -57,10 +57,10 @@ describe('Inspector', () => {
     fireEvent.change(heads, { target: { value: '8' } });
     fireEvent.blur(heads);
     expect(onCommit).toHaveBeenCalledWith('attn', 'n_heads', 8);
-    fireEvent.click(screen.getByLabelText('Qk Norm'));
+    fireEvent.click(screen.getByLabelText('Q/K norm'));
     expect(onCommit).toHaveBeenLastCalledWith('attn', 'qk_norm', true);
-    fireEvent.change(screen.getByLabelText('N Kv Heads'), { target: { value: '' } });
-    fireEvent.keyDown(screen.getByLabelText('N Kv Heads'), { key: 'Enter' });
+    fireEvent.change(screen.getByLabelText('Key/value heads'), { target: { value: '' } });
+    fireEvent.keyDown(screen.getByLabelText('Key/value heads'), { key: 'Enter' });
     expect(onCommit).toHaveBeenLastCalledWith('attn', 'n_kv_heads', null);
   });
 
@@ -68,9 +68,9 @@ describe('Inspector', () => {
     const analysis = full({
       ok: false,
       errors: [
-        { node_id: 'attn', field: 'n_heads', message: 'n_heads (3) must be a multiple of n_kv_heads (2)' },
-        { node_id: 'attn', field: null, message: 'the attention block has no input' },
-        { node_id: 'other', field: 'n_heads', message: 'not about this block' }
+        { node_id: 'attn', field: 'n_heads', message: 'n_heads (3) must be a multiple of n_kv_heads (2)', message_ko: null },
+        { node_id: 'attn', field: null, message: 'the attention block has no input', message_ko: null },
+        { node_id: 'other', field: 'n_heads', message: 'not about this block', message_ko: null }
       ]
     });
     const { store } = show(NODE, analysis);
@@ -110,6 +110,11 @@ describe('Inspector', () => {
 
   it('shows Korean help when the language is Korean', () => {
     show(NODE, null, 'ko');
-    expect(screen.getByText('N Heads').getAttribute('title')).toBe('쿼리 헤드의 수.');
+    expect(screen.getByText('헤드 수').getAttribute('title')).toBe('쿼리 헤드의 수.');
+    expect(screen.getByText(/인과적 셀프 어텐션 · attn/)).toBeTruthy();
+    const heads = screen.getByLabelText('헤드 수');
+    fireEvent.change(heads, { target: { value: '0' } });
+    fireEvent.keyDown(heads, { key: 'Enter' });
+    expect(screen.getByRole('alert').textContent).toBe('1 이상이어야 합니다');
   });
 });

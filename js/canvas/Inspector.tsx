@@ -6,8 +6,9 @@ import { Lang, t } from '../shared/i18n';
 import { Panel, SchemaField } from '../shared/ui';
 import type { GraphNode } from './graph';
 import { LockBadge } from './nodes';
-import { useNodeIssues } from './selectors';
+import { issueText, useNodeIssues } from './selectors';
 import { useCanvas } from './store';
+import { blockTitle } from './types';
 
 /** The setting that can follow the tokenizer (`canvas.set_vocab(tok)`). */
 const VOCAB_FIELD = 'vocab_size';
@@ -62,11 +63,11 @@ export const Inspector = memo(function Inspector({
   const known = new Set(fields.map(f => f.name));
   const general = errors.filter(e => !e.field || !known.has(e.field));
   return (
-    <Panel title={`${block?.title ?? node.type} · ${node.id}`} className="sdl-inspector">
+    <Panel title={`${blockTitle(block, language) || node.type} · ${node.id}`} className="sdl-inspector">
       {general.map((e, i) => (
         <div key={i} className="sdl-field-error" role="alert">
           {e.field ? `${e.field}: ` : ''}
-          {e.message}
+          {issueText(e, language)}
         </div>
       ))}
       {!block && (
@@ -86,7 +87,7 @@ export const Inspector = memo(function Inspector({
               idPrefix={`sdl-${node.id}`}
               field={f}
               value={value}
-              errors={errors.filter(e => e.field === f.name).map(e => e.message)}
+              errors={errors.filter(e => e.field === f.name).map(e => issueText(e, language))}
               onCommit={commit}
               language={language}
             />

@@ -61,7 +61,7 @@ describe('Palette', () => {
     expect(set).toHaveBeenCalledWith(DRAG_MIME, 'tokenEmbedding');
   });
 
-  it('speaks Korean: its title, and block help from the Korean docs', () => {
+  it('speaks Korean: its title, block titles and categories, and block help from the Korean docs', () => {
     const catalog = catalogWith([
       block('attention', {
         title: 'Causal self-attention',
@@ -78,7 +78,9 @@ describe('Palette', () => {
       </CanvasStoreContext.Provider>
     );
     expect(screen.getByText('블록')).toBeTruthy();
-    expect(screen.getByRole('button', { name: 'Causal self-attention' }).getAttribute('title')).toBe('이전 위치를 봅니다.');
+    expect(screen.getByRole('button', { name: '인과적 셀프 어텐션' }).getAttribute('title')).toBe('이전 위치를 봅니다.');
+    expect(screen.getByText('어텐션')).toBeTruthy(); // the category
+    expect(screen.queryByText('Causal self-attention')).toBeNull();
   });
 
   it('says so when the catalogue did not arrive', () => {

@@ -4,7 +4,7 @@ import React, { memo, useMemo } from 'react';
 import { t } from '../shared/i18n';
 import { Panel } from '../shared/ui';
 import { useCanvas, useCanvasStore } from './store';
-import { groupByCategory } from './types';
+import { blockTitle, categoryTitle, groupByCategory } from './types';
 
 export const DRAG_MIME = 'application/x-slamdunk-block';
 
@@ -18,7 +18,7 @@ export const Palette = memo(function Palette({ onAdd }: { onAdd: (type: string) 
       {groups.length === 0 && <p className="sdl-muted">{t(lang, 'catalogueMissing')}</p>}
       {groups.map(g => (
         <div key={g.category} className="sdl-palette-group">
-          <div className="sdl-palette-category">{g.category}</div>
+          <div className="sdl-palette-category">{categoryTitle(catalog, g.category, lang)}</div>
           {g.blocks.map(b => (
             <button
               key={b.type}
@@ -35,7 +35,7 @@ export const Palette = memo(function Palette({ onAdd }: { onAdd: (type: string) 
               onMouseLeave={() => store.setState({ docsType: null })}
               onClick={() => onAdd(b.type)}
             >
-              {b.title}
+              {blockTitle(b, lang)}
             </button>
           ))}
         </div>

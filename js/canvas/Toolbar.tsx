@@ -6,6 +6,7 @@ import { formatCount } from '../shared/format';
 import { counted, t } from '../shared/i18n';
 import { Button } from '../shared/ui';
 import type { DesignFiles } from './hooks/useDesignFiles';
+import { issueText } from './selectors';
 import { useCanvas } from './store';
 import { TemplateRow, templateFamilies } from './types';
 
@@ -62,7 +63,7 @@ export const Totals = memo(function Totals() {
   // every problem in full, one per line, on hover
   const details = useCanvas(s =>
     (s.analysis?.errors ?? [])
-      .map(e => [e.node_id, e.field].filter(Boolean).join(' · ') + (e.node_id || e.field ? ': ' : '') + e.message)
+      .map(e => [e.node_id, e.field].filter(Boolean).join(' · ') + (e.node_id || e.field ? ': ' : '') + issueText(e, lang))
       .join('\n')
   );
   if (!known) {

@@ -92,8 +92,8 @@ describe('BlockNode and GroupNode', () => {
     const { node, store } = show(full({
       ok: false,
       errors: [
-        { node_id: 'add', field: null, message: 'input b is not connected' },
-        { node_id: 'add', field: 'x', message: 'second problem' }
+        { node_id: 'add', field: null, message: 'input b is not connected', message_ko: null },
+        { node_id: 'add', field: 'x', message: 'second problem', message_ko: null }
       ]
     }));
     const add = node('add');

@@ -7,6 +7,7 @@ import { Blocks, FlowNode, handlesFor, isGroup } from './graph';
 import { t } from '../shared/i18n';
 import { issueLines, useNodeIssues } from './selectors';
 import { useCanvas } from './store';
+import { blockTitle } from './types';
 
 /** The lock of a guided exercise's block (React Flow marks it not deletable). */
 export function LockBadge({ locked }: { locked: boolean }) {
@@ -55,9 +56,10 @@ export function ProblemBadge({ text }: { text: string }) {
 
 const BlockNodeImpl = ({ id, type, data, selected, deletable }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
+  const lang = useCanvas(s => s.language);
   const shape = useCanvas(s => formatShape(s.analysis?.nodes[id]?.shape));
   const params = useCanvas(s => s.analysis?.nodes[id]?.params);
-  const errors = issueLines(useNodeIssues(id)).join('\n');
+  const errors = issueLines(useNodeIssues(id), lang).join('\n');
   const { inputs, outputs } = handlesFor(type, useCanvas(s => s.blocks));
   const inX = handleOffsets(inputs.length);
   const outX = handleOffsets(outputs.length);
@@ -82,14 +84,16 @@ const BlockNodeImpl = ({ id, type, data, selected, deletable }: NodeProps<FlowNo
           title={h}
         />
       ))}
-      <div className="sdl-node-title">{block?.title ?? type}</div>
+      <div className="sdl-node-title">{blockTitle(block, lang) || type}</div>
       <LockBadge locked={deletable === false} />
       {text && <div className="sdl-node-summary">{text}</div>}
       {(shape || params !== undefined) && (
         <div className="sdl-node-meta">
           {shape && <span className="sdl-node-shape">{shape}</span>}
           {params !== undefined && params > 0 && (
-            <span className="sdl-node-params">{formatCount(params)} params</span>
+            <span className="sdl-node-params">
+              {formatCount(params)} {t(lang, 'params')}
+            </span>
           )}
         </div>
       )}
@@ -113,7 +117,8 @@ export const BlockNode = memo(BlockNodeImpl);
 
 const GroupNodeImpl = ({ id, type, data, selected, deletable }: NodeProps<FlowNode>) => {
   const block = useCanvas(s => s.blocks[type]);
-  const errors = issueLines(useNodeIssues(id)).join('\n');
+  const lang = useCanvas(s => s.language);
+  const errors = issueLines(useNodeIssues(id), lang).join('\n');
   const params = useCanvas(s => s.analysis?.nodes[id]?.params);
   const d = data as { repeat?: number; share_weights?: boolean };
   const inputs = block?.inputs ?? [];
@@ -128,14 +133,16 @@ const GroupNodeImpl = ({ id, type, data, selected, deletable }: NodeProps<FlowNo
         <Handle key={`in-${h}`} id={h} type="target" position={Position.Top} className="sdl-handle" />
       ))}
       <div className="sdl-group-header">
-        <span className="sdl-group-title">{block?.title ?? 'Transformer block'}</span>
+        <span className="sdl-group-title">{blockTitle(block, lang) || type}</span>
         <LockBadge locked={deletable === false} />
-        <span className="sdl-group-repeat" title="repeat">
+        <span className="sdl-group-repeat" title={t(lang, 'repeatTitle')}>
           × {d.repeat ?? 1}
         </span>
-        {d.share_weights ? <span className="sdl-badge">shared weights</span> : null}
+        {d.share_weights ? <span className="sdl-badge">{t(lang, 'sharedWeights')}</span> : null}
         {params !== undefined && params > 0 && (
-          <span className="sdl-node-params">{formatCount(params)} params</span>
+          <span className="sdl-node-params">
+              {formatCount(params)} {t(lang, 'params')}
+            </span>
         )}
         <ProblemBadge text={errors} />
       </div>

@@ -6,6 +6,7 @@
 import type { CanvasState } from './store';
 import { useCanvas } from './store';
 import type { AnalysisIssue } from './types';
+import type { Lang } from '../shared/i18n';
 
 const NONE: AnalysisIssue[] = [];
 
@@ -26,9 +27,14 @@ export function sameIssues(a: readonly AnalysisIssue[], b: readonly AnalysisIssu
   );
 }
 
+/** A problem's sentence in the interface's language (Korean where Python gave one, else English). */
+export function issueText(e: Pick<AnalysisIssue, 'message' | 'message_ko'>, lang: Lang = 'en'): string {
+  return (lang === 'ko' && e.message_ko) || e.message;
+}
+
 /** One line per problem: "field: message", or the message alone. */
-export function issueLines(issues: readonly AnalysisIssue[]): string[] {
-  return issues.map(e => (e.field ? `${e.field}: ${e.message}` : e.message));
+export function issueLines(issues: readonly AnalysisIssue[], lang: Lang = 'en'): string[] {
+  return issues.map(e => (e.field ? `${e.field}: ${issueText(e, lang)}` : issueText(e, lang)));
 }
 
 /** Subscribe to the problems of node `id`. */

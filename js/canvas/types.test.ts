@@ -21,16 +21,16 @@ describe('catalogue and analysis helpers', () => {
   it('selects issues', () => {
     const analysis = full({
       errors: [
-        { node_id: 'a', field: 'x', message: 'bad x' },
-        { node_id: 'a', field: null, message: 'bad a' },
-        { node_id: null, field: null, message: 'no logits' }
+        { node_id: 'a', field: 'x', message: 'bad x', message_ko: null },
+        { node_id: 'a', field: null, message: 'bad a', message_ko: null },
+        { node_id: null, field: null, message: 'no logits', message_ko: null }
       ]
     });
     const s = createCanvasStore({ analysis }).getState();
     expect(nodeIssues(s, 'a')).toHaveLength(2);
     expect(issueLines(nodeIssues(s, 'a'))).toEqual(['x: bad x', 'bad a']);
     expect(nodeIssues(s, 'b')).toBe(nodeIssues(s, 'c')); // no problems: one shared empty list
-    expect(graphIssues(s)).toEqual([{ node_id: null, field: null, message: 'no logits' }]);
+    expect(graphIssues(s)).toEqual([{ node_id: null, field: null, message: 'no logits', message_ko: null }]);
     // a new analysis with the same problems is "the same" (no re-render)
     const again = createCanvasStore({ analysis: JSON.parse(JSON.stringify(analysis)) }).getState();
     expect(sameIssues(nodeIssues(s, 'a'), nodeIssues(again, 'a'))).toBe(true);

@@ -35,6 +35,16 @@ export function groupByCategory(catalog: Catalog | null): { category: string; bl
     .filter(g => g.blocks.length > 0);
 }
 
+/** A block's title in the interface's language (its English title when the catalogue has no other). */
+export function blockTitle(block: Pick<CatalogBlock, 'title' | 'titles'> | undefined | null, lang: Lang): string {
+  return block ? block.titles?.[lang] || block.title : '';
+}
+
+/** A palette category's name in the interface's language. */
+export function categoryTitle(catalog: Catalog | null, category: string, lang: Lang): string {
+  return catalog?.category_titles?.[category]?.[lang] || category;
+}
+
 /** Template rows grouped by family, in the order Python sent them. */
 export function templateFamilies(rows: TemplateRow[]): { name: string; family: string; rows: TemplateRow[] }[] {
   const out: { name: string; family: string; rows: TemplateRow[] }[] = [];

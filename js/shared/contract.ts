@@ -9,6 +9,8 @@ export interface AnalysisIssue {
   node_id: string | null;
   field: string | null;
   message: string;
+  /** The same sentence in Korean, where there is one. */
+  message_ko: string | null;
 }
 
 /** ``sd.analyze(graph).to_json()``: what the canvas shows about the design. */
@@ -75,6 +77,8 @@ export interface Catalog {
   version: 1;
   blocks: CatalogBlock[];
   categories: string[];
+  /** Each category in English and Korean. */
+  category_titles: Record<string, Partial<Record<"en" | "ko", string>>>;
   roles: ("source" | "sink" | "group" | "residual" | "op")[];
   /** React Flow's own node type names; no block may use them. */
   reserved_types: string[];
@@ -84,6 +88,8 @@ export interface Catalog {
 export interface CatalogBlock {
   type: string;
   title: string;
+  /** The title in English and Korean. */
+  titles: Partial<Record<"en" | "ko", string>>;
   category: string;
   /** Input handle ids, in order. */
   inputs: string[];

@@ -2,6 +2,8 @@
  * JSON Schema (as pydantic emits it) → form field descriptions, and value
  * coercion/validation for the inspector. Pure functions.
  */
+import { Lang, t } from './i18n';
+
 export interface JSONSchema {
   type?: string | string[];
   title?: string;
@@ -32,6 +34,8 @@ export interface FieldSpec {
   description?: string;
   /** Korean help (`x-help-ko`), when the schema has it. */
   descriptionKo?: string;
+  /** Korean label (`x-title-ko`), when the schema has it. */
+  titleKo?: string;
   default?: unknown;
   minimum?: number;
   maximum?: number;
@@ -90,6 +94,7 @@ export function fieldSpec(name: string, prop: JSONSchema, root: JSONSchema = {})
     nullable,
     description: s.description ?? prop.description,
     descriptionKo: (prop['x-help-ko'] ?? s['x-help-ko']) as string | undefined,
+    titleKo: (prop['x-title-ko'] ?? s['x-title-ko']) as string | undefined,
     default: prop.default !== undefined ? prop.default : s.default,
     minimum: s.minimum,
     maximum: s.maximum,
@@ -127,8 +132,8 @@ export function schemaDefaults(schema: JSONSchema | undefined | null): Record<st
 
 export type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
-/** Parse raw text/checkbox input for a field; checks type and bounds. */
-export function parseFieldInput(field: FieldSpec, raw: string | boolean): Parsed {
+/** Parse raw text/checkbox input for a field; checks type and bounds (the message in `lang`). */
+export function parseFieldInput(field: FieldSpec, raw: string | boolean, lang: Lang = 'en'): Parsed {
   if (field.kind === 'boolean') {
     return { ok: true, value: Boolean(raw) };
   }
@@ -140,30 +145,30 @@ export function parseFieldInput(field: FieldSpec, raw: string | boolean): Parsed
     const opt = field.options?.find(o => String(o) === text);
     return opt !== undefined
       ? { ok: true, value: opt }
-      : { ok: false, message: `must be one of ${(field.options ?? []).join(', ')}` };
+      : { ok: false, message: t(lang, 'mustBeOneOf', { options: (field.options ?? []).join(', ') }) };
   }
   if (field.kind === 'integer' || field.kind === 'number') {
     if (text === '') {
-      return { ok: false, message: 'a value is required' };
+      return { ok: false, message: t(lang, 'valueRequired') };
     }
     const value = Number(text);
     if (!Number.isFinite(value)) {
-      return { ok: false, message: 'must be a number' };
+      return { ok: false, message: t(lang, 'mustBeNumber') };
     }
     if (field.kind === 'integer' && !Number.isInteger(value)) {
-      return { ok: false, message: 'must be a whole number' };
+      return { ok: false, message: t(lang, 'mustBeWhole') };
     }
     if (field.minimum !== undefined && value < field.minimum) {
-      return { ok: false, message: `must be at least ${field.minimum}` };
+      return { ok: false, message: t(lang, 'atLeast', { n: field.minimum }) };
     }
     if (field.exclusiveMinimum !== undefined && value <= field.exclusiveMinimum) {
-      return { ok: false, message: `must be above ${field.exclusiveMinimum}` };
+      return { ok: false, message: t(lang, 'above', { n: field.exclusiveMinimum }) };
     }
     if (field.maximum !== undefined && value > field.maximum) {
-      return { ok: false, message: `must be at most ${field.maximum}` };
+      return { ok: false, message: t(lang, 'atMost', { n: field.maximum }) };
     }
     if (field.exclusiveMaximum !== undefined && value >= field.exclusiveMaximum) {
-      return { ok: false, message: `must be below ${field.exclusiveMaximum}` };
+      return { ok: false, message: t(lang, 'below', { n: field.exclusiveMaximum }) };
     }
     return { ok: true, value };
   }

@@ -1,6 +1,7 @@
 /** Small UI pieces shared by the views (theme-aware via JupyterLab CSS variables). */
 import React, { memo, useEffect, useState } from 'react';
 
+import { t } from './i18n';
 import { FieldSpec, parseFieldInput } from './schema';
 
 export function Button(
@@ -65,7 +66,8 @@ export const SchemaField = memo(function SchemaField({
 
   const id = `${idPrefix}-${field.name}`;
   const commit = (raw: string | boolean) => {
-    const parsed = parseFieldInput(field, raw);
+    const lang = language === 'ko' ? 'ko' : 'en';
+    const parsed = parseFieldInput(field, raw, lang);
     if (!parsed.ok) {
       setProblem(parsed.message);
       return;
@@ -95,7 +97,7 @@ export const SchemaField = memo(function SchemaField({
         value={display(value)}
         onChange={e => commit(e.target.value)}
       >
-        {field.nullable && <option value="">(none)</option>}
+        {field.nullable && <option value="">{t(language === 'ko' ? 'ko' : 'en', 'none')}</option>}
         {(field.options ?? []).map(o => (
           <option key={String(o)} value={String(o)}>
             {String(o)}
@@ -112,7 +114,7 @@ export const SchemaField = memo(function SchemaField({
         type="text"
         inputMode={numeric ? (field.kind === 'integer' ? 'numeric' : 'decimal') : undefined}
         value={text}
-        placeholder={field.nullable ? 'auto' : undefined}
+        placeholder={field.nullable ? t(language === 'ko' ? 'ko' : 'en', 'auto') : undefined}
         onChange={e => setText(e.target.value)}
         onBlur={() => commit(text)}
         onKeyDown={e => {
@@ -130,7 +132,7 @@ export const SchemaField = memo(function SchemaField({
   return (
     <div className={`sdl-field${messages.length ? ' sdl-field-invalid' : ''}`} data-field={field.name}>
       <label htmlFor={id} title={(language === 'ko' && field.descriptionKo) || field.description}>
-        {field.title}
+        {(language === 'ko' && field.titleKo) || field.title}
       </label>
       {input}
       {messages.map((m, i) => (

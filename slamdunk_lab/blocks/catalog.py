@@ -57,6 +57,7 @@ def _tokens_infer(data, shapes, g):
 TOKENS = BlockSpec(
     type="tokens",
     title="Token input",
+    title_ko="토큰 입력",
     category="input/output",
     params=(
         Param("context", "int", 256, "Maximum sequence length (positions) the model accepts.",
@@ -98,6 +99,7 @@ def _tok_emb_infer(data, shapes, g):
 TOKEN_EMBEDDING = BlockSpec(
     type="tokenEmbedding",
     title="Token embedding",
+    title_ko="토큰 임베딩",
     category="embedding",
     params=(
         Param("vocab_size", "int", 256, "Number of distinct tokens (rows of the table).",
@@ -157,6 +159,7 @@ def _pos_infer(data, shapes, g):
 POSITIONAL_EMBEDDING = BlockSpec(
     type="positionalEmbedding",
     title="Positional embedding",
+    title_ko="위치 임베딩",
     category="embedding",
     params=(
         Param("kind", "choice", "learned",
@@ -302,6 +305,7 @@ def _nope_interval(node) -> int:
 ATTENTION = BlockSpec(
     type="attention",
     title="Causal self-attention",
+    title_ko="인과적 셀프 어텐션",
     category="attention",
     params=(
         Param("n_heads", "int", 4, "Number of query heads.", "쿼리 헤드의 수.", minimum=1, maximum=1024,
@@ -487,6 +491,7 @@ _ACTIVATION_HELP = help_text()
 FEED_FORWARD = BlockSpec(
     type="feedForward",
     title="Feed-forward",
+    title_ko="피드포워드",
     category="feed-forward",
     params=(
         Param("activation", "choice", "gelu", *_ACTIVATION_HELP, choices=tuple(ACTIVATIONS),
@@ -533,6 +538,7 @@ _RMS_ONLY = "{cls} normalises with RMSNorm only"
 LAYER_NORM = BlockSpec(
     type="layerNorm",
     title="LayerNorm",
+    title_ko="LayerNorm(층 정규화)",
     category="normalization",
     params=(
         Param("eps", "float", 1e-5, "Small number added to the variance to avoid dividing by zero.",
@@ -572,6 +578,7 @@ LAYER_NORM = BlockSpec(
 RMS_NORM = BlockSpec(
     type="rmsNorm",
     title="RMSNorm",
+    title_ko="RMSNorm(RMS 정규화)",
     category="normalization",
     params=(
         Param("eps", "float", 1e-6, "Small number added to the mean square to avoid dividing by zero.",
@@ -620,6 +627,7 @@ def _add_infer(data, shapes, g):
 ADD = BlockSpec(
     type="add",
     title="Add (residual)",
+    title_ko="더하기(잔차 연결)",
     category="plumbing",
     params=(),
     inputs=("a", "b"),
@@ -645,6 +653,7 @@ ADD = BlockSpec(
 DROPOUT = BlockSpec(
     type="dropout",
     title="Dropout",
+    title_ko="드롭아웃",
     category="regularization",
     params=(
         Param("p", "float", 0.1, "Probability of zeroing each value during training.",
@@ -678,6 +687,7 @@ DROPOUT = BlockSpec(
 LINEAR = BlockSpec(
     type="linear",
     title="Linear",
+    title_ko="선형층",
     category="plumbing",
     params=(
         Param("out_features", "int", 128, "Width of the output.", "출력의 폭.", minimum=1, maximum=BIG_INT),
@@ -725,6 +735,7 @@ def _head_infer(data, shapes, g):
 LM_HEAD = BlockSpec(
     type="lmHead",
     title="LM head",
+    title_ko="언어 모델 헤드",
     category="output",
     params=(
         Param("vocab_size", "int", 256, "Number of tokens to score (must equal the token embedding's).",
@@ -778,6 +789,7 @@ def _logits_infer(data, shapes, g):
 LOGITS = BlockSpec(
     type="logits",
     title="Logits output",
+    title_ko="로짓 출력",
     category="input/output",
     params=(),
     inputs=("in",),
@@ -802,6 +814,7 @@ LOGITS = BlockSpec(
 TRANSFORMER_BLOCK = BlockSpec(
     type="transformerBlock",
     title="Transformer block",
+    title_ko="트랜스포머 블록",
     category="structure",
     params=(
         Param("repeat", "int", 1, "How many times the block is stacked. Each repeat is its own layer with its own "
@@ -849,6 +862,72 @@ def get_block(type_name: str) -> BlockSpec | None:
     return BLOCKS.get(type_name)
 
 
+#: Each category of the palette in English and Korean (every block's category must be here).
+CATEGORY_TITLES: dict[str, tuple[str, str]] = {
+    "input/output": ("input/output", "입력/출력"),
+    "embedding": ("embedding", "임베딩"),
+    "attention": ("attention", "어텐션"),
+    "feed-forward": ("feed-forward", "피드포워드"),
+    "normalization": ("normalization", "정규화"),
+    "plumbing": ("plumbing", "연결"),
+    "regularization": ("regularization", "규제"),
+    "output": ("output", "출력"),
+    "structure": ("structure", "구조"),
+}
+
+#: The inspector's label of each setting in English and Korean (every setting of every block must be here).
+PARAM_LABELS: dict[str, tuple[str, str]] = {
+    "context": ("Context length", "문맥 길이"),
+    "vocab_size": ("Vocabulary size", "어휘 크기"),
+    "d_model": ("Width", "너비"),
+    "kind": ("Kind", "종류"),
+    "positions": ("Positions", "위치 수"),
+    "qk_norm_order": ("Q/K norm order", "Q/K 정규화 순서"),
+    "position_bias": ("Position bias", "위치 편향"),
+    "relative_buckets": ("Distance buckets", "거리 구간 수"),
+    "relative_max_distance": ("Farthest distance", "최대 거리"),
+    "n_heads": ("Heads", "헤드 수"),
+    "n_kv_heads": ("Key/value heads", "키/값 헤드 수"),
+    "head_dim": ("Head width", "헤드 너비"),
+    "qkv_bias": ("Q/K/V bias", "Q/K/V 편향"),
+    "out_bias": ("Output bias", "출력 편향"),
+    "qk_norm": ("Q/K norm", "Q/K 정규화"),
+    "qk_norm_eps": ("Q/K norm epsilon", "Q/K 정규화 엡실론"),
+    "rope": ("RoPE", "RoPE(회전 위치 인코딩)"),
+    "rope_base": ("RoPE base", "RoPE 밑값"),
+    "rope_scaling": ("RoPE scaling", "RoPE 확장 방식"),
+    "rope_factor": ("RoPE factor", "RoPE 배율"),
+    "rope_low_freq_factor": ("RoPE low-frequency factor", "RoPE 저주파 배율"),
+    "rope_high_freq_factor": ("RoPE high-frequency factor", "RoPE 고주파 배율"),
+    "rope_original_context": ("RoPE original context", "RoPE 원래 문맥 길이"),
+    "no_rope_every": ("No RoPE every", "RoPE 생략 주기"),
+    "sliding_window": ("Sliding window", "슬라이딩 윈도"),
+    "dropout": ("Dropout", "드롭아웃"),
+    "activation": ("Activation", "활성화 함수"),
+    "hidden_dim": ("Hidden width", "은닉 너비"),
+    "bias": ("Bias", "편향"),
+    "eps": ("Epsilon", "엡실론"),
+    "p": ("Drop probability", "드롭 확률"),
+    "out_features": ("Output width", "출력 너비"),
+    "tie_weights": ("Tie weights", "가중치 공유(임베딩과)"),
+    "repeat": ("Repeat", "반복 횟수"),
+    "share_weights": ("Share weights", "반복 간 가중치 공유"),
+}
+
+
+def _block_entry(spec: BlockSpec) -> dict:
+    """One block of the catalogue, with its title, category and setting labels in English and Korean."""
+    entry = spec.to_catalog()
+    entry["titles"] = {"en": spec.title, "ko": spec.title_ko or spec.title}
+    for name, prop in entry["schema"].get("properties", {}).items():
+        en, ko = PARAM_LABELS.get(name, (prop.get("title", name), prop.get("title", name)))
+        prop["title"], prop["x-title-ko"] = en, ko
+        param = spec.param(name)
+        if param is not None:
+            prop["x-range-ko"] = param.describe_range("ko")
+    return entry
+
+
 def catalog() -> dict:
     """The block catalogue as JSON-able data: what the canvas palette, inspector forms and docs panel show.
 
@@ -860,7 +939,8 @@ def catalog() -> dict:
     for spec in BLOCKS.values():
         if spec.category not in categories:
             categories.append(spec.category)
-    return {"version": 1, "blocks": [spec.to_catalog() for spec in BLOCKS.values()], "categories": categories,
+    return {"version": 1, "blocks": [_block_entry(spec) for spec in BLOCKS.values()], "categories": categories,
+            "category_titles": {c: dict(zip(("en", "ko"), CATEGORY_TITLES.get(c, (c, c)))) for c in categories},
             "roles": list(ROLES), "reserved_types": sorted(RESERVED_TYPES)}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .catalog import BLOCKS
+from .catalog import BLOCKS, PARAM_LABELS
 
 _TEXT = {
     "en": {"title": "Block reference", "intro": "Generated from the block catalogue "
@@ -29,7 +29,8 @@ def render_markdown(lang: str = "en") -> str:
     out = [f"# {t['title']}", "", t["intro"], ""]
     for spec in BLOCKS.values():
         docs = spec.docs_en if lang == "en" else spec.docs_ko
-        out += [f"## {spec.title} (`{spec.type}`)", "", docs.summary, "",
+        title = spec.title if lang == "en" else (spec.title_ko or spec.title)
+        out += [f"## {title} (`{spec.type}`)", "", docs.summary, "",
                 f"**{t['formula']}:** `{docs.formula}`", "", f"**{t['shapes']}:** {docs.shapes}", "",
                 (f"**{t['handles']}:** {t['in']}: {', '.join(spec.inputs) or t['none']}; "
                  f"{t['out']}: {', '.join(spec.outputs) or t['none']}"), ""]
@@ -37,9 +38,11 @@ def render_markdown(lang: str = "en") -> str:
             out += [f"| {t['setting']} | {t['type']} | {t['default']} | {t['range']} | {t['what']} |",
                     "|---|---|---|---|---|"]
             for p in spec.params:
-                kind = p.kind + (" or null" if p.nullable else "")
+                kind = p.kind + ((" or null" if lang == "en" else " 또는 null") if p.nullable else "")
                 help_ = p.help if lang == "en" else p.help_ko
-                out.append(f"| `{p.name}` | {kind} | `{p.default!r}` | {p.describe_range() or '-'} | {help_} |")
+                label = PARAM_LABELS.get(p.name, (p.name, p.name))[0 if lang == "en" else 1]
+                out.append(f"| {label} (`{p.name}`) | {kind} | `{p.default!r}` | {p.describe_range(lang) or '-'} "
+                           f"| {help_} |")
             out.append("")
     return "\n".join(out)
 

@@ -124,15 +124,30 @@ class Param:
             kwargs["allow_inf_nan"] = False
         return Field(**kwargs)
 
-    def describe_range(self) -> str:
+    def describe_range(self, lang: str = "en") -> str:
+        """The values allowed, as words: "at least 1 and at most 64" ("1 이상 64 이하" in Korean)."""
         if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices or ())
+            options = ", ".join(repr(c) for c in self.choices or ())
+            return f"{options} 중 하나" if lang == "ko" else f"one of {options}"
         parts = []
+        if lang == "ko":
+            if self.minimum is not None:
+                parts.append(f"{_num(self.minimum)} {'초과' if self.exclusive_minimum else '이상'}")
+            if self.maximum is not None:
+                parts.append(f"{_num(self.maximum)} {'미만' if self.exclusive_maximum else '이하'}")
+            return " ".join(parts)
         if self.minimum is not None:
             parts.append(f"{'above' if self.exclusive_minimum else 'at least'} {_num(self.minimum)}")
         if self.maximum is not None:
             parts.append(f"{'below' if self.exclusive_maximum else 'at most'} {_num(self.maximum)}")
         return " and ".join(parts)
+
+
+def _must_be_ko(words: str) -> str:
+    """``words`` + "이어야" or "여야" (the copula after a final consonant or a vowel): "1 이상이어야"."""
+    last = words[-1:] or " "
+    batchim = "가" <= last <= "힣" and (ord(last) - 0xAC00) % 28 != 0
+    return f"{words}{'이어야' if batchim or not '가' <= last <= '힣' else '여야'}"
 
 
 def _num(v: float) -> str:
@@ -222,6 +237,7 @@ class BlockSpec:
     hf_slot: str | None = None
     keeps_shape: bool = False  # output shape = input shape whatever the settings (lets checks go on past errors)
     color: str = "#6b7280"
+    title_ko: str = ""  # the title in Korean (the catalogue tests require one)
     _model: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -268,23 +284,31 @@ class BlockSpec:
         value = err.get("input")
         kind = err.get("type", "")
         param = self.param(name) if name else None
+        from ..errors import Bilingual
+
         if kind == "extra_forbidden":
             known = ", ".join(p.name for p in self.params) or "none"
-            return name, f"'{name}' is not a setting of a {self.title} block (its settings are: {known})"
+            return name, Bilingual(f"'{name}' is not a setting of a {self.title} block (its settings are: {known})",
+                                   f"'{name}'은(는) {self.title_ko or self.title} 블록의 설정이 아닙니다"
+                                   f"(설정: {known})")
         if param is None:
             return name, str(err.get("msg"))
+        got = _short(value)
         if kind == "missing":
-            return name, f"{name} is required"
-        if param.kind == "choice":
-            return name, f"{name} must be {param.describe_range()}, got {_short(value)}"
+            return name, Bilingual(f"{name} is required", f"{name} 값이 필요합니다")
+        if param.kind == "choice" or kind.startswith(("greater_than", "less_than")):
+            return name, Bilingual(f"{name} must be {param.describe_range()}, got {got}",
+                                   f"{name}은(는) {_must_be_ko(param.describe_range('ko'))} 합니다(입력: {got})")
         if kind in ("finite_number",) or (isinstance(value, float) and not math.isfinite(value)):
-            return name, f"{name} must be a finite number, got {_short(value)}"
-        if kind.startswith(("greater_than", "less_than")):
-            return name, f"{name} must be {param.describe_range()}, got {_short(value)}"
+            return name, Bilingual(f"{name} must be a finite number, got {got}",
+                                   f"{name}은(는) 유한한 숫자여야 합니다(입력: {got})")
         expected = {"int": "a whole number", "float": "a number", "bool": "true or false"}[param.kind]
+        expected_ko = {"int": "정수", "float": "숫자", "bool": "true 또는 false"}[param.kind]
         if param.nullable:
             expected += " or null"
-        return name, f"{name} must be {expected}, got {_short(value)}"
+            expected_ko += " 또는 null"
+        return name, Bilingual(f"{name} must be {expected}, got {got}",
+                               f"{name}은(는) {_must_be_ko(expected_ko)} 합니다(입력: {got})")
 
     def json_schema(self) -> dict:
         schema = self.data_model.model_json_schema()

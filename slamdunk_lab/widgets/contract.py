@@ -63,6 +63,7 @@ class CatalogBlock(_Wire):
 
     type: str
     title: str
+    titles: dict[Language, str] = Field(description="The title in English and Korean.")
     category: str
     inputs: list[str] = Field(description="Input handle ids, in order.")
     outputs: list[str] = Field(description="Output handle ids, in order.")
@@ -83,6 +84,7 @@ class Catalog(_Wire):
     version: Literal[1]
     blocks: list[CatalogBlock]
     categories: list[str]
+    category_titles: dict[str, dict[Language, str]] = Field(description="Each category in English and Korean.")
     roles: list[Role]
     reserved_types: list[str] = Field(description="React Flow's own node type names; no block may use them.")
 
@@ -105,6 +107,7 @@ class AnalysisIssue(_Wire):
     node_id: str | None
     field: str | None
     message: str
+    message_ko: str | None = Field(None, description="The same sentence in Korean, where there is one.")
 
 
 class NodeAnalysis(_Wire):

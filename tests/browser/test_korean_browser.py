@@ -38,6 +38,18 @@ def test_the_switch_turns_the_canvas_korean_and_back(page, lab_server):
     canvas.locator('.react-flow__node[data-id="attn"]').click()
     assert canvas.locator(".sdl-docs .sdl-panel-title").inner_text() == "설명"
     assert "위치" in canvas.locator(".sdl-docs-body").inner_text()  # the catalogue's Korean docs
+    # block titles, categories, setting labels and analysis errors: Korean too
+    palette = canvas.locator(".sdl-palette").inner_text()
+    assert "인과적 셀프 어텐션" in palette and "정규화" in palette
+    assert "Causal self-attention" not in palette and "normalization" not in palette
+    assert "인과적 셀프 어텐션" in canvas.locator('.react-flow__node[data-id="attn"]').inner_text()
+    inspector = canvas.locator(".sdl-inspector")
+    assert inspector.inner_text().startswith("인과적 셀프 어텐션 · ")
+    assert inspector.locator('[data-field="n_heads"] label').inner_text() == "헤드 수"
+    run_code(page, "import copy\ng = copy.deepcopy(canvas.graph)\nfor n in g['nodes']:\n    if n['id'] == 'attn': n['data']['n_heads'] = 0\n"
+                   "canvas.graph = g")
+    wait_until(lambda: "1 이상 1024 이하여야 합니다" in inspector.inner_text(), message="the Korean analysis error")
+    assert "must be" not in inspector.inner_text()
     canvas.evaluate("el => el.scrollIntoView({block: 'start'})")
     screenshot(page, "korean-canvas", locator=canvas)
     # the switch: English, saved in Python
