@@ -85,8 +85,8 @@ def line_chart(series: dict[str, Iterable[tuple[float, float]]], *, width: int =
         v = math.log10(y) if log_y else y
         return top + (1 - (v - y0) / (y1 - y0)) * h
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" class="sdl-static-chart" style="{FONT}">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" class="sdl-static-chart" style="{FONT}">'),
              f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>']
     if title:
         parts.append(f'<text x="{left}" y="15" font-weight="bold">{esc(title)}</text>')

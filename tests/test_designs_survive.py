@@ -228,11 +228,11 @@ def test_a_saved_notebook_holds_the_current_design_and_a_picture(workdir):
     nb = _notebook([
         "import slamdunk_lab as sd, copy\ncanvas = sd.Canvas(template='gpt2', size='tiny')\ncanvas",
         # an edit after the display (as the page makes them): the display's picture is updated in place
-        "g = copy.deepcopy(canvas.graph)\nnext(n for n in g['nodes'] if n['id'] == 'attn')['data']['n_heads'] = 8\n"
-        "next(n for n in g['nodes'] if n['id'] == 'attn')['position'] = {'x': 321.0, 'y': 99.0}\n"
-        "canvas.graph = g\ncanvas.refresh_static(now=True)",
-        "exercise = sd.Canvas('designs/ex.json', template='gpt2', size='tiny', locked=['tok_emb'], name='exercise')\n"
-        "exercise",
+        ("g = copy.deepcopy(canvas.graph)\nnext(n for n in g['nodes'] if n['id'] == 'attn')['data']['n_heads'] = 8\n"
+         "next(n for n in g['nodes'] if n['id'] == 'attn')['position'] = {'x': 321.0, 'y': 99.0}\n"
+         "canvas.graph = g\ncanvas.refresh_static(now=True)"),
+        ("exercise = sd.Canvas('designs/ex.json', template='gpt2', size='tiny', locked=['tok_emb'], name='exercise')\n"
+         "exercise"),
     ])
     _execute(nb, workdir)
     path = workdir / "assignment.ipynb"
@@ -270,7 +270,7 @@ def test_from_notebook_refuses_what_is_not_a_notebook(tmp_path):
     (tmp_path / "x.ipynb").write_text("[1, 2")
     with pytest.raises(ValueError, match="not a notebook"):
         from_notebook(tmp_path / "x.ipynb")
-    (tmp_path / "y.ipynb").write_text('{"cells": [{"outputs": [{"data": {"%s": "{bad"}}]}]}' % GRAPH_MIME)
+    (tmp_path / "y.ipynb").write_text(json.dumps({"cells": [{"outputs": [{"data": {GRAPH_MIME: "{bad"}}]}]}))
     assert from_notebook(tmp_path / "y.ipynb") == []
 
 

@@ -89,10 +89,11 @@ def from_notebook(path: str | os.PathLike, *, name: str | None = None) -> list[N
         nb = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ValueError(f"'{file.name}' is not a notebook (.ipynb JSON): {exc}") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise ValueError(f"'{file.name}' is not a notebook: it has no list of cells")
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError(f"'{file.name}' is not a notebook: it has no list of cells")  # noqa: TRY004 - bad file content
     found: dict[str, NotebookDesign] = {}
-    for index, cell in enumerate(nb["cells"]):
+    for index, cell in enumerate(cells):
         outputs = cell.get("outputs") if isinstance(cell, dict) else None
         for out in outputs if isinstance(outputs, list) else []:
             data = out.get("data") if isinstance(out, dict) else None

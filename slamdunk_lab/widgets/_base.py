@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import logging
 import os
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 import anywidget
 import traitlets
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 #: The views with a bundle of their own.
@@ -224,8 +227,8 @@ class SlamDunkWidget(anywidget.AnyWidget):
             static = self._static_data()
             if static is not None:
                 update_display(static, raw=True, display_id=self._static_id)
-        except Exception:  # noqa: BLE001 - a picture that cannot be drawn must never break the widget
-            pass
+        except Exception:
+            logger.exception("could not update the static output of %s", type(self).__name__)
 
     # -- custom messages --------------------------------------------------
     def _send_event(self, type_: str, **payload: Any) -> int:

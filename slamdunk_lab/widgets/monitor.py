@@ -14,13 +14,13 @@ Data flow (kept cheap for long runs):
 from __future__ import annotations
 
 import collections
+import html
 import math
 import threading
 import time
 import uuid
 from typing import Any
 
-import html
 import traitlets
 
 from .._html import line_chart

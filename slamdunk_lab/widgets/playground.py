@@ -188,7 +188,7 @@ class Playground(SlamDunkWidget):
             f'<pre style="white-space:pre-wrap;max-height:20em;overflow:auto;border:1px solid #ddd;padding:6px">'
             f"<b>{esc(self.prompt)}</b>{esc(self.output)}</pre>"
             + (f'<div style="font:12px sans-serif;color:#b00020">{esc(self.error)}</div>' if self.error else "")
-            + (f'<div style="font:12px sans-serif;color:#555">next token after the prompt:</div>'
+            + ('<div style="font:12px sans-serif;color:#555">next token after the prompt:</div>'
                + table([(repr(tok), p) for tok, p in probs], ["token", "probability"]) if probs else "")
         )
         return {"text/plain": f"{self.title}: {self.prompt}{self.output}", "text/html": static_html(body, "playground")}

@@ -64,7 +64,7 @@ def _drag(page, node_id: str, dx: float, dy: float) -> None:
 
 
 def _save_and_shut_down(page) -> None:
-    page.evaluate(f"() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.wait_for_function(f"() => !{NOTEBOOK}.context.model.dirty", timeout=30_000)
     page.evaluate(f"() => {NOTEBOOK}.sessionContext.shutdown()")
     page.wait_for_function(f"() => !{NOTEBOOK}.sessionContext.session", timeout=30_000)
