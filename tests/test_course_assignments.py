@@ -34,7 +34,7 @@ c.Execute.timeout = 300
 
 
 def _run(args, cwd, env):
-    done = subprocess.run([*NBGRADER, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([*NBGRADER, *args], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
@@ -88,6 +88,21 @@ def test_every_assignment_has_english_and_korean_and_a_generated_student_version
         assert graded and all(c.metadata["nbgrader"]["locked"] and c.metadata["nbgrader"]["points"] > 0
                               for c in graded)
         assert all("sd.check." in c.source and ".require()" in c.source for c in graded), name
+
+
+def test_each_korean_assignment_is_its_english_twin_in_korean():
+    """Same cells, same code, same grade ids and points; only the prose and the checks' language differ."""
+    for name in (a for a in ASSIGNMENTS if not a.endswith("-ko")):
+        en = nbformat.read(SOURCE / name / f"{name}.ipynb", as_version=4)
+        ko = nbformat.read(SOURCE / f"{name}-ko" / f"{name}-ko.ipynb", as_version=4)
+        assert [c.metadata.get("nbgrader") for c in en.cells] == [c.metadata.get("nbgrader") for c in ko.cells]
+        for a, b in zip(en.cells, ko.cells):
+            if a.cell_type == "markdown":
+                assert a.source != b.source and any("\uac00" <= ch <= "\ud7a3" for ch in b.source), name
+            else:
+                assert a.source.replace('sd.check.set_language("en")', "") == \
+                       b.source.replace('sd.check.set_language("ko")', "").replace(
+                           "# 채점 메시지의 언어(\"en\": 영어)", '# the language of the grader\'s messages ("ko": Korean)'), name
 
 
 def test_the_solution_gets_every_point(course):

@@ -25,6 +25,7 @@ CELLS = [
     """),
     code("""
     import copy
+    import itertools
     import json
     import os
 
@@ -71,7 +72,7 @@ CELLS = [
 
 
     tiny = {f: sd.template(f, size="tiny") for f in FAMILIES}
-    for old, new in zip(FAMILIES, FAMILIES[1:]):
+    for old, new in itertools.pairwise(FAMILIES):
         a, b = describe(tiny[old]), describe(tiny[new])
         print(f"{old} → {new}:")
         for key in a:
