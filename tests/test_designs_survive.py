@@ -62,6 +62,10 @@ def test_a_bound_canvas_creates_its_file_then_loads_it_and_saves_every_change(wo
     again = Canvas("designs/my_model.json", template="llama3", size="tiny")
     assert again.graph == c.graph
     assert Canvas(file="designs/my_model.json").graph == c.graph
+    # a named template takes its settings here too; anything else unknown is refused
+    assert Canvas(template="gpt2", size="tiny", n_layer=2).analysis.n_layers == 2
+    with pytest.raises(TypeError, match="n_layer"):
+        Canvas(tiny(), n_layer=2)
 
 
 def test_a_broken_design_file_is_refused_and_left_as_it_was(workdir):

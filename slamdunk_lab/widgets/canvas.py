@@ -366,8 +366,13 @@ class Canvas(SlamDunkWidget):
             graph, file = None, graph
         if graph is not None and template is not None:
             raise TypeError("pass either graph= or template=, not both")
+        # settings of a named template (sd.Canvas(template="gpt2", size="tiny", n_layer=2)); the rest are traitlets
+        overrides = {k: kwargs.pop(k) for k in list(kwargs) if k not in type(self).class_trait_names()}
+        if overrides and not isinstance(template, str):
+            raise TypeError(f"unknown argument(s) {', '.join(sorted(overrides))}: template settings such as n_layer= "
+                            "go with template='<name>'")
         if isinstance(template, str):
-            start = make_template(template, size=size)
+            start = make_template(template, size=size, **overrides)
         elif template is not None:
             start = template
         else:

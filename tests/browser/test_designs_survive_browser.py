@@ -264,3 +264,44 @@ def test_monitor_playground_and_analysis_leave_pictures(page, lab_server):
         assert not page.get_by_text(text).first.is_visible(), f"'{text}' is shown"
     monitor.scroll_into_view_if_needed()
     screenshot(page, "static-outputs-reopened")
+
+
+def test_html_export_shows_the_pictures(page, tmp_path):
+    """An HTML export of an executed notebook (nbconvert, no widget state) opened in Chromium: the canvas's
+    picture and the monitor's curves show; the widget outputs that cannot render are hidden."""
+    import os
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        "import slamdunk_lab as sd\ncanvas = sd.Canvas(template='gpt2', size='tiny', n_layer=2)\ncanvas",
+        "from slamdunk_lab.widgets import Monitor\nmon = Monitor(title='loop')\nmon",
+        "for s in range(30):\n    mon.log(s, loss=3 - s / 20)\nmon.finish('finished at step 30')",
+    )]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    old = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), old]))
+    try:
+        NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        os.environ["PYTHONPATH"] = old
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    (tmp_path / "export.html").write_text(html, encoding="utf-8")
+    page.goto((tmp_path / "export.html").as_uri())
+    static = page.locator(".sdl-static-canvas")
+    static.wait_for(state="visible", timeout=10_000)
+    assert "462,336 parameters" in static.inner_text() and static.locator("svg.sdl-static-graph").is_visible()
+    assert "Transformer block × 2" in static.inner_text()
+    monitor = page.locator(".sdl-static-monitor")
+    assert monitor.is_visible() and "finished at step 30" in monitor.inner_text()
+    # the widget outputs before each picture render nothing here, and are hidden
+    hidden = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-child')]
+        .filter(c => c.nextElementSibling && c.nextElementSibling.querySelector('.sdl-static'))
+        .map(c => getComputedStyle(c).display)""")
+    assert hidden == ["none", "none"]
+    static.scroll_into_view_if_needed()
+    screenshot(page, "html-export-pictures")
