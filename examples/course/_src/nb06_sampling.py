@@ -135,12 +135,16 @@ CELLS = [
 
     A repetition penalty (CTRL, 2019) divides the logit of every token already in the text by a factor > 1
     (multiplies it, when negative), so the model is pushed away from what it has said. Here we count how many of
-    the 4-character pieces of greedy text are repeats.
+    the 4-character pieces of greedy text are repeats. Expect a modest effect on this model: its tokens are
+    characters, and after a few words nearly every letter is already in the text, so the penalty lowers almost all
+    of them alike. With BPE tokens, where a token is a word or a piece of one, the same penalty bites much harder.
     """, """
     ## 반복 페널티
 
     반복 페널티(CTRL, 2019)는 이미 텍스트에 나온 모든 토큰의 로짓을 1보다 큰 값으로 나눕니다(음수면 곱합니다). 그래서
-    모델이 이미 한 말에서 멀어지게 합니다. 여기서는 greedy 텍스트의 4글자 조각 중 몇 개가 반복인지 셉니다.
+    모델이 이미 한 말에서 멀어지게 합니다. 여기서는 greedy 텍스트의 4글자 조각 중 몇 개가 반복인지 셉니다. 이 모델에서는
+    효과가 크지 않을 것입니다. 토큰이 글자라서 몇 단어만 지나도 거의 모든 글자가 이미 텍스트에 나왔고, 그래서 페널티가
+    거의 모든 글자를 똑같이 낮추기 때문입니다. 토큰이 단어나 단어 조각인 BPE에서는 같은 페널티가 훨씬 세게 작동합니다.
     """),
     code("""
     def repeated_fraction(text, n=4):
