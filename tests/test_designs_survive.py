@@ -163,6 +163,14 @@ def test_locked_blocks_refuse_page_edits_and_put_the_page_back(workdir):
     # Open would swap the exercise's design: refused
     answer, _ = c._open_design({"path": "ex1.json"}, [])
     assert answer["ok"] is False and "locked" in answer["error"]
+    # in Korean
+    c.language = "ko"
+    g = copy.deepcopy(c.graph)
+    g["nodes"] = [n for n in g["nodes"] if n["id"] != "attn"]
+    from_page(g)
+    toast = next(m["content"] for m in sent if m.get("method") == "custom")
+    assert toast["message"] == "거부했습니다: 잠긴 블록(attn)은 지우거나 바꿀 수 없습니다"
+    assert "잠긴 블록" in c._open_design({"path": "ex1.json"}, [])[0]["error"]
 
 
 def test_a_design_file_that_lost_its_locked_blocks_gets_them_back(workdir):

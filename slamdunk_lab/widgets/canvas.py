@@ -618,8 +618,12 @@ class Canvas(SlamDunkWidget):
 
     def _refuse_page_edit(self, issues: list) -> None:
         """Say why the page's edit was refused (the page gets the design back from ipywidgets)."""
-        message = "Refused: " + "; ".join(i.message for i in issues[:3]) + (
-            f" (and {len(issues) - 3} more)" if len(issues) > 3 else "")
+        if self.language == "ko":
+            ids = ", ".join(sorted({str(i.node_id) for i in issues if i.node_id}))
+            message = f"거부했습니다: 잠긴 블록({ids})은 지우거나 바꿀 수 없습니다"
+        else:
+            message = "Refused: " + "; ".join(i.message for i in issues[:3]) + (
+                f" (and {len(issues) - 3} more)" if len(issues) > 3 else "")
         self._send_event("toast", message=message)
         self._set_notice("locked", message)
 
@@ -764,8 +768,9 @@ class Canvas(SlamDunkWidget):
         """The page's Open: show the design in ``{"path": ...}`` and keep saving there."""
         path = msg.get("path") if isinstance(msg, dict) else None
         if self.locked:
-            return {"ok": False, "error": "This exercise's canvas has locked blocks: it keeps its own design file "
-                                          "(Open is off)."}, []
+            return {"ok": False, "error": "이 과제의 캔버스에는 잠긴 블록이 있어 자기 설계 파일만 씁니다(열기 꺼짐)."
+                    if self.language == "ko" else
+                    "This exercise's canvas has locked blocks: it keeps its own design file (Open is off)."}, []
         try:
             if not isinstance(path, str) or not path:
                 raise ValueError("choose a design file to open")
