@@ -27,7 +27,7 @@ import math
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 
@@ -42,6 +42,16 @@ _DECODE_CONTEXT = 8
 
 
 # ---------------------------------------------------------------------------------------------- public API
+@overload
+def generate(model: Any, tok: Any, prompt: str, max_new_tokens: int = ..., temperature: float = ...,
+             top_k: int | None = ..., top_p: float = ..., repetition_penalty: float = ...,
+             stop: str | Sequence[str] | None = ..., seed: int | None = ..., stream: Literal[False] = ...,
+             include_prompt: bool = ...) -> str: ...
+@overload
+def generate(model: Any, tok: Any, prompt: str, max_new_tokens: int = ..., temperature: float = ...,
+             top_k: int | None = ..., top_p: float = ..., repetition_penalty: float = ...,
+             stop: str | Sequence[str] | None = ..., seed: int | None = ..., *, stream: Literal[True],
+             include_prompt: bool = ...) -> Iterator[str]: ...
 def generate(model, tok, prompt: str, max_new_tokens: int = 200, temperature: float = 0.8,
              top_k: int | None = 40, top_p: float = 0.95, repetition_penalty: float = 1.0,
              stop: str | Sequence[str] | None = None, seed: int | None = 0,
