@@ -29,6 +29,7 @@ CELLS = [
     import json
     import os
 
+    import matplotlib.pyplot as plt
     import torch
 
     import slamdunk_lab as sd
@@ -141,19 +142,42 @@ CELLS = [
     ## The published sizes
 
     Each template also comes in its published size, with the parameter count of the released model — computed
-    here from the graph, without weights.
+    here from the graph, without weights. The picture shows where those parameters go: grouped-query attention
+    shrinks attention's share (Llama 3, Qwen3, SmolLM3), and at small sizes a big vocabulary makes the embedding a
+    large part of the model (Qwen3-0.6B: 152k tokens).
     """, """
     ## 공개된 크기
 
-    템플릿마다 공개된 크기도 있고, 파라미터 수는 배포된 모델과 같습니다. 가중치 없이 그래프에서 계산한 값입니다.
+    템플릿마다 공개된 크기도 있고, 파라미터 수는 배포된 모델과 같습니다. 가중치 없이 그래프에서 계산한 값입니다. 그림은
+    그 파라미터가 어디에 쓰이는지 보여 줍니다. 그룹 쿼리 어텐션 덕분에 어텐션의 몫이 줄고(Llama 3, Qwen3, SmolLM3), 작은
+    모델에서는 어휘가 크면 임베딩이 모델의 큰 부분을 차지합니다(Qwen3-0.6B: 토큰 15만 2천 개).
     """),
     code("""
+    PARTS = {"tokenEmbedding": "embedding", "positionalEmbedding": "embedding", "lmHead": "output head",
+             "attention": "attention", "feedForward": "feed-forward"}
+    shares = {}
     for row in sd.templates():
         if row["default"]:
             a = sd.analyze(sd.template(row["name"]))
             match = "=" if a.params == row["published_params"] else "≠"
             print(f"{row['family']:>8} {row['size']:>5}: {a.params:>14,} parameters {match} published, "
                   f"{a.n_layers} layers — {row['hf_id']}")
+            parts = dict.fromkeys(PARTS.values(), 0)
+            for node in a.nodes.values():
+                if node.type in PARTS:
+                    parts[PARTS[node.type]] += node.params
+            shares[f"{row['family']} {row['size']}"] = {k: v / a.params for k, v in parts.items()}
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    left = [0.0] * len(shares)
+    for part in PARTS.values():
+        widths = [s[part] for s in shares.values()]
+        ax.barh(list(shares), widths, left=left, label=part)
+        left = [a + b for a, b in zip(left, widths)]
+    ax.set(xlabel="share of parameters", title="where the parameters of the published models go")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, loc="lower right")
+    plt.show()
     """),
     md("""
     ## Export to Hugging Face
