@@ -178,8 +178,9 @@ CELLS = [
       attention's residual alone is enough to stop this 4-layer model from learning in the steps it has: its
       loss stays near what a model that only knows how often each letter occurs gets (about 3.4), because every
       layer replaces the stream with an attention average and the token's own identity is washed out.
-    - **Post-LN** trains here, but its gradients are larger and it leans on the learning-rate warm-up; at depth it
-      diverges without careful tuning, which is why GPT-2 moved the norm in front.
+    - **Post-LN** trains here, but more slowly, and its gradient norm spikes (middle plot): every gradient has to
+      pass through the norms on the residual path. It leans on the learning-rate warm-up, and at depth it diverges
+      without careful tuning, which is why GPT-2 moved the norm in front.
     - **RMSNorm** does as well as LayerNorm with fewer operations and no bias.
     - A **wider** feed-forward learns faster per step (more parameters); at equal parameters SwiGLU usually edges
       out GELU.
@@ -190,8 +191,9 @@ CELLS = [
       지름길 없이 모든 층을 거쳐 내려가야 합니다. 여기서는 어텐션의 잔차 하나만 빼도 이 4층 모델이 주어진 단계 안에 전혀
       배우지 못합니다. 손실이 각 글자가 얼마나 자주 나오는지만 아는 모델의 값(약 3.4) 근처에 머뭅니다. 층마다 흐름을
       어텐션 평균으로 갈아 치우는 바람에 토큰 자신이 무엇이었는지가 씻겨 나가기 때문입니다.
-    - **Post-LN**도 여기서는 학습되지만 기울기가 더 크고 학습률 워밍업에 기댑니다. 층이 깊어지면 세심하게 조정하지 않는
-      한 발산하기 때문에 GPT-2는 정규화를 앞으로 옮겼습니다.
+    - **Post-LN**도 여기서는 학습되지만 더 느리고, 기울기 크기가 가끔 크게 튑니다(가운데 그림). 모든 기울기가 잔차 경로
+      위의 정규화를 거쳐야 하기 때문입니다. 학습률 워밍업에 기대야 하고, 층이 깊어지면 세심하게 조정하지 않는 한 발산해서
+      GPT-2는 정규화를 앞으로 옮겼습니다.
     - **RMSNorm**은 연산이 더 적고 bias도 없지만 LayerNorm만큼 잘합니다.
     - 피드포워드가 **넓을수록** 단계당 더 빨리 배웁니다(파라미터가 더 많으니까요). 파라미터가 같으면 대개 SwiGLU가 GELU보다
       조금 낫습니다.

@@ -167,6 +167,7 @@ CELLS = [
     b.plot([r["params"] for r in sweep], [r["loss"][-1] for r in sweep], marker="o")
     b.set(xscale="log", xlabel="parameters (log)", ylabel=f"validation loss after {STEPS} steps",
           title="same steps: bigger is better (here)")
+    b.tick_params(axis="x", which="minor", labelbottom=False)
     plt.show()
     """),
     md("""
