@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 #: Colours of the series, in order (the widgets' palette).
@@ -52,7 +52,7 @@ def _fmt(v: float) -> str:
     return f"{v:.2g}"
 
 
-def line_chart(series: dict[str, Iterable[tuple[float, float]]], *, width: int = 560, height: int = 220,
+def line_chart(series: Mapping[str, Iterable[tuple[float, float]]], *, width: int = 560, height: int = 220,
                log_y: bool = False, x_label: str = "step", title: str = "") -> str:
     """An SVG line chart: one line per named series of (x, y) points (non-finite values skipped), axes with
     ticks, a legend with each series' last value."""

@@ -152,11 +152,11 @@ class SlamDunkWidget(anywidget.AnyWidget):
     # defer reading the files until a widget is created, so importing this module
     # never fails, and a missing bundle gives a clear error at creation time.
     @property
-    def _esm(self) -> Any:  # type: ignore[override]
+    def _esm(self) -> Any:
         return _read_bundle(esm_path(self._view))
 
     @property
-    def _css(self) -> Any:  # type: ignore[override]
+    def _css(self) -> Any:
         return _read_bundle(css_path(self._view))
 
     def __init__(self, **kwargs: Any) -> None:

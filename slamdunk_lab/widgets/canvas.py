@@ -50,6 +50,7 @@ from anywidget.experimental import command
 
 from .._files import write_json_atomic
 from ..analysis import Analysis, analyze
+from ..blocks.catalog import BLOCKS
 from ..blocks.catalog import catalog as block_catalog
 from ..errors import GraphError, GraphIssue
 from ..graph.notebook import GRAPH_MIME, LOCKED_FIELDS, design_payload, locked_changes, locked_ids, with_locks
@@ -210,6 +211,14 @@ def _restore_locked(graph: dict, base: dict) -> tuple[dict, list[str]]:
 
 
 # ---------------------------------------------------------------------------------------------- static picture
+
+
+def _is_group(node: dict) -> bool:
+    """A block that holds other blocks (the transformer block), as the catalogue states its role."""
+    spec = BLOCKS.get(node.get("type", ""))
+    return spec is not None and spec.role == "group"
+
+
 def _layout_boxes(graph: dict) -> dict[str, tuple[float, float, float, float]]:
     """Absolute (x, y, w, h) of every node; a group's box holds its children."""
     nodes = {n["id"]: n for n in graph.get("nodes", []) if isinstance(n, dict) and "id" in n}
@@ -228,8 +237,8 @@ def _layout_boxes(graph: dict) -> dict[str, tuple[float, float, float, float]]:
     boxes: dict[str, tuple[float, float, float, float]] = {}
     for nid, n in nodes.items():
         x, y = absolute(nid)
-        w, h = NODE_W, NODE_H
-        if n.get("type") == "transformerBlock":
+        w, h = float(NODE_W), float(NODE_H)
+        if _is_group(n):
             w, h = float(GROUP_MIN_SIZE["width"]), float(GROUP_MIN_SIZE["height"])
             for c in nodes.values():
                 if c.get("parentId") == nid:
@@ -264,7 +273,7 @@ def graph_svg(graph: dict, analysis: dict | None = None, titles: dict[str, str] 
          'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#777"/></marker></defs>'),
     ]
     for n in nodes:  # groups first, so blocks sit on top
-        if n.get("type") != "transformerBlock":
+        if not _is_group(n):
             continue
         x, y, w, h = boxes[n["id"]]
         repeat = (n.get("data") or {}).get("repeat", 1)
@@ -292,7 +301,7 @@ def graph_svg(graph: dict, analysis: dict | None = None, titles: dict[str, str] 
             label = "×".join(str(s) for s in shape)
             parts.append(f'<text x="{lx}" y="{ly}" font-size="10" fill="#555">{esc(label)}</text>')
     for n in nodes:
-        if n.get("type") == "transformerBlock":
+        if _is_group(n):
             continue
         x, y, w, h = boxes[n["id"]]
         title = titles.get(n.get("type", ""), n.get("type", "?"))
@@ -329,7 +338,7 @@ class Canvas(SlamDunkWidget):
     #: Block catalogue (``sd.catalog()``): palette, inspector schemas and docs.
     catalog = traitlets.Dict(default_value={}).tag(sync=True)
     #: Templates menu: ``sd.templates()`` rows (name, family, size, params, description).
-    templates = traitlets.List(default_value=[]).tag(sync=True)
+    templates: traitlets.List[Any] = traitlets.List(default_value=[]).tag(sync=True)
     #: JSON of the latest ``sd.analyze(graph)`` (shapes, params, FLOPs, memory, errors) for the page;
     #: Python code reads :attr:`analysis` (the ``Analysis`` object) instead.
     analysis_json = traitlets.Dict(default_value={}).tag(sync=True)

@@ -241,7 +241,7 @@ TRAIT_TYPES: dict[str, dict[str, Any]] = {
 def _scalar(trait: traitlets.TraitType) -> Any:
     """The Python type of a scalar traitlet."""
     if isinstance(trait, traitlets.Enum):
-        kind: Any = Literal[tuple(trait.values)]  # type: ignore[misc]
+        kind: Any = Literal[tuple(trait.values)]
     elif isinstance(trait, traitlets.Bool):
         kind = bool
     elif isinstance(trait, traitlets.Int):
@@ -266,7 +266,7 @@ def widget_classes() -> dict[str, type]:
 _ANYWIDGET_TRAITS = frozenset({"_esm", "_css", "_anywidget_id"})
 
 
-def synced_traits(cls: type) -> dict[str, traitlets.TraitType]:
+def synced_traits(cls: Any) -> dict[str, traitlets.TraitType]:
     """The synced traitlets SLaM Dunk declares on ``cls`` (ipywidgets' and anywidget's own are left out)."""
     return {
         name: trait
@@ -412,13 +412,13 @@ def _union(name: str, *members: type[_Msg]) -> type[RootModel]:
 
 
 #: Messages each view sends to Python, and the ones Python sends to it.
-TO_PYTHON = {
+TO_PYTHON: dict[str, tuple[type[_Msg], ...]] = {
     "canvas": (Hello, LoadTemplate, InsertCellResult),
     "monitor": (Stop, Sync, InsertCellResult),
     "playground": (Generate, Stop, InsertCellResult),
     "runs": (Refresh, InsertCellResult),
 }
-TO_PAGE = {
+TO_PAGE: dict[str, tuple[type[_Msg], ...]] = {
     "canvas": (FitView, Toast, InsertCell),
     "monitor": (Append, Reset, InsertCell),
     "playground": (InsertCell,),

@@ -60,7 +60,7 @@ class Playground(SlamDunkWidget):
     #: Whether the playground has a model to look inside (probabilities and attention panels).
     can_inspect = traitlets.Bool(False).tag(sync=True)
     #: Top next tokens after :attr:`probs_prompt`: ``[{"token", "id", "prob"}]``, most likely first.
-    probs = traitlets.List(default_value=[]).tag(sync=True)
+    probs: traitlets.List[Any] = traitlets.List(default_value=[]).tag(sync=True)
     probs_prompt = traitlets.Unicode("").tag(sync=True)
     #: Attention maps of the prompt: ``{"tokens", "weights" (layers, heads, T, T), "layer_names", "offset"}``.
     attention = traitlets.Dict(default_value={}).tag(sync=True)
@@ -136,7 +136,7 @@ class Playground(SlamDunkWidget):
             return self._generate_fn(prompt, **_accepted(self._generate_fn, settings))
         from slamdunk_lab import generation  # torch: imported on first use
 
-        model, tok = self._source()  # type: ignore[misc]
+        model, tok = self._source()
         return generation.generate(model, tok, prompt, stream=True, **settings)
 
     def _work(self, prompt: str, settings: dict) -> None:
@@ -218,7 +218,7 @@ class Playground(SlamDunkWidget):
         try:
             from slamdunk_lab import generation
 
-            model, tok = self._source()  # type: ignore[misc]
+            model, tok = self._source()
             with self._model_lock:
                 if seq != self._inspect_seq:
                     return  # a newer prompt arrived while waiting
