@@ -62,6 +62,9 @@ def test_cluster_up_trains_with_mlflow_artifacts_and_down_stops_exactly_its_proc
         table = sd.runs()
         row = table[table["run_id"] == run.mlflow_run_id].iloc[0]
         assert row["status"] == "finished" and row["worker"].startswith("cpu-0@") and row["step"] == 10
+        browser = sd.runs(widget=True)  # the runs browser lists the remote run with its worker
+        shown = next(r for r in browser.rows if r["run_id"] == run.mlflow_run_id)
+        assert shown["worker"] == row["worker"] and shown["status"] == "finished"
         expected = run.model.state_dict()
         shutil.rmtree(Path(run.checkpoint_dir))  # as seen from another machine: no shared runs folder
         model, loaded_tok = sd.load_run(run.mlflow_run_id)  # downloaded from the server's artifacts
