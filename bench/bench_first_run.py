@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU time = a free core's time)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--dtype", default="auto", help="sd.train's dtype (the notebook leaves the default, auto)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     load_before, cpu0, wall0 = os.getloadavg(), cpu_seconds(), time.perf_counter()
@@ -45,13 +46,16 @@ def main() -> None:
     steps = args.steps
     run = sd.train(graph, corpus, tok, steps=steps, batch_size=12, context=64, lr=args.lr,
                    warmup=min(100, steps // 10), eval_every=max(steps // 6, 10), sample_every=max(steps // 3, 10),
-                   checkpoint_every=max(steps // 2, 10), mlflow=False, progress=False, background=False)
+                   checkpoint_every=max(steps // 2, 10), dtype=args.dtype, mlflow=False, progress=False,
+                   background=False)
 
     cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
     tokens = steps * 12 * 64
     last_eval = [h for h in run.history if h["kind"] == "eval"][-1]
     last_step = [e for e in run.events if type(e).__name__ == "Step"][-1]
-    print(f"first run: {steps} steps, {tokens:,} tokens, {args.threads} thread(s), torch {torch.__version__}")
+    started = next(e for e in run.events if type(e).__name__ == "Started")
+    print(f"first run: {steps} steps, {tokens:,} tokens, {args.threads} thread(s), dtype {args.dtype} → "
+          f"{started.dtype}, torch {torch.__version__}")
     print(f"  wall {wall:.1f} s ({tokens / wall:,.0f} tok/s)   CPU {cpu:.1f} s ({tokens / cpu:,.0f} tok per CPU-second)")
     print(f"  monitor's last tok/s {last_step.tokens_per_s:,.0f}   val loss {last_eval['val_loss']:.3f}")
     print(f"  load average before {load_before[0]:.2f} / after {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")

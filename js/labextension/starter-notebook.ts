@@ -23,7 +23,7 @@ export const STARTER = {
       "execution_count": null,
       "metadata": {},
       "outputs": [],
-      "source": "import os\n\nimport slamdunk_lab as sd\n\n# How long to train. CI runs this notebook with SLAMDUNK_EXAMPLE_STEPS=30; 1500 steps take about 62-80 s on one CPU core.\nSTEPS = int(os.environ.get(\"SLAMDUNK_EXAMPLE_STEPS\", \"1500\"))"
+      "source": "import os\n\nimport slamdunk_lab as sd\n\n# How long to train. CI runs this notebook with SLAMDUNK_EXAMPLE_STEPS=30; 1500 steps take about 61-80 s on one CPU core.\nSTEPS = int(os.environ.get(\"SLAMDUNK_EXAMPLE_STEPS\", \"1500\"))"
     },
     {
       "cell_type": "markdown",
@@ -64,7 +64,7 @@ export const STARTER = {
     {
       "cell_type": "markdown",
       "metadata": {},
-      "source": "## 3. Train\n\nIn JupyterLab, training runs in the background: the monitor below updates while you keep working, and its Stop\nbutton ends the run with a checkpoint. Every run is recorded in MLflow (`sd.runs()`).\n\n**How long it takes.** 1500 steps of 12 × 64 characters are 1.15 million tokens. We measured this cell's\ntraining at 62–80 s of CPU time on one core (14,300–18,600 tokens/s; the monitor shows the rate over its last\nfew seconds): that is its wall time on a free core, and less with two. It ends near a validation loss of 1.8,\nwhere the samples read like a play: speakers in capitals (\"ROMEO:\"), verse-length lines, real words (\"speak\",\n\"love\", \"bloody\") among invented ones — though not yet sense. (`python bench/bench_first_run.py`, one thread, on\na shared 2-core machine at load average 6–9, where the wall time was 3–3.5 minutes.)"
+      "source": "## 3. Train\n\nIn JupyterLab, training runs in the background: the monitor below updates while you keep working, and its Stop\nbutton ends the run with a checkpoint. Every run is recorded in MLflow (`sd.runs()`).\n\n**How long it takes.** 1500 steps of 12 × 64 characters are 1.15 million tokens. We measured this cell's\ntraining at 61–80 s of CPU time on one core (14,300–19,000 tokens/s; the monitor shows the rate over its last\nfew seconds): that is its wall time on a free core, and less with two. It ends near a validation loss of 1.8,\nwhere the samples read like a play: speakers in capitals (\"ROMEO:\"), verse-length lines, real words (\"speak\",\n\"love\", \"bloody\") among invented ones — though not yet sense. (`python bench/bench_first_run.py`, one thread, on\na shared 2-core machine at load average 6–9, where the wall time was 3–3.5 minutes.)"
     },
     {
       "cell_type": "code",
