@@ -25,3 +25,23 @@ def test_widgets_follow_jupyterlab_unless_a_language_is_set():
         sd.set_language("fr")
     with pytest.raises(Exception):
         sd.Canvas().language = "fr"
+
+
+def test_a_students_usual_mistakes_have_korean_analysis_errors():
+    """A bad setting, heads that do not divide the width, a block left unconnected: each error has a Korean
+    sentence for the canvas (message_ko) next to the English one Python shows."""
+    g = sd.template("gpt2", size="tiny")
+    g["nodes"] = [n for n in g["nodes"] if n["id"] != "ln_f"]
+    g["edges"] = [e for e in g["edges"] if "ln_f" not in (e["source"], e["target"])]
+    for node in g["nodes"]:
+        if node["id"] == "attn":
+            node["data"]["n_heads"] = 3
+        if node["id"] == "mlp":
+            node["data"]["hidden_dim"] = 0
+    errors = {(e.node_id, e.field): e for e in sd.analyze(g).errors}
+    assert errors[("mlp", "hidden_dim")].message_ko.startswith("hidden_dim은(는) 1 이상")
+    assert "must be at least 1" in errors[("mlp", "hidden_dim")].message
+    assert "나누어떨어지지 않습니다" in errors[("attn", "n_heads")].message_ko
+    assert errors[("lm_head", "edges")].message_ko == "입력이 연결되지 않았습니다"
+    assert "쓰이지 않습니다" in errors[("add_2", "edges")].message_ko
+    assert all(e.to_json()["message_ko"] for e in errors.values())  # what the canvas receives

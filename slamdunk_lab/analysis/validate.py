@@ -13,7 +13,7 @@ from typing import Any
 
 from ..blocks.catalog import BLOCKS, RESERVED_TYPES
 from ..blocks.spec import BlockSpec
-from ..errors import GraphIssue
+from ..errors import Bilingual, GraphIssue
 from ..graph import schema
 from ..graph.topology import reachable, toposort
 
@@ -56,7 +56,7 @@ class _Checker:
     def __init__(self):
         self.errors: list[GraphIssue] = []
 
-    def err(self, node: str | None, field_: str | None, message: str) -> None:
+    def err(self, node: str | None, field_: str | None, message: str) -> None:  # a Bilingual keeps its Korean
         self.errors.append(GraphIssue(node, field_, message))
 
     def run(self, raw: Any) -> Structure:
@@ -106,7 +106,9 @@ class _Checker:
             (spec,) = [s for s in BLOCKS.values() if s.role == role]
             found = [n.id for n in self.graph.nodes if n.type == spec.type]
             if not found:
-                self.err(None, None, f"the graph needs exactly one {spec.title} node and has none")
+                self.err(None, None, Bilingual(f"the graph needs exactly one {spec.title} node and has none",
+                                               f"그래프에는 {spec.title_ko or spec.title} 노드가 꼭 하나 있어야 하는데 "
+                                               f"없습니다"))
             elif len(found) > 1:
                 for nid in found[1:]:
                     self.err(nid, None, f"the graph needs exactly one {spec.title} node, but has {len(found)}: "
@@ -134,7 +136,8 @@ class _Checker:
                 self.children[parent.id].append(node.id)
         for gid, kids in self.children.items():
             if ids[gid].parentId is None and not kids:
-                self.err(gid, None, "this transformer block is empty; drag blocks into it or delete it")
+                self.err(gid, None, Bilingual("this transformer block is empty; drag blocks into it or delete it",
+                                              "이 트랜스포머 블록이 비어 있습니다. 블록을 끌어다 넣거나 지우세요"))
 
     # ------------------------------------------------------------------ edges
     def _check_edges(self) -> dict[str, dict[str, str]]:
@@ -180,7 +183,8 @@ class _Checker:
             for h in spec.inputs:
                 if h not in inputs[nid]:
                     what = "its input" if len(spec.inputs) == 1 else f"its input '{h}'"
-                    self.err(nid, "edges", f"{what} is not connected")
+                    what_ko = "입력이" if len(spec.inputs) == 1 else f"입력 '{h}'이(가)"
+                    self.err(nid, "edges", Bilingual(f"{what} is not connected", f"{what_ko} 연결되지 않았습니다"))
         return inputs
 
     def _connect(self, edge, handle, dst: BlockSpec, inputs) -> None:
@@ -213,14 +217,18 @@ class _Checker:
                               if inputs[k][h] not in kidset and inputs[k][h] in self.specs})
             exits = sorted({s for s, t in links if s in kidset and t not in kidset})
             if not entries:
-                self.err(gid, None, "nothing flows into this transformer block; connect the stream from before "
-                                    "it to the first block inside")
+                self.err(gid, None, Bilingual("nothing flows into this transformer block; connect the stream from "
+                                              "before it to the first block inside",
+                                              "이 트랜스포머 블록으로 들어오는 것이 없습니다. 앞의 흐름을 안의 첫 블록에 "
+                                              "연결하세요"))
             elif len(entries) > 1:
                 self.err(gid, None, f"a transformer block takes one stream from outside, but {len(entries)} come "
                                     f"in (from {', '.join(entries[:5])})")
             if not exits:
-                self.err(gid, None, "nothing leaves this transformer block; connect its last block to what "
-                                    "comes after it")
+                self.err(gid, None, Bilingual("nothing leaves this transformer block; connect its last block to "
+                                              "what comes after it",
+                                              "이 트랜스포머 블록에서 나가는 것이 없습니다. 안의 마지막 블록을 다음 "
+                                              "블록에 연결하세요"))
             elif len(exits) > 1:
                 self.err(gid, None, f"a transformer block hands one stream on, but {len(exits)} blocks inside send "
                                     f"their output out ({', '.join(exits[:5])})")
@@ -242,8 +250,10 @@ class _Checker:
         if cyclic:
             shown = ", ".join(cyclic[:8]) + (" ..." if len(cyclic) > 8 else "")
             for nid in cyclic[:50]:
-                self.err(nid, "edges", f"this block is part of a cycle ({shown}); a language model's graph must "
-                                       "flow one way, from the tokens to the logits")
+                self.err(nid, "edges", Bilingual(f"this block is part of a cycle ({shown}); a language model's "
+                                                 "graph must flow one way, from the tokens to the logits",
+                                                 f"이 블록이 순환({shown})에 들어 있습니다. 언어 모델의 그래프는 토큰에서 "
+                                                 "로짓으로 한 방향으로만 흘러야 합니다"))
             return None, groups
         # Report each break once, where it is: a block none of whose outputs is used. Blocks upstream of it
         # still feed something, and unconnected inputs were reported above.
@@ -253,8 +263,9 @@ class _Checker:
             if spec.is_group or spec.role == "sink" or nid in backward:
                 continue
             if nid not in has_out:
-                self.err(nid, "edges", "this block's output is not used; connect it towards the logits output "
-                                       "or delete it")
+                self.err(nid, "edges", Bilingual("this block's output is not used; connect it towards the logits "
+                                                 "output or delete it",
+                                                 "이 블록의 출력이 쓰이지 않습니다. 로짓 출력 쪽으로 연결하거나 지우세요"))
         return tuple(order), groups
 
 

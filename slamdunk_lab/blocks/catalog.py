@@ -6,6 +6,7 @@ rule, the name of its ``nn.Module`` class and its documentation in English and K
 
 from __future__ import annotations
 
+from ..errors import Bilingual
 from .activations import ACTIVATIONS, help_text, is_gated
 from .spec import (
     ROLES,
@@ -218,20 +219,29 @@ def attention_dims(data: dict, d_model: int) -> tuple[int, int, int]:
     hd: int | None = data["head_dim"]
     if hd is None:
         if d_model % h:
-            problems.append(BlockProblem("n_heads", f"d_model {d_model} is not divisible by n_heads {h}; choose a "
-                                                    f"head count that divides {d_model} or set head_dim"))
+            problems.append(BlockProblem("n_heads", Bilingual(
+                f"d_model {d_model} is not divisible by n_heads {h}; choose a head count that divides {d_model} "
+                f"or set head_dim",
+                f"d_model {d_model}이(가) n_heads {h}(으)로 나누어떨어지지 않습니다. {d_model}의 약수를 헤드 수로 고르거나 "
+                f"head_dim을 정하세요")))
         else:
             hd = d_model // h
     if kv > h:
-        problems.append(BlockProblem("n_kv_heads", f"n_kv_heads {kv} is larger than n_heads {h}; key/value heads "
-                                                   "are shared by groups of query heads, so there can be at most "
-                                                   "n_heads"))
+        problems.append(BlockProblem("n_kv_heads", Bilingual(
+            f"n_kv_heads {kv} is larger than n_heads {h}; key/value heads are shared by groups of query heads, so "
+            "there can be at most n_heads",
+            f"n_kv_heads {kv}이(가) n_heads {h}보다 큽니다. 키/값 헤드는 쿼리 헤드 묶음이 함께 쓰므로 n_heads보다 "
+            "많을 수 없습니다")))
     elif h % kv:
-        problems.append(BlockProblem("n_kv_heads", f"n_heads {h} is not divisible by n_kv_heads {kv}; each "
-                                                   "key/value head must serve the same number of query heads"))
+        problems.append(BlockProblem("n_kv_heads", Bilingual(
+            f"n_heads {h} is not divisible by n_kv_heads {kv}; each key/value head must serve the same number of "
+            "query heads",
+            f"n_heads {h}이(가) n_kv_heads {kv}(으)로 나누어떨어지지 않습니다. 키/값 헤드마다 같은 수의 쿼리 헤드를 "
+            "맡아야 합니다")))
     if data["rope"] and hd is not None and hd % 2:
-        problems.append(BlockProblem("head_dim", f"RoPE rotates pairs of channels, so head_dim must be even, but "
-                                                 f"it is {hd}"))
+        problems.append(BlockProblem("head_dim", Bilingual(
+            f"RoPE rotates pairs of channels, so head_dim must be even, but it is {hd}",
+            f"RoPE는 채널을 둘씩 회전시키므로 head_dim은 짝수여야 하는데 {hd}입니다")))
     BlockProblem.raise_all(problems)
     assert hd is not None  # no problem found means the width divided
     return h, kv, hd
