@@ -325,3 +325,4 @@ def test_the_design_diff_matches_blocks_by_their_place_not_their_id(corpus, tok)
     table.selected = [a.mlflow_run_id, b.mlflow_run_id]
     assert [(d["node"], d["field"]) for d in table.design_diff] == [("feedForward", "hidden_dim")]
     assert table.design_diff[0]["values"] == {a.mlflow_run_id: 128, b.mlflow_run_id: 64}
+    assert table.design_diff[0]["titles"] == {"en": "Feed-forward", "ko": "피드포워드"}  # as the page names it

@@ -189,7 +189,7 @@ export function RunsApp({ model }: { model: AnyModel<RunsState> }) {
                     <tbody>
                       {designDiff.map(d => (
                         <tr key={`${d.node}/${d.field}`} data-node={d.node} data-field={d.field}>
-                          <td>{d.node}</td>
+                          <td title={d.node}>{d.titles?.[lang] ?? d.node}</td>
                           <td>{d.field}</td>
                           {selected.map(rid => (
                             <td key={rid}>{formatValue(d.values[rid])}</td>

@@ -113,9 +113,12 @@ export interface CatalogBlock {
 
 /** A setting that differs between the selected runs' designs. */
 export interface DesignDiffRow {
+  /** The block's place in the design: its type and, among several, its number. */
   node: string;
   field: string;
   values: Record<string, unknown>;
+  /** The place as the page shows it, in English and Korean. */
+  titles: Partial<Record<"en" | "ko", string>>;
 }
 
 /**

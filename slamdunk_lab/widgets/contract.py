@@ -197,9 +197,10 @@ class RunRow(_Wire):
 class DesignDiffRow(_Wire):
     """A setting that differs between the selected runs' designs."""
 
-    node: str
+    node: str = Field(description="The block's place in the design: its type and, among several, its number.")
     field: str
     values: dict[str, Any]
+    titles: dict[Language, str] = Field(description="The place as the page shows it, in English and Korean.")
 
 
 class ParamRow(_Wire):

@@ -321,5 +321,17 @@ def _design_diff(graphs: dict[str, dict | None]) -> list[dict]:
     for place, field in sorted(keys, key=lambda k: (order.get(k[0], len(order)), k[1] != "block", k[1])):
         values = {rid: f.get((place, field)) for rid, (f, _) in flats.items()}
         if len({json.dumps(v, sort_keys=True, default=str) for v in values.values()}) > 1:
-            rows.append({"node": place, "field": field, "values": values})
+            rows.append({"node": place, "field": field, "values": values, "titles": _place_titles(place)})
     return rows
+
+
+def _place_titles(place: str) -> dict[str, str]:
+    """A place ("attention 2") as the page shows it, in English and Korean: the block's title and its number."""
+    from ..blocks import get_block
+
+    type_, _, number = place.partition(" ")
+    spec = get_block(type_)
+    if spec is None:
+        return {"en": place, "ko": place}
+    suffix = f" {number}" if number else ""
+    return {"en": f"{spec.title}{suffix}", "ko": f"{spec.title_ko or spec.title}{suffix}"}
