@@ -623,7 +623,11 @@ class Canvas(SlamDunkWidget):
                 self._refuse_page_edit(issues)
                 return accepted
             return cleaned
-        return check_graph(value)
+        if value is self._trait_values.get("graph") and "_snapshot" in self.__dict__:
+            # `g = canvas.graph; g["nodes"][0]["data"]["activation"] = "swiglu"; canvas.graph = g` edited the
+            # stored design in place: compare with the design as it was, so the change reaches the page
+            self._trait_values["graph"] = self._snapshot
+        return check_graph(value)  # a copy (clean_graph), never the caller's object
 
     def _refuse_page_edit(self, issues: list) -> None:
         """Say why the page's edit was refused (the page gets the design back from ipywidgets)."""
@@ -642,9 +646,11 @@ class Canvas(SlamDunkWidget):
         old = self.__dict__.get("_accepted") or {}
         if new is old:
             return  # a refused edit: nothing changed
+        before = self.__dict__.get("_snapshot") or {}  # `old` itself may have been edited in place
         self._accepted = new
+        self._snapshot = copy.deepcopy(new)
         self._write_file()
-        if old.get("nodes") == new.get("nodes") and old.get("edges") == new.get("edges"):
+        if before.get("nodes") == new.get("nodes") and before.get("edges") == new.get("edges"):
             return  # only the viewport (or metadata) moved: the design is unchanged
         self._set_notice("locked", None)
         self._reanalyze()
