@@ -47,7 +47,9 @@ def course(tmp_path_factory):
     (root / "nbgrader_config.py").write_text(CONFIG.format(root=str(root)), encoding="utf-8")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SLAMDUNK_CACHE_DIR": str(work / "cache"),
            "SLAMDUNK_RUNS_DIR": str(work / "runs"), "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           # nbgrader runs the `alembic` command of its environment: the venv's bin first, as activating it would
+           "PATH": os.pathsep.join(filter(None, [str(Path(sys.executable).parent), os.environ.get("PATH")]))}
     shared = ROOT.parent / "shared" / "data"
     if (shared / "tinyshakespeare.txt").exists():
         env["SLAMDUNK_DATA_DIR"] = str(shared)
