@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from ..training import events as ev
 from ..training.events import Dispatcher, Event, Subscription
 from ..training.spec import JobSpec
 from ..training.trainer import TrainConfig
@@ -69,9 +70,8 @@ class Run:
     # -- state, from the events
     def record(self, event: Event) -> None:
         """Take ``event`` into the run's state, then hand it to the subscribers (the runner's sink)."""
-        kind = type(event).__name__
         with self._lock:
-            if kind == "Started":
+            if isinstance(event, ev.Started):
                 self.status = "running"
                 self._step = event.step
                 self._history = list(event.history) if event.history or event.step == 0 else self._history
@@ -79,23 +79,23 @@ class Run:
                 self.checkpoint_dir = event.checkpoint_dir or self.checkpoint_dir
                 self._experiment = event.experiment or self._experiment
                 self.worker = event.worker or self.worker
-            elif kind == "Step":
+            elif isinstance(event, ev.Step):
                 self._history.extend({"kind": "train", "step": s, "loss": loss, "lr": lr, "grad_norm": gn}
                                      for s, loss, lr, gn in event.points)
                 self._step = event.step
-            elif kind == "Eval":
+            elif isinstance(event, ev.Eval):
                 self._history.append({"kind": "eval", "step": event.step, "train_loss": event.train_loss,
                                       "val_loss": event.val_loss})
-            elif kind == "Sample":
+            elif isinstance(event, ev.Sample):
                 self._history.append({"kind": "sample", "step": event.step, "text": event.text})
-            elif kind == "Checkpoint":
+            elif isinstance(event, ev.Checkpoint):
                 self._checkpoint = event.path
-            elif kind in ("Finished", "Stopped", "Failed", "Lost"):
-                self._step = event.step if kind != "Failed" else self._step
+            elif isinstance(event, (ev.Finished, ev.Stopped, ev.Failed, ev.Lost)):
+                self._step = event.step if not isinstance(event, ev.Failed) else self._step
                 self._checkpoint = getattr(event, "checkpoint", "") or self._checkpoint
-                self.status = {"Finished": "finished", "Failed": "failed", "Lost": "lost",
-                               "Stopped": "killed" if getattr(event, "forced", False) else "stopped"}[kind]
-                if kind == "Failed":
+                self.status = ("finished" if isinstance(event, ev.Finished) else "failed" if isinstance(event, ev.Failed)
+                               else "lost" if isinstance(event, ev.Lost) else "killed" if event.forced else "stopped")
+                if isinstance(event, ev.Failed):
                     self.error = event.error
                     self.exception = getattr(event, "exception", None)
         self._dispatcher.emit(event)
@@ -135,6 +135,11 @@ class Run:
     def last_checkpoint(self) -> str | None:
         """The folder of this run's newest checkpoint, or None before the first one."""
         return self._checkpoint or None
+
+    @property
+    def model(self) -> Any:
+        """The trained model: in this process for a local run, downloaded from its artifacts for a remote one."""
+        raise NotImplementedError(f"{type(self).__name__} does not say where its model is")
 
     # -- control
     def stop(self, force: bool = False) -> Run:
