@@ -11,7 +11,7 @@ afterEach(cleanup);
 
 function monitor(over: Partial<MonitorModel> = {}) {
   return fakeModel<MonitorModel>({
-    _view: 'monitor', title: 'Training', total_steps: 100, status: '', running: false, log_scale: false,
+    _anchor: '', _store_key: '', _view: 'monitor', title: 'Training', total_steps: 100, status: '', running: false, log_scale: false,
     height: 280, sample: '', sample_step: 0, can_stop: false, count: 0, state: '', step: 0, tokens_per_s: 0,
     eta: null, error: '', mlflow_run_id: '', experiment: '', stop_requested: false, language: 'en',
     precision: '', precision_requested: '', precision_reason: '', mfu: 0, peak_flops: 0, ...over

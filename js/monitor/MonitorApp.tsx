@@ -2,6 +2,7 @@
 import React, { useMemo, useSyncExternalStore } from 'react';
 
 import type { AnyModel } from '../shared/anywidget';
+import type { MonitorState } from '../shared/contract';
 import { CHART_COLORS, LineChart, StyledSeries, useWidth } from '../shared/LineChart';
 import { fmtNumber, seriesFrom } from '../shared/chart';
 import { Lang, t, TextKey, useLanguage } from '../shared/i18n';
@@ -9,33 +10,8 @@ import { useModelValue } from '../shared/model';
 import { Button } from '../shared/ui';
 import { historyStore } from './history';
 
-export interface MonitorModel {
-  _view: string;
-  title: string;
-  total_steps: number | null;
-  status: string;
-  running: boolean;
-  log_scale: boolean;
-  height: number;
-  sample: string;
-  sample_step: number;
-  can_stop: boolean;
-  count: number;
-  state: string;
-  step: number;
-  tokens_per_s: number;
-  eta: number | null;
-  error: string;
-  mlflow_run_id: string;
-  experiment: string;
-  stop_requested: boolean;
-  precision: string;
-  precision_requested: string;
-  precision_reason: string;
-  mfu: number;
-  peak_flops: number;
-  language: 'auto' | 'en' | 'ko';
-}
+/** The monitor's traitlets, as Python declares them (generated into js/shared/contract.ts). */
+export type MonitorModel = MonitorState;
 
 /** Series drawn on the small second chart instead of the loss chart. */
 const SECONDARY = ['lr'];
