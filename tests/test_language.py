@@ -45,3 +45,26 @@ def test_a_students_usual_mistakes_have_korean_analysis_errors():
     assert errors[("lm_head", "edges")].message_ko == "입력이 연결되지 않았습니다"
     assert "쓰이지 않습니다" in errors[("add_2", "edges")].message_ko
     assert all(e.to_json()["message_ko"] for e in errors.values())  # what the canvas receives
+
+
+def test_the_canvas_receives_korean_for_every_problem_of_a_broken_design():
+    """In Korean mode the canvas gets a Korean sentence for every problem of a design with many at once:
+    a bad setting, a wrong type, an unknown block, a shape rule, a stray edge and a missing parent."""
+    import re
+
+    g = sd.template("llama3", size="tiny")
+    for node in g["nodes"]:
+        if node["id"] == "attn":
+            node["data"]["n_kv_heads"] = 3
+        if node["id"] == "mlp":
+            node["data"]["bias"] = "yes"
+        if node["id"] == "lm_head":
+            node["data"]["vocab_size"] = 999
+    g["nodes"].append({"id": "stray", "type": "transformer", "data": {}})
+    g["nodes"].append({"id": "orphan", "type": "dropout", "data": {"p": 2}, "parentId": "nowhere"})
+    g["edges"].append({"id": "ghost", "source": "ghost", "target": "ln_f"})
+    canvas = sd.Canvas(g, language="ko")
+    issues = canvas.analysis_json["errors"]
+    assert {"n_kv_heads", "bias", "vocab_size", "type", "p", "parentId", "edges"} <= {i["field"] for i in issues}
+    assert all(re.search("[가-힣]", i["message_ko"] or "") for i in issues), issues
+    assert next(i for i in issues if i["node_id"] == "stray")["message_ko"].startswith("알 수 없는 블록 유형 'transformer'")

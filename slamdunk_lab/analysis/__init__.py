@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import GraphError, GraphIssue
+from ..errors import Bilingual, GraphError, GraphIssue
 from ..graph import schema
 from .cost import DTYPE_BYTES, NodeInfo, estimate, machine_memory_bytes
 from .plan import FrozenDict, GroupPlan, Plan, Step, compile_plan
@@ -117,7 +117,9 @@ def analyze(graph: Any, batch_size: int = 1, context: int | None = None, dtype: 
         errors += issues
         cost = estimate(plan, structure)
     except RecursionError:
-        return Analysis(ok=False, errors=[GraphIssue(None, None, "the graph is nested too deeply to read")])
+        return Analysis(ok=False, errors=[GraphIssue(None, None, Bilingual("the graph is nested too deeply to read",
+                                                                           "그래프가 너무 깊이 중첩되어 읽을 수 "
+                                                                           "없습니다"))])
     memory = cost.memory(batch_size, plan.seq_len, dtype)
     result = Analysis(ok=not errors, errors=errors, warnings=_warnings(cost.params, memory, batch_size, plan.seq_len,
                                                                        max_params, max_memory),
@@ -134,13 +136,19 @@ def analyze(graph: Any, batch_size: int = 1, context: int | None = None, dtype: 
 def _check_arguments(batch_size: Any, context: Any, dtype: Any) -> tuple[list[GraphIssue], tuple]:
     errors = []
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        errors.append(GraphIssue(None, "batch_size", f"batch_size must be a positive whole number, got {batch_size!r}"))
+        errors.append(GraphIssue(None, "batch_size", Bilingual(
+            f"batch_size must be a positive whole number, got {batch_size!r}",
+            f"batch_size는 양의 정수여야 합니다(입력: {batch_size!r})")))
         batch_size = 1
     if context is not None and (isinstance(context, bool) or not isinstance(context, int) or context < 1):
-        errors.append(GraphIssue(None, "context", f"context must be a positive whole number, got {context!r}"))
+        errors.append(GraphIssue(None, "context", Bilingual(
+            f"context must be a positive whole number, got {context!r}",
+            f"context는 양의 정수여야 합니다(입력: {context!r})")))
         context = None
     if dtype not in DTYPE_BYTES:
-        errors.append(GraphIssue(None, "dtype", f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}"))
+        errors.append(GraphIssue(None, "dtype", Bilingual(
+            f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}",
+            f"dtype은 {', '.join(DTYPE_BYTES)} 중 하나여야 합니다(입력: {dtype!r})")))
         dtype = "float32"
     return errors, (batch_size, context, dtype)
 
@@ -149,13 +157,17 @@ def _warnings(params: int, memory: dict, batch_size: int, seq_len: int, max_para
               max_memory: int | None) -> list[GraphIssue]:
     warnings = []
     if max_params is not None and params > max_params:
-        warnings.append(GraphIssue(None, "params", f"this design has {params / 1e9:.2f} B parameters, above the "
-                                                   f"{max_params / 1e9:g} B cap for building here"))
+        warnings.append(GraphIssue(None, "params", Bilingual(
+            f"this design has {params / 1e9:.2f} B parameters, above the {max_params / 1e9:g} B cap for building here",
+            f"이 설계의 파라미터는 {params / 1e9:.2f} B개로, 여기서 만들 수 있는 상한 {max_params / 1e9:g} B개를 "
+            "넘습니다")))
     cap = max_memory if max_memory is not None else machine_memory_bytes()
     if memory["total"] > cap:
-        warnings.append(GraphIssue(None, "memory", f"training it at batch {batch_size} × {seq_len} needs about "
-                                                   f"{memory['total'] / 2**30:.1f} GiB, more than the "
-                                                   f"{cap / 2**30:.1f} GiB available"))
+        warnings.append(GraphIssue(None, "memory", Bilingual(
+            f"training it at batch {batch_size} × {seq_len} needs about {memory['total'] / 2**30:.1f} GiB, more than "
+            f"the {cap / 2**30:.1f} GiB available",
+            f"배치 {batch_size} × {seq_len}(으)로 학습하려면 약 {memory['total'] / 2**30:.1f} GiB가 필요해, 쓸 수 있는 "
+            f"{cap / 2**30:.1f} GiB보다 많습니다")))
     return warnings
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..blocks.catalog import BLOCKS, fmt_shape
 from ..blocks.spec import BlockProblem, GraphContext
-from ..errors import GraphIssue
+from ..errors import Bilingual, GraphIssue
 from .validate import Structure
 
 
@@ -118,8 +118,11 @@ class _Compiler:
         s = self.s
         context = s.data.get(s.source, {}).get("context", 0)
         if self.requested_len is not None and context and self.requested_len > context:
-            self.err(s.source, "context", f"the analysis was asked for context {self.requested_len}, but the model "
-                                          f"accepts at most {context} positions")
+            self.err(s.source, "context", Bilingual(
+                f"the analysis was asked for context {self.requested_len}, but the model accepts at most {context} "
+                "positions",
+                f"분석에 context {self.requested_len}을(를) 요청했지만 모델은 위치를 최대 {context}개까지만 "
+                "받습니다"))
         seq_len = min(self.requested_len or context, context) if context else 1
         embeddings = [nid for nid, spec in s.specs.items() if spec.reads == "ids"]
         n_layers = self._count_layers()
@@ -170,8 +173,11 @@ class _Compiler:
         self.flow.update({step.node_id: local.get(step.node_id) for step in steps})
         incoming = self.flow.get(entry)
         if incoming is not None and out is not None and data["repeat"] > 1 and out != incoming:
-            self.err(gid, "repeat", f"a block repeated {data['repeat']} times must keep its input shape, but it turns "
-                                    f"{fmt_shape(incoming)} into {fmt_shape(out)}")
+            self.err(gid, "repeat", Bilingual(
+                f"a block repeated {data['repeat']} times must keep its input shape, but it turns "
+                f"{fmt_shape(incoming)} into {fmt_shape(out)}",
+                f"{data['repeat']}번 반복하는 블록은 입력 모양을 그대로 유지해야 하는데 {fmt_shape(incoming)}을(를) "
+                f"{fmt_shape(out)}(으)로 바꿉니다"))
         return GroupPlan(gid, self.s.specs[gid].type, _freeze(data), data["repeat"], data["share_weights"], entry,
                          exit_, steps, out)
 
@@ -207,8 +213,10 @@ def _with_ties(plan: Plan, embeddings: list[str], err) -> Plan:
         return Plan(**{**plan.__dict__, "ties": ties})
     if len(embeddings) > 1:
         for step in tying:
-            err(step.node_id, BLOCKS[step.type].ties, f"there are {len(embeddings)} token embeddings; tying needs "
-                                                      "exactly one to share weights with")
+            err(step.node_id, BLOCKS[step.type].ties, Bilingual(
+                f"there are {len(embeddings)} token embeddings; tying needs exactly one to share weights with",
+                f"토큰 임베딩이 {len(embeddings)}개 있습니다. 가중치를 묶으려면 함께 쓸 토큰 임베딩이 꼭 하나여야 "
+                "합니다"))
     return plan
 
 

@@ -89,11 +89,14 @@ class _Checker:
             spec = BLOCKS.get(node.type)
             if spec is None:
                 if node.type in RESERVED_TYPES:
-                    self.err(node.id, "type", f"'{node.type}' is a React Flow built-in type, not a block; use one "
-                                              f"of: {', '.join(BLOCKS)}")
+                    self.err(node.id, "type", Bilingual(
+                        f"'{node.type}' is a React Flow built-in type, not a block; use one of: {', '.join(BLOCKS)}",
+                        f"'{node.type}'은(는) 블록이 아니라 React Flow의 기본 노드 유형입니다. 다음 중 하나를 쓰세요: "
+                        f"{', '.join(BLOCKS)}"))
                 else:
-                    self.err(node.id, "type", f"unknown block type '{node.type}'; known types: "
-                                              f"{', '.join(BLOCKS)}")
+                    self.err(node.id, "type", Bilingual(
+                        f"unknown block type '{node.type}'; known types: {', '.join(BLOCKS)}",
+                        f"알 수 없는 블록 유형 '{node.type}'입니다. 알려진 유형: {', '.join(BLOCKS)}"))
                 self.broken.add(node.id)
                 continue
             self.specs[node.id] = spec
@@ -111,8 +114,10 @@ class _Checker:
                                                f"없습니다"))
             elif len(found) > 1:
                 for nid in found[1:]:
-                    self.err(nid, None, f"the graph needs exactly one {spec.title} node, but has {len(found)}: "
-                                        f"{', '.join(found[:5])}")
+                    self.err(nid, None, Bilingual(
+                        f"the graph needs exactly one {spec.title} node, but has {len(found)}: {', '.join(found[:5])}",
+                        f"그래프에는 {spec.title_ko or spec.title} 노드가 꼭 하나 있어야 하는데 {len(found)}개 "
+                        f"있습니다: {', '.join(found[:5])}"))
 
     def _check_parents(self) -> None:
         ids = {n.id: n for n in self.graph.nodes}
@@ -123,14 +128,21 @@ class _Checker:
                 continue
             parent = ids.get(node.parentId)
             if parent is None:
-                self.err(node.id, "parentId", f"its parent '{node.parentId}' does not exist")
+                self.err(node.id, "parentId", Bilingual(f"its parent '{node.parentId}' does not exist",
+                                                        f"부모 '{node.parentId}'이(가) 없습니다"))
             elif _role(parent.type) != "group":
-                self.err(node.id, "parentId", f"its parent '{parent.id}' is a {parent.type} block, but only a "
-                                              "transformer block can contain other blocks")
+                self.err(node.id, "parentId", Bilingual(
+                    f"its parent '{parent.id}' is a {parent.type} block, but only a transformer block can contain "
+                    "other blocks",
+                    f"부모 '{parent.id}'은(는) {_title_ko(parent.type)} 블록인데, 다른 블록을 담을 수 있는 것은 "
+                    "트랜스포머 블록뿐입니다"))
             elif _role(node.type) == "group":
-                self.err(node.id, "parentId", "transformer blocks cannot be nested inside each other")
+                self.err(node.id, "parentId", Bilingual("transformer blocks cannot be nested inside each other",
+                                                        "트랜스포머 블록 안에 트랜스포머 블록을 넣을 수 없습니다"))
             elif _role(node.type) in ("source", "sink"):
-                self.err(node.id, "parentId", f"the {BLOCKS[node.type].title} node cannot sit inside a block")
+                self.err(node.id, "parentId", Bilingual(
+                    f"the {BLOCKS[node.type].title} node cannot sit inside a block",
+                    f"{_title_ko(node.type)} 노드는 블록 안에 둘 수 없습니다"))
             else:
                 self.parent[node.id] = parent.id
                 self.children[parent.id].append(node.id)
@@ -156,21 +168,27 @@ class _Checker:
             if edge.source not in known or edge.target not in known:
                 missing = edge.source if edge.source not in known else edge.target
                 other = edge.target if edge.source not in known else edge.source
-                self.err(other if other in known else None, "edges",
-                         f"edge '{edge.id}' connects to a node '{missing}' that does not exist")
+                self.err(other if other in known else None, "edges", Bilingual(
+                    f"edge '{edge.id}' connects to a node '{missing}' that does not exist",
+                    f"연결선 '{edge.id}'이(가) 없는 노드 '{missing}'에 이어져 있습니다"))
                 continue
             if src is None or dst is None:
                 continue  # unknown type: already reported
             if src.is_group or dst.is_group:
                 gid = edge.source if src.is_group else edge.target
-                self.err(gid, "edges", f"edge '{edge.id}' connects to the transformer block itself; connect it "
-                                       "to a block inside the group instead")
+                self.err(gid, "edges", Bilingual(
+                    f"edge '{edge.id}' connects to the transformer block itself; connect it to a block inside the "
+                    "group instead",
+                    f"연결선 '{edge.id}'이(가) 트랜스포머 블록 자체에 이어져 있습니다. 대신 그 안의 블록에 "
+                    "연결하세요"))
                 continue
             handle = edge.sourceHandle or (src.outputs[0] if len(src.outputs) == 1 else None)
             if handle not in src.outputs:
                 outs = ", ".join(src.outputs) or "none"
-                self.err(edge.source, "sourceHandle", f"edge '{edge.id}' leaves from output '{edge.sourceHandle}', "
-                                                      f"but {src.title} has outputs: {outs}")
+                self.err(edge.source, "sourceHandle", Bilingual(
+                    f"edge '{edge.id}' leaves from output '{edge.sourceHandle}', but {src.title} has outputs: {outs}",
+                    f"연결선 '{edge.id}'이(가) 출력 '{edge.sourceHandle}'에서 나가는데, {src.title_ko or src.title}의 "
+                    f"출력은 {'없습니다' if not src.outputs else outs + '입니다'}"))
                 continue
             if edge.targetHandle is None and len(dst.inputs) != 1:
                 pending.append((edge, dst))
@@ -190,17 +208,26 @@ class _Checker:
     def _connect(self, edge, handle, dst: BlockSpec, inputs) -> None:
         if handle is None or handle not in dst.inputs:
             ins = ", ".join(dst.inputs) or "none"
+            title_ko = dst.title_ko or dst.title
             if not dst.inputs:
-                message = f"edge '{edge.id}' goes into the {dst.title} node, which takes no input"
+                message = Bilingual(f"edge '{edge.id}' goes into the {dst.title} node, which takes no input",
+                                    f"연결선 '{edge.id}'이(가) {title_ko} 노드로 들어가는데, 이 노드는 입력을 받지 "
+                                    "않습니다")
             elif handle is None:
-                message = f"edge '{edge.id}' is one input too many: {dst.title} has inputs {ins}"
+                message = Bilingual(f"edge '{edge.id}' is one input too many: {dst.title} has inputs {ins}",
+                                    f"연결선 '{edge.id}'은(는) 입력이 하나 남습니다. {title_ko}의 입력은 {ins}입니다")
             else:
-                message = f"edge '{edge.id}' goes into input '{handle}', but {dst.title} has inputs: {ins}"
+                message = Bilingual(f"edge '{edge.id}' goes into input '{handle}', but {dst.title} has inputs: {ins}",
+                                    f"연결선 '{edge.id}'이(가) 입력 '{handle}'(으)로 들어가는데, {title_ko}의 입력은 "
+                                    f"{ins}입니다")
             self.err(edge.target, "targetHandle", message)
             return
         if handle in inputs[edge.target]:
-            self.err(edge.target, "edges", f"input '{handle}' has more than one incoming edge "
-                                           f"(from '{inputs[edge.target][handle]}' and '{edge.source}')")
+            self.err(edge.target, "edges", Bilingual(
+                f"input '{handle}' has more than one incoming edge (from '{inputs[edge.target][handle]}' and "
+                f"'{edge.source}')",
+                f"입력 '{handle}'에 연결선이 둘 이상 들어옵니다('{inputs[edge.target][handle]}'와(과) "
+                f"'{edge.source}'에서)"))
             return
         inputs[edge.target][handle] = edge.source
         self.links.append((edge.source, edge.target))
@@ -222,16 +249,22 @@ class _Checker:
                                               "이 트랜스포머 블록으로 들어오는 것이 없습니다. 앞의 흐름을 안의 첫 블록에 "
                                               "연결하세요"))
             elif len(entries) > 1:
-                self.err(gid, None, f"a transformer block takes one stream from outside, but {len(entries)} come "
-                                    f"in (from {', '.join(entries[:5])})")
+                self.err(gid, None, Bilingual(
+                    f"a transformer block takes one stream from outside, but {len(entries)} come in (from "
+                    f"{', '.join(entries[:5])})",
+                    f"트랜스포머 블록은 밖에서 흐름을 하나만 받는데 {len(entries)}개가 들어옵니다"
+                    f"({', '.join(entries[:5])}에서)"))
             if not exits:
                 self.err(gid, None, Bilingual("nothing leaves this transformer block; connect its last block to "
                                               "what comes after it",
                                               "이 트랜스포머 블록에서 나가는 것이 없습니다. 안의 마지막 블록을 다음 "
                                               "블록에 연결하세요"))
             elif len(exits) > 1:
-                self.err(gid, None, f"a transformer block hands one stream on, but {len(exits)} blocks inside send "
-                                    f"their output out ({', '.join(exits[:5])})")
+                self.err(gid, None, Bilingual(
+                    f"a transformer block hands one stream on, but {len(exits)} blocks inside send their output out "
+                    f"({', '.join(exits[:5])})",
+                    f"트랜스포머 블록은 흐름을 하나만 내보내는데 안의 블록 {len(exits)}개가 출력을 밖으로 "
+                    f"보냅니다({', '.join(exits[:5])})"))
             groups[gid] = Group(gid, tuple(kids), tuple(entries), tuple(exits))
         return groups
 
@@ -267,6 +300,12 @@ class _Checker:
                                                  "output or delete it",
                                                  "이 블록의 출력이 쓰이지 않습니다. 로짓 출력 쪽으로 연결하거나 지우세요"))
         return tuple(order), groups
+
+
+def _title_ko(type_: str) -> str:
+    """A block type's Korean title (the type itself when the catalogue does not know it)."""
+    spec = BLOCKS.get(type_)
+    return (spec.title_ko or spec.title) if spec is not None else type_
 
 
 def _role(type_: str) -> str | None:

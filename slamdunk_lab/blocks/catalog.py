@@ -36,17 +36,20 @@ def fmt_shape(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
-def _activations_in(shapes: list, node: str) -> int:
-    """The width D of a single (B, T, D) input, or a BlockProblem saying what arrived instead."""
+def _activations_in(shapes: list, node: str, node_ko: str) -> int:
+    """The width D of a single (B, T, D) input, or a BlockProblem saying what arrived instead (``node`` and
+    ``node_ko`` name the block in English and Korean)."""
     (shape,) = shapes
     if len(shape) == 2:
-        raise BlockProblem(None, f"{node} needs activations (B, T, D) but receives token ids (B, T); "
-                                 "put a Token embedding before it")
+        raise BlockProblem(None, Bilingual(f"{node} needs activations (B, T, D) but receives token ids (B, T); "
+                                           "put a Token embedding before it",
+                                           f"{node_ko}에는 활성값 (B, T, D)이 들어와야 하는데 토큰 id (B, T)가 "
+                                           "들어옵니다. 앞에 토큰 임베딩을 두세요"))
     return int(shape[2])
 
 
 def _same_width(data, shapes, g) -> tuple:
-    d = _activations_in(shapes, "This block")
+    d = _activations_in(shapes, "This block", "이 블록")
     return ("B", "T", d)
 
 
@@ -92,8 +95,10 @@ TOKENS = BlockSpec(
 def _tok_emb_infer(data, shapes, g):
     (shape,) = shapes
     if len(shape) != 2:
-        raise BlockProblem(None, f"a Token embedding needs token ids (B, T) but receives activations "
-                                 f"{fmt_shape(shape)}; connect it directly to the token input")
+        raise BlockProblem(None, Bilingual(f"a Token embedding needs token ids (B, T) but receives activations "
+                                           f"{fmt_shape(shape)}; connect it directly to the token input",
+                                           f"토큰 임베딩에는 토큰 id (B, T)가 들어와야 하는데 활성값 "
+                                           f"{fmt_shape(shape)}이(가) 들어옵니다. 토큰 입력에 바로 연결하세요"))
     return ("B", "T", data["d_model"])
 
 
@@ -148,12 +153,16 @@ def _pos_rows(data, g) -> int:
 
 
 def _pos_infer(data, shapes, g):
-    d = _activations_in(shapes, "Positional embedding")
+    d = _activations_in(shapes, "Positional embedding", "위치 임베딩")
     if data["kind"] == "learned" and data["positions"] is not None and data["positions"] < g.context:
-        raise BlockProblem("positions", f"the table has {data['positions']} rows but the model's context is "
-                                        f"{g.context}; it needs a row for every position (clear positions)")
+        raise BlockProblem("positions", Bilingual(
+            f"the table has {data['positions']} rows but the model's context is {g.context}; it needs a row for "
+            "every position (clear positions)",
+            f"표의 행은 {data['positions']}개인데 모델의 context는 {g.context}입니다. 위치마다 행이 하나씩 있어야 "
+            "합니다(positions를 비우세요)"))
     if data["kind"] == "sinusoidal" and d % 2:
-        raise BlockProblem("kind", f"sinusoidal positions need an even width, but the width is {d}")
+        raise BlockProblem("kind", Bilingual(f"sinusoidal positions need an even width, but the width is {d}",
+                                             f"사인파 위치 임베딩은 폭이 짝수여야 하는데 폭이 {d}입니다"))
     return ("B", "T", d)
 
 
@@ -248,13 +257,15 @@ def attention_dims(data: dict, d_model: int) -> tuple[int, int, int]:
 
 
 def _attn_infer(data, shapes, g):
-    d = _activations_in(shapes, "Attention block")
+    d = _activations_in(shapes, "Attention block", "어텐션 블록")
     attention_dims(data, d)
     scaled = data["rope"] and data["rope_scaling"] == "llama3"
     if scaled and data["rope_high_freq_factor"] <= data["rope_low_freq_factor"]:
-        raise BlockProblem("rope_high_freq_factor",
-                           f"rope_high_freq_factor {data['rope_high_freq_factor']} must be larger than "
-                           f"rope_low_freq_factor {data['rope_low_freq_factor']}")
+        raise BlockProblem("rope_high_freq_factor", Bilingual(
+            f"rope_high_freq_factor {data['rope_high_freq_factor']} must be larger than "
+            f"rope_low_freq_factor {data['rope_low_freq_factor']}",
+            f"rope_high_freq_factor {data['rope_high_freq_factor']}은(는) "
+            f"rope_low_freq_factor {data['rope_low_freq_factor']}보다 커야 합니다"))
     return ("B", "T", d)
 
 
@@ -627,10 +638,13 @@ RMS_NORM = BlockSpec(
 def _add_infer(data, shapes, g):
     a, b = shapes
     if a != b:
-        raise BlockProblem(None, f"cannot add {fmt_shape(a)} and {fmt_shape(b)}: a residual add needs both "
-                                 "inputs to have the same shape")
+        raise BlockProblem(None, Bilingual(f"cannot add {fmt_shape(a)} and {fmt_shape(b)}: a residual add needs "
+                                           "both inputs to have the same shape",
+                                           f"{fmt_shape(a)}와(과) {fmt_shape(b)}을(를) 더할 수 없습니다. 잔차 더하기는 "
+                                           "두 입력의 모양이 같아야 합니다"))
     if len(a) == 2:
-        raise BlockProblem(None, "an Add block adds activations, not token ids")
+        raise BlockProblem(None, Bilingual("an Add block adds activations, not token ids",
+                                           "더하기 블록은 토큰 id가 아니라 활성값을 더합니다"))
     return a
 
 
@@ -705,7 +719,7 @@ LINEAR = BlockSpec(
     ),
     inputs=("in",),
     outputs=("out",),
-    infer=lambda d, s, g: ("B", "T", d["out_features"]) if _activations_in(s, "Linear") else None,
+    infer=lambda d, s, g: ("B", "T", d["out_features"]) if _activations_in(s, "Linear", "선형층") else None,
     count_params=lambda d, s, g: int(s[0][2]) * d["out_features"] + (d["out_features"] if d["bias"] else 0),
     flops=lambda d, s, g: 2 * int(s[0][2]) * d["out_features"],
     activations=lambda d, s, g: int(s[0][2]),
@@ -728,17 +742,25 @@ LINEAR = BlockSpec(
 
 
 def _head_infer(data, shapes, g):
-    d = _activations_in(shapes, "LM head")
+    d = _activations_in(shapes, "LM head", "언어 모델 헤드")
     emb = g.token_embedding
     if emb is not None and emb["vocab_size"] != data["vocab_size"]:
-        raise BlockProblem("vocab_size", f"vocab_size {data['vocab_size']} differs from the token embedding's "
-                                         f"vocab_size {emb['vocab_size']}; both must cover the same tokens")
+        raise BlockProblem("vocab_size", Bilingual(
+            f"vocab_size {data['vocab_size']} differs from the token embedding's vocab_size {emb['vocab_size']}; "
+            "both must cover the same tokens",
+            f"vocab_size {data['vocab_size']}이(가) 토큰 임베딩의 vocab_size {emb['vocab_size']}와(과) 다릅니다. "
+            "둘은 같은 토큰을 다뤄야 합니다"))
     if data["tie_weights"]:
         if emb is None:
-            raise BlockProblem("tie_weights", "tie_weights needs a Token embedding to share weights with")
+            raise BlockProblem("tie_weights", Bilingual("tie_weights needs a Token embedding to share weights with",
+                                                        "tie_weights를 켜려면 가중치를 함께 쓸 토큰 임베딩이 "
+                                                        "있어야 합니다"))
         if emb["d_model"] != d:
-            raise BlockProblem("tie_weights", f"cannot tie weights: the head's input width is {d} but the token "
-                                              f"embedding's d_model is {emb['d_model']}")
+            raise BlockProblem("tie_weights", Bilingual(
+                f"cannot tie weights: the head's input width is {d} but the token embedding's d_model is "
+                f"{emb['d_model']}",
+                f"가중치를 묶을 수 없습니다. 헤드의 입력 폭은 {d}인데 토큰 임베딩의 d_model은 "
+                f"{emb['d_model']}입니다"))
     return ("B", "T", data["vocab_size"])
 
 
@@ -788,11 +810,16 @@ LM_HEAD = BlockSpec(
 def _logits_infer(data, shapes, g):
     (shape,) = shapes
     if len(shape) != 3:
-        raise BlockProblem(None, "the logits output needs scores (B, T, V), but receives token ids (B, T)")
+        raise BlockProblem(None, Bilingual("the logits output needs scores (B, T, V), but receives token ids (B, T)",
+                                           "로짓 출력에는 점수 (B, T, V)가 들어와야 하는데 토큰 id (B, T)가 "
+                                           "들어옵니다"))
     emb = g.token_embedding
     if emb is not None and shape[2] != emb["vocab_size"]:
-        raise BlockProblem(None, f"the model outputs {shape[2]} scores per position but the vocabulary has "
-                                 f"{emb['vocab_size']} tokens; end with an LM head of vocab_size {emb['vocab_size']}")
+        raise BlockProblem(None, Bilingual(
+            f"the model outputs {shape[2]} scores per position but the vocabulary has {emb['vocab_size']} tokens; "
+            f"end with an LM head of vocab_size {emb['vocab_size']}",
+            f"모델은 위치마다 점수 {shape[2]}개를 내는데 어휘에는 토큰이 {emb['vocab_size']}개 있습니다. "
+            f"vocab_size {emb['vocab_size']}인 언어 모델 헤드로 끝내세요"))
     return shape
 
 

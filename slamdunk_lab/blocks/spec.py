@@ -271,7 +271,10 @@ class BlockSpec:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            return None, [(None, f"'data' must be an object of settings, got {_short(data)}")]
+            from ..errors import Bilingual
+
+            return None, [(None, Bilingual(f"'data' must be an object of settings, got {_short(data)}",
+                                           f"'data'는 설정을 담은 객체여야 합니다(입력: {_short(data)})"))]
         try:
             model = self.data_model.model_validate(data)
         except ValidationError as exc:
@@ -291,8 +294,8 @@ class BlockSpec:
             return name, Bilingual(f"'{name}' is not a setting of a {self.title} block (its settings are: {known})",
                                    f"'{name}'은(는) {self.title_ko or self.title} 블록의 설정이 아닙니다"
                                    f"(설정: {known})")
-        if param is None:
-            return name, str(err.get("msg"))
+        if param is None:  # pydantic's own sentence (not reached by a dict of settings; kept for safety)
+            return name, Bilingual(str(err.get("msg")), f"설정 값이 올바르지 않습니다: {err.get('msg')}")
         got = _short(value)
         if kind == "missing":
             return name, Bilingual(f"{name} is required", f"{name} 값이 필요합니다")

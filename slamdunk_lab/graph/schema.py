@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import GraphIssue
+from ..errors import Bilingual, GraphIssue
 
 #: Fields React Flow adds to nodes and edges at run time; they mean nothing to the model and are dropped.
 CANVAS_FIELDS = frozenset({"measured", "selected", "dragging", "width", "height", "style", "className",
@@ -95,7 +95,22 @@ def json_schema() -> dict:
     return Graph.model_json_schema()
 
 
-def _first_error(exc: ValidationError) -> tuple[str | None, str]:
+#: What pydantic's usual complaints about a node or an edge say in Korean (others keep pydantic's English words).
+_EXPECTED_KO = {
+    "string_type": "문자열이어야 합니다",
+    "string_too_short": "비어 있으면 안 됩니다",
+    "string_too_long": "너무 깁니다",
+    "dict_type": "객체여야 합니다",
+    "model_type": "객체여야 합니다",
+    "bool_type": "true 또는 false여야 합니다",
+    "float_type": "숫자여야 합니다",
+    "float_parsing": "숫자여야 합니다",
+    "finite_number": "유한한 숫자여야 합니다",
+    "int_type": "정수여야 합니다",
+}
+
+
+def _first_error(exc: ValidationError) -> tuple[str | None, Bilingual]:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ()))
     value = err.get("input")
@@ -104,8 +119,10 @@ def _first_error(exc: ValidationError) -> tuple[str | None, str]:
         text = text[:57] + "..."
     kind = err.get("type", "")
     if kind == "missing":
-        return loc or None, f"'{loc}' is missing"
-    return loc or None, f"'{loc}' is invalid ({err.get('msg')}; got {text})"
+        return loc or None, Bilingual(f"'{loc}' is missing", f"'{loc}' 값이 없습니다")
+    why_ko = _EXPECTED_KO.get(kind, f"올바르지 않습니다: {err.get('msg')}")
+    return loc or None, Bilingual(f"'{loc}' is invalid ({err.get('msg')}; got {text})",
+                                  f"'{loc}' 값이 {why_ko}(입력: {text})")
 
 
 def parse(raw: Any) -> tuple[Graph | None, list[GraphIssue]]:
@@ -118,26 +135,33 @@ def parse(raw: Any) -> tuple[Graph | None, list[GraphIssue]]:
         try:
             raw = json.loads(raw)
         except (ValueError, RecursionError) as exc:
-            return None, [GraphIssue(None, None, f"the graph is not valid JSON: {exc}")]
+            return None, [GraphIssue(None, None, Bilingual(f"the graph is not valid JSON: {exc}",
+                                                           f"그래프가 올바른 JSON이 아닙니다: {exc}"))]
     if isinstance(raw, Graph):
         raw = raw.model_dump(exclude_none=True)
     if not isinstance(raw, dict):
-        return None, [GraphIssue(None, None, f"a graph must be an object with 'nodes' and 'edges', "
-                                             f"got {type(raw).__name__}")]
+        return None, [GraphIssue(None, None, Bilingual(
+            f"a graph must be an object with 'nodes' and 'edges', got {type(raw).__name__}",
+            f"그래프는 'nodes'와 'edges'가 있는 객체여야 합니다(입력: {type(raw).__name__})"))]
     if raw.get("version", 1) != 1:
-        issues.append(GraphIssue(None, "version", f"only graph format version 1 is supported, "
-                                                  f"got {raw.get('version')!r}"))
+        issues.append(GraphIssue(None, "version", Bilingual(
+            f"only graph format version 1 is supported, got {raw.get('version')!r}",
+            f"그래프 형식은 버전 1만 지원합니다(입력: {raw.get('version')!r})")))
     raw_nodes, raw_edges = raw.get("nodes"), raw.get("edges", [])
     if not isinstance(raw_nodes, list):
-        return None, issues + [GraphIssue(None, "nodes", "'nodes' must be a list of blocks")]
+        return None, issues + [GraphIssue(None, "nodes", Bilingual("'nodes' must be a list of blocks",
+                                                                   "'nodes'는 블록의 목록이어야 합니다"))]
     if not isinstance(raw_edges, list):
-        return None, issues + [GraphIssue(None, "edges", "'edges' must be a list of connections")]
+        return None, issues + [GraphIssue(None, "edges", Bilingual("'edges' must be a list of connections",
+                                                                   "'edges'는 연결선의 목록이어야 합니다"))]
     if len(raw_nodes) > MAX_NODES:
-        return None, issues + [GraphIssue(None, "nodes", f"the graph has {len(raw_nodes)} nodes; at most "
-                                                         f"{MAX_NODES} are supported")]
+        return None, issues + [GraphIssue(None, "nodes", Bilingual(
+            f"the graph has {len(raw_nodes)} nodes; at most {MAX_NODES} are supported",
+            f"그래프에 노드가 {len(raw_nodes)}개 있습니다. 최대 {MAX_NODES}개까지 지원합니다"))]
     if len(raw_edges) > MAX_EDGES:
-        return None, issues + [GraphIssue(None, "edges", f"the graph has {len(raw_edges)} edges; at most "
-                                                         f"{MAX_EDGES} are supported")]
+        return None, issues + [GraphIssue(None, "edges", Bilingual(
+            f"the graph has {len(raw_edges)} edges; at most {MAX_EDGES} are supported",
+            f"그래프에 연결선이 {len(raw_edges)}개 있습니다. 최대 {MAX_EDGES}개까지 지원합니다"))]
 
     nodes: list[Node] = []
     seen: set[str] = set()
@@ -145,17 +169,21 @@ def parse(raw: Any) -> tuple[Graph | None, list[GraphIssue]]:
         node_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
         label = node_id if node_id is not None else f"#{i}"
         if not isinstance(item, dict):
-            issues.append(GraphIssue(None, "nodes", f"node #{i} must be an object, got {type(item).__name__}"))
+            issues.append(GraphIssue(None, "nodes", Bilingual(
+                f"node #{i} must be an object, got {type(item).__name__}",
+                f"노드 #{i}은(는) 객체여야 합니다(입력: {type(item).__name__})")))
             continue
         try:
             node = Node.model_validate(item)
         except ValidationError as exc:
             field, message = _first_error(exc)
-            issues.append(GraphIssue(node_id or None, field, f"node {label}: {message}"))
+            issues.append(GraphIssue(node_id or None, field, Bilingual(f"node {label}: {message}",
+                                                                       f"노드 {label}: {message.ko}")))
             continue
         if node.id in seen:
-            issues.append(GraphIssue(node.id, "id", f"the id '{node.id}' is used by more than one node; "
-                                                    "ids must be unique"))
+            issues.append(GraphIssue(node.id, "id", Bilingual(
+                f"the id '{node.id}' is used by more than one node; ids must be unique",
+                f"id '{node.id}'을(를) 여러 노드가 쓰고 있습니다. id는 서로 달라야 합니다")))
             continue
         seen.add(node.id)
         nodes.append(node)
@@ -164,19 +192,22 @@ def parse(raw: Any) -> tuple[Graph | None, list[GraphIssue]]:
     edge_ids: set[str] = set()
     for i, item in enumerate(raw_edges):
         if not isinstance(item, dict):
-            issues.append(GraphIssue(None, "edges", f"edge #{i} must be an object, got {type(item).__name__}"))
+            issues.append(GraphIssue(None, "edges", Bilingual(
+                f"edge #{i} must be an object, got {type(item).__name__}",
+                f"연결선 #{i}은(는) 객체여야 합니다(입력: {type(item).__name__})")))
             continue
         try:
             edge = Edge.model_validate(item)
         except ValidationError as exc:
             field, message = _first_error(exc)
             who = item.get("target") if isinstance(item.get("target"), str) else None
-            issues.append(GraphIssue(who, field, f"edge #{i}: {message}"))
+            issues.append(GraphIssue(who, field, Bilingual(f"edge #{i}: {message}", f"연결선 #{i}: {message.ko}")))
             continue
         if edge.id is None:
             edge.id = edge_id(edge.source, edge.target, edge.sourceHandle, edge.targetHandle)
         if edge.id in edge_ids:
-            issues.append(GraphIssue(edge.target, "edges", f"the edge id '{edge.id}' is used twice"))
+            issues.append(GraphIssue(edge.target, "edges", Bilingual(
+                f"the edge id '{edge.id}' is used twice", f"연결선 id '{edge.id}'이(가) 두 번 쓰였습니다")))
             continue
         edge_ids.add(edge.id)
         edges.append(edge)
@@ -186,10 +217,14 @@ def parse(raw: Any) -> tuple[Graph | None, list[GraphIssue]]:
         try:
             viewport = Viewport.model_validate(raw["viewport"])
         except ValidationError:
-            issues.append(GraphIssue(None, "viewport", "the viewport must have finite x, y and a positive zoom"))
+            issues.append(GraphIssue(None, "viewport", Bilingual(
+                "the viewport must have finite x, y and a positive zoom",
+                "viewport의 x, y는 유한한 숫자, zoom은 양수여야 합니다")))
     name = raw.get("name")
     if name is not None and not (isinstance(name, str) and len(name) <= 200):
-        issues.append(GraphIssue(None, "name", "the graph's name must be a string of at most 200 characters"))
+        issues.append(GraphIssue(None, "name", Bilingual(
+            "the graph's name must be a string of at most 200 characters",
+            "그래프의 이름은 200자 이하의 문자열이어야 합니다")))
         name = None
     return Graph(nodes=nodes, edges=edges, viewport=viewport, name=name), issues
 
