@@ -38,6 +38,9 @@ class Bilingual(str):
         text.ko = ko
         return text
 
+    def __getnewargs__(self) -> tuple[str, str]:  # copy and pickle keep the Korean
+        return str(self), self.ko
+
 
 @dataclass(frozen=True)
 class GraphIssue:

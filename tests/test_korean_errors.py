@@ -260,6 +260,16 @@ def test_the_english_stays_and_the_korean_keeps_names_and_numbers():
     json.dumps([e.to_json() for e in sd.analyze(g).errors], ensure_ascii=False)
 
 
+def test_a_bilingual_message_survives_copy_and_pickle():
+    import pickle
+
+    from slamdunk_lab.errors import Bilingual
+
+    text = Bilingual("its input is not connected", "입력이 연결되지 않았습니다")
+    for again in (copy.deepcopy(text), pickle.loads(pickle.dumps(text))):
+        assert again == text and again.ko == text.ko
+
+
 def _message_argument(call: ast.Call) -> ast.expr | None:
     """The message given to BlockProblem(field, message), GraphIssue(node, field, message) or err(node, field,
     message)."""

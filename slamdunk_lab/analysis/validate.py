@@ -215,7 +215,7 @@ class _Checker:
                                     "않습니다")
             elif handle is None:
                 message = Bilingual(f"edge '{edge.id}' is one input too many: {dst.title} has inputs {ins}",
-                                    f"연결선 '{edge.id}'은(는) 입력이 하나 남습니다. {title_ko}의 입력은 {ins}입니다")
+                                    f"연결선 '{edge.id}'이(가) 남는 입력입니다. {title_ko}의 입력은 {ins}뿐입니다")
             else:
                 message = Bilingual(f"edge '{edge.id}' goes into input '{handle}', but {dst.title} has inputs: {ins}",
                                     f"연결선 '{edge.id}'이(가) 입력 '{handle}'(으)로 들어가는데, {title_ko}의 입력은 "
