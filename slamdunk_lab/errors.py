@@ -38,7 +38,7 @@ class Bilingual(str):
         text.ko = ko
         return text
 
-    def __getnewargs__(self) -> tuple[str, str]:  # copy and pickle keep the Korean
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # copy and pickle keep the Korean
         return str(self), self.ko
 
 

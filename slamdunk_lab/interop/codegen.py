@@ -28,8 +28,9 @@ import re
 import textwrap
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..analysis import Analysis, GroupPlan, Step, analyze
 from ..blocks import modules as M

@@ -23,9 +23,10 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, TypeGuard
+from typing import Any, TypeGuard
 
 import torch
 

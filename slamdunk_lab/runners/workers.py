@@ -21,7 +21,8 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .store import JobStore, heartbeat_ttl, key_prefix, redis_url
 

@@ -26,7 +26,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,6 +34,9 @@ from safetensors.torch import load_model, save_model
 
 from .. import _files
 from ..errors import GraphError, ModelFileError
+
+if TYPE_CHECKING:
+    from ..model import GraphModel
 
 FORMAT = "slamdunk_lab.checkpoint"
 FORMAT_VERSION = 1
@@ -352,7 +355,7 @@ class LoadedCheckpoint:
     def graph(self) -> dict:
         return self.state["graph"]
 
-    def build_model(self, device: Any = "cpu") -> torch.nn.Module:
+    def build_model(self, device: Any = "cpu") -> GraphModel:
         """The model of this checkpoint with its trained weights, on ``device``.
 
         The design is first built on the meta device (nothing allocated) and the weights file's header is

@@ -123,7 +123,7 @@ def _failed(spec: JobSpec, trainer: Trainer | None, exc: BaseException, emit: Ca
         trainer.pending.clear()
     _free_device_memory()
     failed = Failed(run=spec.name, step=step, error=message)
-    failed.exception = exc  # not part of the JSON: for a runner in the same process (run.exception)
+    vars(failed)["exception"] = exc  # not a field, never in the JSON: for a runner in this process (run.exception)
     return failed
 
 

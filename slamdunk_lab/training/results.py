@@ -16,7 +16,7 @@ COLUMNS = ["run_id", "experiment", "name", "status", "start_time", "end_time", "
            "checkpoint_dir", "checkpoint", "worker", "segments"]
 
 
-def runs_table(active_ids: set[str] = frozenset()):
+def runs_table(active_ids: set[str] | frozenset[str] = frozenset()):
     """A pandas DataFrame of this library's MLflow runs in the tracking store, newest first (see ``sd.runs``)."""
     import pandas as pd
 
@@ -29,7 +29,7 @@ def runs_table(active_ids: set[str] = frozenset()):
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def lineage_rows(active_ids: set[str] = frozenset(), uri: str | None = None) -> list[dict]:
+def lineage_rows(active_ids: set[str] | frozenset[str] = frozenset(), uri: str | None = None) -> list[dict]:
     """One dict per run as a student thinks of it, newest first: a run and the runs that resumed it (its
     *segments*, one MLflow run each) are one row.
 

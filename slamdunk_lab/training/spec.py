@@ -107,7 +107,7 @@ class JobSpec:
             raise ValueError(f"unknown job spec field(s): {', '.join(sorted(unknown))}")
         if data.get("version", SPEC_VERSION) != SPEC_VERSION:
             raise ValueError(f"job spec version {data.get('version')!r} is not {SPEC_VERSION}; update slamdunk_lab")
-        types = {"name": str, "experiment": str, "graph": dict, "data": dict, "config": dict,
+        types: dict[str, type | tuple[type, ...]] = {"name": str, "experiment": str, "graph": dict, "data": dict, "config": dict,
                  "tokenizer": (dict, type(None)), "checkpoint_dir": str, "resume_from": (str, type(None)),
                  "resume_steps": (int, type(None)), "mlflow": bool, "mlflow_run_id": (str, type(None)),
                  "mlflow_context": dict,
@@ -265,8 +265,8 @@ def design_summary(analysis: Any, graph: dict) -> dict:
     from ..templates import PRESETS
 
     nodes = graph["nodes"]
-    attn = next((n["data"] for n in nodes if n["type"] == "attention"), {})
-    emb = next((n["data"] for n in nodes if n["type"] == "tokenEmbedding"), {})
+    attn: dict = next((n["data"] for n in nodes if n["type"] == "attention"), {})
+    emb: dict = next((n["data"] for n in nodes if n["type"] == "tokenEmbedding"), {})
     name = graph.get("name") or ""
     family = name.split("-")[0] if name.split("-")[0] in PRESETS else "custom"
     shape = {"nodes": [{k: n.get(k) for k in ("id", "type", "data", "parentId")} for n in nodes],

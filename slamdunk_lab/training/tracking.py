@@ -210,7 +210,7 @@ def _library_filter() -> str:
     return f"tags.`{LIBRARY_TAG}` LIKE '%'"
 
 
-def kill_stale_runs(mlflow_client, active_ids: set[str] = frozenset()) -> list[str]:
+def kill_stale_runs(mlflow_client, active_ids: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Mark RUNNING runs of this library whose process is gone (a dead kernel) as KILLED; returns their ids.
 
     Only runs started on this host are judged; a run of this very process that is not active any more is
@@ -273,7 +273,7 @@ _LIVE_LOCK = threading.Lock()
 class Tracker:
     """One MLflow run: params at the start, buffered metrics, artifacts and the final status."""
 
-    def __init__(self, experiment: str, run_name: str, params: dict, tags: dict, active_ids: set[str],
+    def __init__(self, experiment: str, run_name: str, params: dict, tags: dict, active_ids: set[str] | frozenset[str],
                  uri: str | None = None, parent_run_id: str | None = None):
         from mlflow.entities import Param
 
@@ -389,7 +389,7 @@ def state_of(run) -> str:
     return {"SCHEDULED": "queued"}.get(run.info.status, run.info.status.lower())
 
 
-def search(active_ids: set[str] = frozenset(), uri: str | None = None) -> list:
+def search(active_ids: set[str] | frozenset[str] = frozenset(), uri: str | None = None) -> list:
     """Every MLflow run this library started in the tracking store, newest first (stale RUNNING ones are
     marked KILLED first)."""
     from mlflow.entities import ViewType
@@ -424,7 +424,7 @@ class MlflowLogger:
     logging off; it never reaches the run.
     """
 
-    def __init__(self, spec, active_ids: set[str] = frozenset(), tags: dict | None = None):
+    def __init__(self, spec, active_ids: set[str] | frozenset[str] = frozenset(), tags: dict | None = None):
         from .._version import __version__
 
         folder = spec.run_folder()
@@ -612,7 +612,8 @@ def log_dataset(mlflow_client, run_id: str, dataset: dict) -> None:
                                                                            "tokenizer_digest", "train_tokens",
                                                                            "val_tokens")})
     digest = str(dataset.get("digest") or "")[:36] or None  # MLflow keeps digests of at most 36 characters
-    ds = MetaDataset(source, name=str(dataset.get("name") or "corpus"), digest=digest,
+    ds = MetaDataset(source,  # type: ignore[abstract]  # mlflow's stubs mark profile abstract; the class defines it
+                     name=str(dataset.get("name") or "corpus"), digest=digest,
                      schema=Schema([ColSpec("string", "text")]))
     mlflow_client.log_inputs(run_id, datasets=[DatasetInput(ds._to_mlflow_entity(),
                                                             tags=[InputTag("mlflow.data.context", "training")])])

@@ -173,7 +173,8 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """AdamW groups: decay the weight matrices; never norms, biases or embeddings (tied heads count as embeddings)."""
     embedding_ids = {id(p) for m in model.modules() if isinstance(m, nn.Embedding) or "Embedding" in type(m).__name__
                      for p in m.parameters(recurse=False)}
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for p in model.parameters():  # deduplicated, so a tied weight appears once
         if not p.requires_grad:
             continue
@@ -190,7 +191,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> 
 
 
 @torch.no_grad()
-def sample_text(model: nn.Module, tokenizer: Any, prompt: str, max_new_tokens: int = 200, temperature: float = 1.0,
+def sample_text(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int = 200, temperature: float = 1.0,
                 top_k: int | None = None, seed: int = 0) -> str:
     """Text the model writes after ``prompt``: multinomial sampling with its own seeded generator and the KV cache.
 

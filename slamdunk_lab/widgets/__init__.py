@@ -14,7 +14,7 @@ __all__ = [
     "Runs",
     "SlamDunkWidget",
     "bundle_available",
-    "set_language",
     "clean_graph",
     "empty_graph",
+    "set_language",
 ]
