@@ -408,7 +408,7 @@ class DesignFileResponse(_Wire):
 
 
 def _union(name: str, *members: type[_Msg]) -> type[RootModel]:
-    kind = Annotated[members, Field(discriminator="type")]  # type: ignore[valid-type]
+    kind = Annotated[Union[members], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
     return type(name, (RootModel[kind],), {"__doc__": f"Messages: {', '.join(m.__name__ for m in members)}."})
 
 
