@@ -158,18 +158,20 @@ def test_redelivery_after_a_dead_worker_resumes_from_its_checkpoint(setup, clust
     cluster.start_worker("r1", queues="redeliver")
     cluster.start_worker("r2", queues="redeliver")
     cluster.wait_ready("r1", "r2")
-    run = remote(setup, 40, queue="redeliver", checkpoint_every=5)
+    # long enough that the kill lands mid-run on a fast, quiet machine (40 steps could end before the kill)
+    run = remote(setup, 160, queue="redeliver", checkpoint_every=5)
     wait_for(lambda: run.last_checkpoint and run.step >= 7, 180, "a checkpoint and a few more steps")
     first = run.worker.split("@")[0]
     cluster.kill(first)
+    assert run.step < 160, "the run ended before its worker was killed"
     wait_for(lambda: run.status == "lost", 25, "the run to be marked lost")
     assert restore_unacked(CeleryRunner().app) >= 1
     restarted = wait_for(lambda: [e for e in run.events if type(e).__name__ == "Started"][1:], 120,
                          "the message to come back")
     assert restarted[0].worker != run.events[0].worker and restarted[0].step % 5 == 0 and restarted[0].step > 0
     run.wait(180)
-    assert run.status == "finished" and run.step == 40
-    assert losses(run.history) == reference(setup, 40, checkpoint_every=5)
+    assert run.status == "finished" and run.step == 160
+    assert losses(run.history) == reference(setup, 160, checkpoint_every=5)
 
 
 def test_workers_pin_their_device_and_refuse_another_kind():
