@@ -223,13 +223,17 @@ def test_a_killed_run_shows_the_last_step_it_reached(tmp_path, monkeypatch):
         sd.train(g, corpus, tok, steps=100000, batch_size=4, context=32, checkpoint_every=20, eval_every=0,
                  sample_every=0, mlflow=True, background=False, progress=False, name="doomed")
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    # stderr to a file, not a pipe nobody reads while it trains: a child that writes more than a pipe holds
+    # (warnings, logging) would block there and never reach step 40
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
         deadline = time.monotonic() + 300
         while not list((tmp_path / "runs").glob("doomed/*/step-000040")):
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the run never reached step 40"
+            assert proc.poll() is None, errors.read_text(errors="replace")[-2000:]
+            assert time.monotonic() < deadline, "the run never reached step 40: " + \
+                errors.read_text(errors="replace")[-2000:]
             time.sleep(0.2)
     finally:
         proc.kill()

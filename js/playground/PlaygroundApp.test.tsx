@@ -63,6 +63,16 @@ describe('Playground controls', () => {
     expect(m.saves).toBe(1);
   });
 
+  it('a prompt Python sets before the view subscribes is shown, and never overwritten by the first one', () => {
+    const m = playground();
+    m.beforeFirstSubscribe('change:prompt', () => m.set('prompt', 'abc'));
+    render(<PlaygroundApp model={m} />);
+    act(() => vi.advanceTimersByTime(1000));
+    expect(m.get('prompt')).toBe('abc');
+    expect((screen.getByPlaceholderText('Type a prompt…') as HTMLTextAreaElement).value).toBe('abc');
+    expect(m.saves).toBe(0);
+  });
+
   it("sampling settings are checked with Python's bounds and saved one field at a time", () => {
     const m = playground();
     render(<PlaygroundApp model={m} />);

@@ -173,20 +173,28 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
   const inspectError = useModelValue(model, 'inspect_error');
   const lang = useLanguage(model);
   const [draft, setDraft] = useState(prompt);
-  useEffect(() => setDraft(prompt), [prompt]);
+  // true while the text box holds what the student typed and Python has not got yet: only such a draft is ever
+  // sent, so a prompt Python sets (even between the first render and the subscription) is never overwritten by
+  // the stale text the box started with
+  const edited = useRef(false);
+  useEffect(() => {
+    edited.current = false;
+    setDraft(prompt);
+  }, [prompt]);
 
   const commitPrompt = useCallback(
     (text: string) => {
-      if (text !== model.get('prompt')) {
+      if (edited.current && text !== model.get('prompt')) {
         model.set('prompt', text);
         model.save_changes();
       }
+      edited.current = false;
     },
     [model]
   );
   // send the prompt after a pause in typing, so the look-inside panels follow it
   useEffect(() => {
-    if (draft === model.get('prompt')) {
+    if (!edited.current || draft === model.get('prompt')) {
       return;
     }
     const t = setTimeout(() => commitPrompt(draft), PROMPT_DEBOUNCE_MS);
@@ -217,7 +225,10 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
             value={draft}
             placeholder={t(lang, 'typePrompt')}
             rows={3}
-            onChange={e => setDraft(e.target.value)}
+            onChange={e => {
+              edited.current = true;
+              setDraft(e.target.value);
+            }}
             onBlur={() => commitPrompt(draft)}
             onKeyDown={e => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || e.shiftKey)) {
