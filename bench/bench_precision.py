@@ -18,6 +18,7 @@ validation loss of each (``eval_batches`` 20). Goal: |auto − float32| ≤ 0.03
 
     .venv/bin/python bench/bench_precision.py --speed [--configs baby,10.7M,124M] [--repeats 3]
     .venv/bin/python bench/bench_precision.py --quality [--configs baby,10.7M] [--quality-steps 2000]
+        [--quality-dtypes float32|auto]   (one dtype per process, to run the pair side by side)
 
 The load average is printed at the start and end of each part (the machine is shared: 2 cores, 5 other agents).
 """
@@ -117,12 +118,13 @@ def speed(names: list[str], repeats: int, vocab: int, tokenized) -> None:
               f"{statistics.median(ratios):.2f}×; {load()}")
 
 
-def quality(names: list[str], steps: dict[str, int], vocab: int, tokenized) -> None:
-    print(f"== quality: final validation loss, sd.train float32 vs auto, same seed; {load()}")
+def quality(names: list[str], steps: dict[str, int], vocab: int, tokenized,
+            dtypes: tuple[str, ...] = ("float32", "auto")) -> None:
+    print(f"== quality: final validation loss, sd.train {' vs '.join(dtypes)}, same seed; {load()}")
     for name in names:
         n = steps[name]
         out = {}
-        for dtype in ("float32", "auto"):
+        for dtype in dtypes:
             t0 = time.perf_counter()
             run = auto_run(name, vocab, tokenized, n, dtype=dtype, eval_every=n // 4 or n, eval_batches=20,
                            warmup=100)
@@ -131,6 +133,8 @@ def quality(names: list[str], steps: dict[str, int], vocab: int, tokenized) -> N
             out[dtype] = evals[-1]["val_loss"]
             print(f"-- {name} {dtype} ({st.dtype}): {n} steps in {time.perf_counter() - t0:.0f} s; val loss "
                   + ", ".join(f"{e['step']}: {e['val_loss']:.4f}" for e in evals) + f"; {load()}")
+        if len(out) < 2:  # one dtype per process (--quality-dtypes): compare the two printed losses by hand
+            continue
         diff = out["auto"] - out["float32"]
         print(f"   {name}: val loss auto {out['auto']:.4f} − float32 {out['float32']:.4f} = {diff:+.4f} "
               f"(goal |Δ| ≤ 0.03: {'met' if abs(diff) <= 0.03 else 'NOT met'})")
@@ -143,6 +147,9 @@ def main() -> None:
     ap.add_argument("--configs", default=None, help="comma-separated: baby,10.7M,124M")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quality-steps", default="2000", help="one number, or name=steps pairs: baby=2000,10.7M=500")
+    ap.add_argument("--quality-dtypes", default="float32,auto",
+                    help="which sd.train dtypes --quality runs; one per process runs the two side by side, e.g. "
+                         "two processes of --threads 1 on two cores")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -160,7 +167,7 @@ def main() -> None:
             steps = {k: int(v) for k, v in (p.split("=") for p in args.quality_steps.split(","))}
         else:
             steps = dict.fromkeys(names, int(args.quality_steps))
-        quality(names, steps, tok.vocab_size, tokenized)
+        quality(names, steps, tok.vocab_size, tokenized, tuple(args.quality_dtypes.split(",")))
     print(f"done; {load()}")
 
 

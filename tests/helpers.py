@@ -52,6 +52,17 @@ def isolate_training(mp: pytest.MonkeyPatch, root: Path, mlflow: bool = False) -
     mp.delenv("SLAMDUNK_BACKGROUND", raising=False)
 
 
+# short headless training runs: no evaluation, samples, checkpoints, MLflow or progress bar
+QUIET_RUN = {"batch_size": 8, "context": 32, "warmup": 5, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0,
+             "mlflow": False, "progress": False}
+
+
+def tiny_gpt2(tok, **over) -> dict:
+    """The training tests' design: GPT-2 with 2 layers, width 32, 2 heads, context 32, for ``tok``'s vocabulary."""
+    return sd.template("gpt2", size="tiny", **{"n_layer": 2, "d_model": 32, "n_head": 2, "context": 32,
+                                               "vocab_size": tok.vocab_size, **over})
+
+
 def sentencepiece_tokenizer(folder):
     """A Llama/SentencePiece-style tokenizer.json (Metaspace), built here: its decoder drops the space that
     starts the first token of a text, so decoding only the new tokens would glue them to the prompt."""

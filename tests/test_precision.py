@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import torch
-from helpers import isolate_training
+from helpers import QUIET_RUN, isolate_training, tiny_gpt2
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
@@ -19,8 +19,7 @@ from slamdunk_lab.training import Started, Step
 from slamdunk_lab.training import precision as prec
 from slamdunk_lab.training.spec import design_summary
 
-FAST = {"batch_size": 8, "context": 32, "warmup": 5, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0,
-        "mlflow": False, "progress": False, "device": "cpu"}
+FAST = {**QUIET_RUN, "device": "cpu"}
 PEAKS = {"float32": 1.0e11, "bfloat16": 4.0e11}
 
 
@@ -40,8 +39,7 @@ def tok(corpus):
 
 
 def tiny(tok, **over):
-    return sd.template("gpt2", size="tiny", **{"n_layer": 2, "d_model": 32, "n_head": 2, "context": 32,
-                                               "vocab_size": tok.vocab_size, "dropout": 0.1, **over})
+    return tiny_gpt2(tok, **{"dropout": 0.1, **over})
 
 
 def key_of(graph, batch_size=8, context=32):

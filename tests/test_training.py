@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import QUIET_RUN as FAST
 from helpers import isolate_training
+from helpers import tiny_gpt2 as tiny
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
@@ -35,10 +37,6 @@ from slamdunk_lab.training import checkpoint as ckpt
 from slamdunk_lab.training.trainer import param_groups
 from slamdunk_lab.widgets.kernel import interactive_kernel
 
-FAST = {"batch_size": 8, "context": 32, "warmup": 5, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0,
-            "mlflow": False, "progress": False}
-
-
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path, one_torch_thread):
     isolate_training(monkeypatch, tmp_path)
@@ -52,11 +50,6 @@ def corpus():
 @pytest.fixture(scope="module")
 def tok(corpus):
     return tokenizers.char(corpus)
-
-
-def tiny(tok, **over):
-    return sd.template("gpt2", size="tiny", **{"n_layer": 2, "d_model": 32, "n_head": 2, "context": 32,
-                                               "vocab_size": tok.vocab_size, **over})
 
 
 def train_losses(run) -> list[float]:

@@ -13,6 +13,7 @@ import sys
 import pytest
 import torch
 from helpers import isolate_training
+from helpers import tiny_gpt2 as tiny
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -50,10 +51,6 @@ def corpus():
 @pytest.fixture(scope="module")
 def tok(corpus):
     return tokenizers.char(corpus)
-
-
-def tiny(tok):
-    return sd.template("gpt2", size="tiny", n_layer=2, d_model=32, n_head=2, context=32, vocab_size=tok.vocab_size)
 
 
 def artifacts(client, run_id: str, path: str | None = None) -> set[str]:

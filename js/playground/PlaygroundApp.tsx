@@ -11,6 +11,7 @@ import { Lang, t, useLanguage } from '../shared/i18n';
 import { useModelValue } from '../shared/model';
 import { schemaFields } from '../shared/schema';
 import { Button, SchemaField } from '../shared/ui';
+import { usePromptDraft } from './draft';
 import { AttentionData, cellAt, headMap, heatmapLayout, isAttentionData, showToken } from './heatmap';
 
 /** The sampling settings form, generated from Python's `GenerationSettings` (bounds, defaults, help). */
@@ -172,37 +173,17 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
   const attention = useModelValue(model, 'attention');
   const inspectError = useModelValue(model, 'inspect_error');
   const lang = useLanguage(model);
-  const [draft, setDraft] = useState(prompt);
-  // true while the text box holds what the student typed and Python has not got yet: only such a draft is ever
-  // sent, so a prompt Python sets (even between the first render and the subscription) is never overwritten by
-  // the stale text the box started with
-  const edited = useRef(false);
-  useEffect(() => {
-    edited.current = false;
-    setDraft(prompt);
-  }, [prompt]);
-
-  const commitPrompt = useCallback(
+  const sendPrompt = useCallback(
     (text: string) => {
-      if (edited.current && text !== model.get('prompt')) {
-        model.set('prompt', text);
-        model.save_changes();
-      }
-      edited.current = false;
+      model.set('prompt', text);
+      model.save_changes();
     },
     [model]
   );
-  // send the prompt after a pause in typing, so the look-inside panels follow it
-  useEffect(() => {
-    if (!edited.current || draft === model.get('prompt')) {
-      return;
-    }
-    const t = setTimeout(() => commitPrompt(draft), PROMPT_DEBOUNCE_MS);
-    return () => clearTimeout(t);
-  }, [draft, commitPrompt, model]);
+  const { text: draft, type: typeDraft, commit: commitPrompt } = usePromptDraft(prompt, sendPrompt, PROMPT_DEBOUNCE_MS);
 
   const generate = useCallback(() => {
-    commitPrompt(draft);
+    commitPrompt();
     model.send({ type: 'generate', prompt: draft } satisfies PlaygroundToPython);
   }, [commitPrompt, draft, model]);
   const onSetting = useCallback(
@@ -225,11 +206,8 @@ export function PlaygroundApp({ model }: { model: AnyModel<PlaygroundState> }) {
             value={draft}
             placeholder={t(lang, 'typePrompt')}
             rows={3}
-            onChange={e => {
-              edited.current = true;
-              setDraft(e.target.value);
-            }}
-            onBlur={() => commitPrompt(draft)}
+            onChange={e => typeDraft(e.target.value)}
+            onBlur={commitPrompt}
             onKeyDown={e => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || e.shiftKey)) {
                 e.preventDefault();
