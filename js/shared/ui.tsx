@@ -1,5 +1,5 @@
 /** Small UI pieces shared by the views (theme-aware via JupyterLab CSS variables). */
-import React, { memo, useEffect, useState } from 'react';
+import React, { memo, useState } from 'react';
 
 import { t } from './i18n';
 import { FieldSpec, parseFieldInput } from './schema';
@@ -57,12 +57,15 @@ export const SchemaField = memo(function SchemaField({
   idPrefix: string;
   language?: string;
 }) {
-  const [text, setText] = useState(display(value));
-  const [problem, setProblem] = useState<string | null>(null);
-  useEffect(() => {
-    setText(display(value));
-    setProblem(null);
-  }, [value]);
+  // What the student typed and the parse problem belong to the value they were typed over: once the value is
+  // another one (from Python, or the commit coming back) the field shows it in the same render (#16), with no
+  // one-render lag of an effect copying it in.
+  const [draft, setDraft] = useState<{ text: string; problem: string | null; base: unknown } | null>(null);
+  const current = draft !== null && Object.is(draft.base, value) ? draft : null;
+  const text = current ? current.text : display(value);
+  const problem = current ? current.problem : null;
+  const setText = (next: string) => setDraft({ text: next, problem, base: value });
+  const setProblem = (message: string | null) => setDraft({ text, problem: message, base: value });
 
   const id = `${idPrefix}-${field.name}`;
   const commit = (raw: string | boolean) => {
@@ -121,8 +124,7 @@ export const SchemaField = memo(function SchemaField({
           if (e.key === 'Enter') {
             commit(text);
           } else if (e.key === 'Escape') {
-            setText(display(value));
-            setProblem(null);
+            setDraft(null);
           }
         }}
       />
