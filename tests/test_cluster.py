@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from remote_harness import Cluster, redis_or_skip
+from remote_harness import Cluster, redis_or_skip, wait_for
 
 import slamdunk_lab as sd
 from slamdunk_lab import data, tokenizers
@@ -71,6 +71,26 @@ def test_cluster_up_trains_with_mlflow_artifacts_and_down_stops_exactly_its_proc
         assert loaded_tok.vocab_size == tok.vocab_size
         for k, v in model.state_dict().items():
             assert v.equal(expected[k]), k
+
+        # a remote run stopped and resumed on a worker is one run as the student sees it: one row, two segments
+        long = sd.train(g, corpus, tok, steps=120, batch_size=4, context=16, eval_every=0, sample_every=0,
+                        checkpoint_every=5, background=True, progress=False, name="remote-lineage")
+        wait_for(lambda: long.step >= 6 or long.status not in ("queued", "running"), 240, "a few steps")
+        long.stop()
+        long.wait(120)
+        assert long.status == "stopped" and 6 <= long.step < 120, (long.status, long.step)
+        rest = sd.resume(long, background=True, progress=False)
+        assert rest.runner == "celery"
+        rest.wait(240)
+        assert rest.status == "finished" and rest.step == 120 and rest.start_step == long.step
+        assert rest.resumed_from == long.last_checkpoint  # the checkpoint the worker loaded, not the run folder
+        table = sd.runs()
+        mine = table[table["experiment"] == "remote-lineage"]
+        assert list(mine.run_id) == [rest.mlflow_run_id], table[["run_id", "name", "status", "step"]]
+        row = mine.iloc[0]
+        assert row["status"] == "finished" and row["step"] == 120 and row["worker"].startswith("cpu-0@")
+        assert [(s["run_id"], s["status"], s["start_step"], s["step"]) for s in row["segments"]] == [
+            (long.mlflow_run_id, "stopped", 0, long.step), (rest.mlflow_run_id, "finished", long.step, 120)]
     finally:
         sd.session.disconnect()
         os.environ.pop("MLFLOW_TRACKING_URI", None) if os.environ.get("MLFLOW_TRACKING_URI", "").endswith(

@@ -63,6 +63,7 @@ class Run:
         self._history: list[dict] = list(history or [])
         self._step = 0
         self._checkpoint = ""
+        self._resumed_from = ""  # the checkpoint the trainer really began from (its Started event)
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._dispatcher = Dispatcher(self.name)
@@ -79,6 +80,7 @@ class Run:
                 self.checkpoint_dir = event.checkpoint_dir or self.checkpoint_dir
                 self._experiment = event.experiment or self._experiment
                 self.worker = event.worker or self.worker
+                self._resumed_from = event.resumed_from or self._resumed_from
             elif isinstance(event, ev.Step):
                 self._history.extend({"kind": "train", "step": s, "loss": loss, "lr": lr, "grad_norm": gn}
                                      for s, loss, lr, gn in event.points)
@@ -174,8 +176,11 @@ class Run:
 
     @property
     def resumed_from(self) -> str | None:
-        """The checkpoint this run continues (``sd.resume``), or None for a run that started from scratch."""
-        return self.spec.resume_from or None
+        """The checkpoint this run continues (``sd.resume``), or None for a run that started from scratch.
+
+        Once the run started, the checkpoint folder its trainer loaded; before that, what the job asked for (a
+        remote resume asks for the old run's folder and the worker picks its newest checkpoint)."""
+        return self._resumed_from or self.spec.resume_from or None
 
     @property
     def start_step(self) -> int:
