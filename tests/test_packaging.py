@@ -72,7 +72,7 @@ def test_licence_notices_and_type_marker_are_in_the_tree():
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_licence_notices_and_py_typed(tmp_path):
-    if not (REPO / "slamdunk_lab/static/widgets.js").exists():
+    if not (REPO / "slamdunk_lab/static/canvas.js").exists():
         pytest.skip("the front end is not built")
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(REPO), "-w", str(tmp_path)],
                           check=False, capture_output=True, text=True, timeout=600)
@@ -84,6 +84,8 @@ def test_the_wheel_carries_the_licence_notices_and_py_typed(tmp_path):
     assert "slamdunk_lab/py.typed" in names
     assert "slamdunk_lab/static/THIRD_PARTY_NOTICES.txt" in names
     assert any(n.endswith("labextensions/slamdunk-lab/package.json") for n in names)
+    for view in ("canvas", "monitor", "playground", "runs"):  # one ESM per widget view
+        assert f"slamdunk_lab/static/{view}.js" in names, f"{view}.js is not in the wheel"
     meta = zipfile.ZipFile(wheel).read(f"slamdunk_lab-{__version__}.dist-info/METADATA").decode()
     assert "License-Expression: MIT" in meta
     assert "Requires-Dist: torch>=2.4" in meta
