@@ -12,6 +12,12 @@ import slamdunk_lab as sd
 
 TEMPLATE_NAMES = ["gpt2", "llama2", "llama3", "qwen3", "smollm3"]
 
+# Tiny Shakespeare (1,115,394 characters): the workspace's shared copy when there is one, else the copy the package
+# ships (the same file), so the tests on the real corpus run on any clone
+_SHARED_SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
+SHAKESPEARE = (_SHARED_SHAKESPEARE if _SHARED_SHAKESPEARE.is_file()
+               else Path(sd.__file__).resolve().parent / "datasets" / "tinyshakespeare.txt")
+
 
 def node(graph: dict, node_id: str) -> dict:
     return next(n for n in graph["nodes"] if n["id"] == node_id)

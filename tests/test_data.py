@@ -13,11 +13,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+from helpers import SHAKESPEARE
 
 from slamdunk_lab import data
 from slamdunk_lab.data import Corpus, DatasetUnreachableError
-
-SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +27,6 @@ def _offline(monkeypatch):
 
 @pytest.fixture
 def shakespeare_path() -> Path:
-    if not SHAKESPEARE.is_file():
-        pytest.skip(f"real corpus not present at {SHAKESPEARE}")
     return SHAKESPEARE
 
 

@@ -10,13 +10,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 import pytest
+from helpers import SHAKESPEARE
 from numpy.lib.stride_tricks import sliding_window_view
 
 from slamdunk_lab import data, tokenizers
 from slamdunk_lab.tokcache import TokenizedCorpus, default_cache_dir, tokenize_corpus
 from slamdunk_lab.tokenizers import ByteTokenizer
-
-SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 
 
 @pytest.fixture(autouse=True)
@@ -268,8 +267,6 @@ def test_rejects_wrong_argument_types(corpus, cache):
 
 
 def test_shakespeare_char_split_sizes(cache):
-    if not SHAKESPEARE.is_file():
-        pytest.skip(f"real corpus not present at {SHAKESPEARE}")
     corpus = data.file(SHAKESPEARE)
     tc = tokenize_corpus(corpus, tokenizers.char(corpus), cache_dir=cache)
     assert (len(tc.train), len(tc.val)) == (1_003_854, 111_540)  # nanoGPT's shakespeare_char sizes

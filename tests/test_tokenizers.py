@@ -13,12 +13,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 import pytest
+from helpers import SHAKESPEARE
 
 from slamdunk_lab import data, tokenizers
 from slamdunk_lab.tokenizers import TokenizerUnavailableError
 
 REPO = Path(__file__).resolve().parents[1]
-SHAKESPEARE = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
 
 UNICODE_SAMPLE = (
     "Hello, world! Ünïcödé café naïve — “quotes” ‘single’ …\n"
@@ -82,8 +82,6 @@ def test_char_from_corpus_uses_all_documents():
 
 
 def test_char_on_shakespeare_has_65_symbols():
-    if not SHAKESPEARE.is_file():
-        pytest.skip(f"real corpus not present at {SHAKESPEARE}")
     text = SHAKESPEARE.read_text(encoding="utf-8")
     tok = tokenizers.char(text)
     assert tok.vocab_size == 65  # the well-known nanoGPT figure

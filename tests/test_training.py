@@ -37,6 +37,7 @@ from slamdunk_lab.training import checkpoint as ckpt
 from slamdunk_lab.training.trainer import param_groups
 from slamdunk_lab.widgets.kernel import interactive_kernel
 
+
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path, one_torch_thread):
     isolate_training(monkeypatch, tmp_path)
