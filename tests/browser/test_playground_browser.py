@@ -6,7 +6,17 @@ import uuid
 
 import pytest
 
-from .lab import cell_count, cell_errors, open_notebook, run_all_cells, run_json, screenshot, wait_for_widget
+from .lab import (
+    cell_count,
+    cell_errors,
+    open_notebook,
+    run_all_cells,
+    run_code,
+    run_json,
+    screenshot,
+    wait_for_widget,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -84,4 +94,20 @@ def test_playground_streams_shows_probabilities_and_attention(page, lab_server):
         timeout=20_000,
     )
     screenshot(page, "playground-errors", locator=pg)
+
+    # the sampling settings: a value typed in the form reaches Python, a value out of Python's bounds is refused in
+    # the form with the bound, and a value Python sets shows in the form
+    temperature = pg.locator('.sdl-field[data-field="temperature"] input')
+    assert temperature.input_value() == "0.8"
+    temperature.fill("1.5")
+    temperature.press("Enter")
+    wait_until(lambda: run_json(page, "pg.settings['temperature']") == 1.5, message="the typed temperature in Python")
+    temperature.fill("-1")
+    temperature.press("Enter")
+    refused = pg.locator('.sdl-field[data-field="temperature"] .sdl-field-error')
+    refused.wait_for(timeout=10_000)
+    assert refused.inner_text() == "must be at least 0" and run_json(page, "pg.settings['temperature']") == 1.5
+    run_code(page, "pg.settings = {**pg.settings, 'temperature': 0.3}")
+    wait_until(lambda: temperature.input_value() == "0.3", message="the temperature Python set, in the form")
+    assert refused.count() == 0  # the refused text belonged to the old value
     assert page.sdl_errors == []
