@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from ..errors import Bilingual
+
 Shape = tuple  # ("B", "T") for token ids, ("B", "T", D) for activations
 
 ParamKind = Literal["int", "float", "bool", "choice"]
@@ -271,8 +273,6 @@ class BlockSpec:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            from ..errors import Bilingual
-
             return None, [(None, Bilingual(f"'data' must be an object of settings, got {_short(data)}",
                                            f"'data'는 설정을 담은 객체여야 합니다(입력: {_short(data)})"))]
         try:
@@ -287,8 +287,6 @@ class BlockSpec:
         value = err.get("input")
         kind = err.get("type", "")
         param = self.param(name) if name else None
-        from ..errors import Bilingual
-
         if kind == "extra_forbidden":
             known = ", ".join(p.name for p in self.params) or "none"
             return name, Bilingual(f"'{name}' is not a setting of a {self.title} block (its settings are: {known})",

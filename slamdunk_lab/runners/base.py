@@ -37,6 +37,10 @@ class Runner(Protocol):
     def active_mlflow_ids(self) -> set[str]: ...
 
 
+#: the status a run's last event leaves it in (a forced stop reads "killed")
+_END_STATUS = {ev.Finished: "finished", ev.Stopped: "stopped", ev.Failed: "failed", ev.Lost: "lost"}
+
+
 class Run:
     """A training job: its status, history, events and results.
 
@@ -95,8 +99,8 @@ class Run:
             elif isinstance(event, (ev.Finished, ev.Stopped, ev.Failed, ev.Lost)):
                 self._step = event.step if not isinstance(event, ev.Failed) else self._step
                 self._checkpoint = getattr(event, "checkpoint", "") or self._checkpoint
-                self.status = ("finished" if isinstance(event, ev.Finished) else "failed" if isinstance(event, ev.Failed)
-                               else "lost" if isinstance(event, ev.Lost) else "killed" if event.forced else "stopped")
+                forced = isinstance(event, ev.Stopped) and event.forced
+                self.status = "killed" if forced else _END_STATUS[type(event)]
                 if isinstance(event, ev.Failed):
                     self.error = event.error
                     self.exception = getattr(event, "exception", None)

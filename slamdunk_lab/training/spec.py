@@ -107,7 +107,8 @@ class JobSpec:
             raise ValueError(f"unknown job spec field(s): {', '.join(sorted(unknown))}")
         if data.get("version", SPEC_VERSION) != SPEC_VERSION:
             raise ValueError(f"job spec version {data.get('version')!r} is not {SPEC_VERSION}; update slamdunk_lab")
-        types: dict[str, type | tuple[type, ...]] = {"name": str, "experiment": str, "graph": dict, "data": dict, "config": dict,
+        types: dict[str, type | tuple[type, ...]] = {
+                 "name": str, "experiment": str, "graph": dict, "data": dict, "config": dict,
                  "tokenizer": (dict, type(None)), "checkpoint_dir": str, "resume_from": (str, type(None)),
                  "resume_steps": (int, type(None)), "mlflow": bool, "mlflow_run_id": (str, type(None)),
                  "mlflow_context": dict,
